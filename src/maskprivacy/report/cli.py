@@ -1,0 +1,43 @@
+"""``maskprivacy figure ...``: the paper's figures."""
+from __future__ import annotations
+
+import argparse
+
+from ..defaults import DEFAULT_DATA
+from ..masking.draw import STYLES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("figure", help="draw the paper's figures (pipeline steps, dataset distributions)",
+                       description="Draw the paper's figures as PNG files.")
+    fsub = p.add_subparsers(dest="figure_cmd", required=True, metavar="FIGURE")
+    pipe = fsub.add_parser("pipeline", help="original, localisation, key points and mask, side by side",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    pipe.add_argument("image", help="a photo or face crop")
+    pipe.add_argument("--out", default="pipeline.png", help="PNG to write")
+    pipe.add_argument("--style", default="a", choices=STYLES, help="mask style")
+    pipe.add_argument("--color", default="white", help="mask colour")
+    pipe.set_defaults(func=_pipeline)
+    dist = fsub.add_parser("distributions", help="age histogram and race by sex",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    dist.add_argument("--data", default=DEFAULT_DATA, help="UTKFace folder or UTKFace.tar.gz")
+    dist.add_argument("--out", default="distributions.png", help="PNG to write")
+    dist.set_defaults(func=_distributions)
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from .figures import pipeline_figure
+
+    print(pipeline_figure(args.image, args.out, style=args.style, color=args.color))
+    return 0
+
+
+def _distributions(args: argparse.Namespace) -> int:
+    from ..data.manifest import build_manifest
+    from .figures import distributions_figure
+
+    m = build_manifest(args.data)
+    if not m.ok:
+        raise ValueError(f"no labelled images in {args.data}")
+    print(distributions_figure(m.ok, args.out))
+    return 0
