@@ -10,7 +10,9 @@ import sys
 COMMAND_MODULES = (
     "maskprivacy.data.cli",
     "maskprivacy.masking.cli",
+    "maskprivacy.models.dlib_cli",
     "maskprivacy.report.cli",
+    "maskprivacy.privacy.cli",
 )
 
 

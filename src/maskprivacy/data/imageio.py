@@ -7,6 +7,7 @@ array or an :class:`ImageError` whose message is the reason written to the repor
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 import numpy as np
@@ -42,7 +43,9 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     except UnidentifiedImageError:
         raise ImageError("unreadable", "not an image: the bytes match no known image format") from None
     except Image.DecompressionBombError as e:
-        raise ImageError("too_large", f"refused without decoding: {e}") from None
+        m = re.search(r"\((\d+) pixels\)", str(e))
+        claimed = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
+        raise ImageError("too_large", f"header claims {claimed}, over the limit of {max_pixels:,}; refused without decoding") from None
     except Exception as e:  # noqa: BLE001 - any decoder failure is a reason for the report
         raise ImageError("unreadable", f"cannot open image: {e}") from None
     w, h = im.size

@@ -42,7 +42,8 @@ def ellipse(points: np.ndarray, shape: str) -> tuple[tuple[float, float], tuple[
     else:
         raise ValueError(f"{shape!r} is not an ellipse shape (b, d, f)")
     center = (p[28][0], top + (p[8][1] - top) / 2)
-    axes = (float(int((p[13][0] - p[3][0]) * 0.8)), float(int(p[8][1] - top)))
+    # Clamped at 1 px: implausible key points (a profile, a bad fit) must not crash the batch.
+    axes = (float(max(1, int((p[13][0] - p[3][0]) * 0.8))), float(max(1, int(p[8][1] - top))))
     return center, axes
 
 

@@ -74,6 +74,15 @@ def _print(tex: np.ndarray, area: tuple[int, int, int, int], color: np.ndarray, 
     tex += grain
 
 
+def _ear_loops(outline: np.ndarray, p: np.ndarray, face_w: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Two strings per side from the mask's upper and lower edge to just behind the ear (near 0/16)."""
+    out_l = np.array([p[0][0] - face_w * 0.04, p[0][1]])
+    out_r = np.array([p[16][0] + face_w * 0.04, p[16][1]])
+    top_l = outline[outline[:, 0].argmin()]
+    top_r = outline[outline[:, 0].argmax()]
+    return [(top_l, out_l), (p[4], out_l), (top_r, out_r), (p[12], out_r)]
+
+
 def draw_realistic(rgb: np.ndarray, points: np.ndarray, style: str, color: tuple[int, int, int],
                    rng: np.random.Generator) -> np.ndarray:
     """Paint a realistic ``style`` mask in ``color`` on a copy of ``rgb``."""
@@ -113,7 +122,7 @@ def draw_realistic(rgb: np.ndarray, points: np.ndarray, style: str, color: tuple
             cv2.line(clip, (int(x0), y + 1), (int(x1), y + 1), dark, thick, cv2.LINE_AA)
             cv2.line(clip, (int(x0), y - thick), (int(x1), y - thick), light, 1, cv2.LINE_AA)
         cv2.polylines(clip, [outline], True, dark, 1, cv2.LINE_AA)
-        loops = [(outline[0], p[0]), (outline[14], p[16])]
+        loops = _ear_loops(outline, p, face_w)
     elif style == "n95":
         nose_top = outline[-2]
         cv2.line(clip, tuple(int(v) for v in nose_top), tuple(int(v) for v in p[8]), dark, thick, cv2.LINE_AA)
@@ -121,12 +130,15 @@ def draw_realistic(rgb: np.ndarray, points: np.ndarray, style: str, color: tuple
         loops = [(outline[0], p[0] - (0, int(face_w * 0.15))), (outline[12], p[16] - (0, int(face_w * 0.15)))]
     else:
         cv2.polylines(clip, [outline], True, dark, thick, cv2.LINE_AA)
-        loops = [(outline[0], p[0]), (outline[14], p[16])]
+        loops = _ear_loops(outline, p, face_w)
     drawn = clip.any(axis=2)
     inside = cv2.dilate(alpha, np.ones((3, 3), np.uint8)) > 0
     sel = drawn & inside
     out[sel] = clip[sel]
     strap = (235, 235, 235) if style != "n95" else dark
-    for a_pt, b_pt in loops:  # ear loops / straps run outside the mask body
-        cv2.line(out, tuple(int(v) for v in a_pt), tuple(int(v) for v in b_pt), strap, max(1, thick), cv2.LINE_AA)
+    strings = np.zeros_like(out)
+    for a_pt, b_pt in loops:
+        cv2.line(strings, tuple(int(v) for v in a_pt), tuple(int(v) for v in b_pt), strap, max(1, thick), cv2.LINE_AA)
+    outside = strings.any(axis=2) & (alpha < 128)  # ear loops / straps run behind, not across, the mask
+    out[outside] = strings[outside]
     return out

@@ -79,3 +79,82 @@ def distributions_figure(rows: list[dict], out: str | os.PathLike) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def confusion_figure(matrix, class_names: tuple[str, ...] | list[str], out: str | os.PathLike,
+                     title: str = "") -> Path:
+    """Row-normalised confusion matrix (true class in rows) with the counts written in each cell.
+
+    Row-normalising shows per-class recall, which is what the paper's per-class table reports;
+    the counts keep the class sizes visible.
+    """
+    m = np.asarray(matrix, dtype=float)
+    rows = m.sum(axis=1, keepdims=True)
+    norm = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+    plt = _plt()
+    k = len(class_names)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.75 * k, 1.0 + 0.7 * k))
+    ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{int(m[i, j])}\n{100 * norm[i, j]:.0f}%", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.6 else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def pvi_figure(pvi: dict, out: str | os.PathLike) -> Path:
+    """Predictability per attribute and the PVI, masked vs unmasked, with bootstrap intervals.
+
+    ``pvi`` is the ``"pvi"`` entry of results.json (``PVIResult.to_dict()``).
+    """
+    conds = [c for c in ("unmasked", "masked") if c in (pvi.get("attributes") or {})]
+    if not conds:
+        raise ValueError("the PVI result holds no condition to plot")
+    attrs = list(pvi["attributes"][conds[0]])
+    labels = attrs + ["PVI"]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    x = np.arange(len(labels))
+    colors = {"unmasked": "#4c72b0", "masked": "#dd8452"}
+    width = 0.8 / len(conds)
+    for k, c in enumerate(conds):
+        vals, lo, hi = [], [], []
+        for a in attrs:
+            d = pvi["attributes"][c][a]
+            v = d["predictability"] if d["predictability"] is not None else np.nan
+            ci = d.get("predictability_ci") or [None, None]
+            vals.append(v)
+            lo.append(v - ci[0] if ci[0] is not None else 0)
+            hi.append(ci[1] - v if ci[1] is not None else 0)
+        ci = pvi.get(f"{c}_ci") or [None, None]
+        v = pvi[c]
+        vals.append(v)
+        lo.append(v - ci[0] if ci[0] is not None else 0)
+        hi.append(ci[1] - v if ci[1] is not None else 0)
+        ax.bar(x + (k - (len(conds) - 1) / 2) * width, vals, width, yerr=[lo, hi], capsize=3,
+               color=colors[c], label=c)
+    ax.set_xticks(x, labels)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("predictability (0 = baseline, 1 = perfect)")
+    title = "Privacy Vulnerability Index"
+    if pvi.get("reduction") is not None:
+        title += f": masks reduce it by {100 * pvi['reduction']:.1f}%"
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

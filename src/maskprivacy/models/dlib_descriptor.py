@@ -1,0 +1,513 @@
+"""A second, cheap attacker: dlib's pretrained 128-D face descriptor with scikit-learn heads.
+
+Why it exists: the CNN attacker is expensive to train; this one needs no training of a network at
+all (``dlib_face_recognition_resnet_model_v1.dat`` ships in ``face_recognition_models``) and gives
+a floor that the CNN should beat, measured on the *same* test faces (the same split files).
+
+How it works, and why:
+
+* Descriptors are computed from the 68 key points that the masking run already stored
+  (``M/report.csv`` + ``M/landmarks.npy``), so no face is detected twice, and the masked and the
+  unmasked descriptor of a face are aligned by exactly the same points. Masked pixels come from
+  ``M/images/<name>`` (what the CNN sees) or, when that file is absent, are redrawn on the original
+  with the run's ``run.json`` style, colour and seed.
+* A descriptor costs ~25 ms a face on one core, so only the faces a run needs are computed (a
+  seeded subsample of the train part, the whole val and test parts), in parallel processes, and
+  cached in ``<cache>/descriptors_<condition>.npz`` next to the points they were computed from:
+  reruns and the second split reuse them, and a face whose points changed is recomputed.
+* Heads: logistic regression and an RBF SVC for sex, race and the 7 age buckets, ridge and an RBF
+  SVR (on log age) for age; the head with the best validation score is kept and the validation
+  scores of every candidate are written to ``config.heads`` of ``metrics.json``.
+
+The outputs follow docs/ARCHITECTURE.md ("one trained attacker") so that the report and the PVI
+treat this attacker like any other. The metric helpers below (classification/regression metrics,
+breakdown by sex x race x age bucket) are generic and may move to a shared module.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..data.labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, FaceLabels
+
+CONDITIONS = ("masked", "unmasked")
+CLASS_TASKS: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
+GOOD_STATUSES = ("ok", "multiple_faces")  # masked and well labelled: the faces splits are built from
+DEFAULT_N_TRAIN = 3000
+DESCRIPTOR_DIM = 128
+PADDING = 0.25  # dlib's default crop padding around the aligned face
+SAVE_EVERY = 1000  # descriptors between cache checkpoints, so an interruption loses little
+
+
+# ===================================================================== faces of a masking run
+@dataclass(frozen=True)
+class RunFace:
+    """A well-labelled masked face of a masking run: where it is and its 68 stored key points."""
+
+    name: str
+    labels: FaceLabels
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+    points: np.ndarray  # (68, 2) int16
+
+
+def load_run_faces(mask_run: str | os.PathLike) -> tuple[dict[str, RunFace], dict]:
+    """The faces of a masking run that splits are made of (status ok or multiple_faces), and run.json."""
+    from ..data.labels import LabelError, parse_name
+
+    run = Path(mask_run)
+    if not (run / "report.csv").is_file() or not (run / "landmarks.npy").is_file():
+        raise FileNotFoundError(f"--mask-run {run}: no report.csv and landmarks.npy here; "
+                                f"run `maskprivacy mask --out {run}` first")
+    cfg = json.loads((run / "run.json").read_text()) if (run / "run.json").is_file() else {}
+    points = np.load(run / "landmarks.npy")
+    faces: dict[str, RunFace] = {}
+    with (run / "report.csv").open() as f:
+        for r in csv.DictReader(f):
+            row = int(r.get("landmark_row") or -1)
+            if r["status"] not in GOOD_STATUSES or row < 0:
+                continue
+            try:
+                labels = parse_name(r["name"])
+                box = tuple(int(float(r[k])) for k in ("box_left", "box_top", "box_right", "box_bottom"))
+            except (LabelError, ValueError, KeyError):
+                continue
+            faces[r["name"]] = RunFace(r["name"], labels, box, points[row])  # type: ignore[arg-type]
+    if not faces:
+        raise ValueError(f"--mask-run {run}: no well-labelled masked face in report.csv")
+    return faces, cfg
+
+
+# ===================================================================== descriptors
+_W: dict[str, Any] = {}
+
+
+def _init_worker(images_dir: str, mask_cfg: dict) -> None:
+    import cv2
+    import dlib
+
+    from ..masking.models_files import FACE_DESCRIPTOR, model_path
+
+    cv2.setNumThreads(1)
+    _W["dlib"] = dlib
+    _W["net"] = dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR)))
+    _W["images"] = Path(images_dir)
+    _W["mask"] = mask_cfg
+
+
+def _masked_pixels(name: str, rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The masking run's image if it is there (what the CNN reads), else the same mask redrawn."""
+    from ..data.imageio import decode_image
+    from ..masking.draw import draw_mask
+
+    path = _W["images"] / name
+    if path.is_file():
+        return decode_image(path.read_bytes())
+    m = _W["mask"]
+    return draw_mask(rgb, points.astype(np.int32), m.get("style", "a"), m.get("color", "white"),
+                     int(m.get("seed", 0)), name)
+
+
+def _describe(task: tuple[str, bytes, tuple[int, int, int, int], np.ndarray, tuple[str, ...]]
+              ) -> tuple[str, dict[str, np.ndarray], str]:
+    """Worker: descriptors of one face for the wanted conditions; errors become a reason string."""
+    from ..data.imageio import ImageError, decode_image
+
+    name, data, box, points, conditions = task
+    dlib = _W["dlib"]
+    try:
+        rgb = decode_image(data)
+        shape = dlib.full_object_detection(dlib.rectangle(*box),
+                                           dlib.points([dlib.point(int(x), int(y)) for x, y in points]))
+        out = {}
+        for cond in conditions:
+            img = rgb if cond == "unmasked" else _masked_pixels(name, rgb, points)
+            if img.shape != rgb.shape:
+                return name, {}, f"masked image is {img.shape[1]}x{img.shape[0]}, original {rgb.shape[1]}x{rgb.shape[0]}"
+            vec = _W["net"].compute_face_descriptor(np.ascontiguousarray(img), shape, 0, PADDING)
+            out[cond] = np.asarray(vec, dtype=np.float32)
+        return name, out, ""
+    except ImageError as e:
+        return name, {}, e.reason
+    except Exception as e:  # noqa: BLE001 - one bad face must not stop the run
+        return name, {}, f"{type(e).__name__}: {e}"
+
+
+class DescriptorCache:
+    """``descriptors_<condition>.npz`` files: names, the points each was computed from, descriptors."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.data: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+
+    def path(self, condition: str) -> Path:
+        return self.folder / f"descriptors_{condition}.npz"
+
+    def load(self, condition: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        if condition not in self.data:
+            entries: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+            p = self.path(condition)
+            if p.is_file():
+                try:
+                    z = np.load(p, allow_pickle=False)
+                    for n, pts, d in zip(z["names"].tolist(), z["points"], z["descriptors"]):
+                        entries[n] = (pts, d)
+                except (OSError, ValueError, KeyError) as e:
+                    print(f"attack-dlib: ignoring unreadable cache {p} ({e}); recomputing", file=sys.stderr)
+            self.data[condition] = entries
+        return self.data[condition]
+
+    def valid(self, condition: str, face: RunFace) -> np.ndarray | None:
+        hit = self.load(condition).get(face.name)
+        if hit is None or not np.array_equal(hit[0], face.points):
+            return None
+        return hit[1]
+
+    def put(self, condition: str, face: RunFace, vec: np.ndarray) -> None:
+        self.load(condition)[face.name] = (face.points.astype(np.int16), vec.astype(np.float32))
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for cond, entries in self.data.items():
+            names = sorted(entries)
+            tmp = self.path(cond).with_suffix(".part.npz")
+            np.savez(tmp, names=np.array(names, dtype=str),
+                     points=np.stack([entries[n][0] for n in names]) if names else np.zeros((0, 68, 2), np.int16),
+                     descriptors=np.stack([entries[n][1] for n in names]) if names else np.zeros((0, DESCRIPTOR_DIM), np.float32))
+            os.replace(tmp, self.path(cond))
+
+
+@dataclass
+class DescriptorStats:
+    cached: int = 0
+    computed: int = 0
+    failed: dict[str, str] | None = None
+    missing_from_data: int = 0
+    wall_s: float = 0.0
+
+
+def compute_descriptors(data: str | os.PathLike, mask_run: str | os.PathLike, faces: dict[str, RunFace],
+                        mask_cfg: dict, needed: dict[str, set[str]], cache_dir: str | os.PathLike,
+                        workers: int = 2, progress: bool = True) -> tuple[dict[str, dict[str, np.ndarray]], DescriptorStats]:
+    """``{condition: {name: descriptor}}`` for every needed face; computes only what the cache lacks.
+
+    The originals are streamed once from ``data`` (folder or .tar.gz) and only the needed faces are
+    sent to the ``workers`` processes.
+    """
+    from ..data.sources import iter_source
+
+    t0 = time.perf_counter()
+    cache = DescriptorCache(cache_dir)
+    stats = DescriptorStats(failed={})
+    result: dict[str, dict[str, np.ndarray]] = {c: {} for c in needed}
+    todo: dict[str, list[str]] = {}
+    for cond, names in needed.items():
+        for n in names:
+            vec = cache.valid(cond, faces[n])
+            if vec is None:
+                todo.setdefault(n, []).append(cond)
+            else:
+                result[cond][n] = vec
+                stats.cached += 1
+    if todo:
+        seen: set[str] = set()
+
+        def tasks() -> Iterator[tuple]:
+            for item in iter_source(data):
+                conds = todo.get(item.name)
+                if conds is None or item.name in seen:
+                    continue
+                seen.add(item.name)
+                f = faces[item.name]
+                yield (item.name, item.data, f.box, f.points, tuple(conds))
+
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=sum(len(c) for c in todo.values()), desc="dlib descriptors", unit="desc", smoothing=0.05)
+        args = (str(Path(mask_run) / "images"), mask_cfg)
+        pool = None
+        if workers > 1:
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+            pool = ctx.Pool(workers, initializer=_init_worker, initargs=args)
+            results: Iterable = pool.imap_unordered(_describe, tasks(), chunksize=8)
+        else:
+            _init_worker(*args)
+            results = map(_describe, tasks())
+        since_save = 0
+        try:
+            for name, descs, err in results:
+                if err:
+                    stats.failed[name] = err
+                for cond, vec in descs.items():
+                    cache.put(cond, faces[name], vec)
+                    result[cond][name] = vec
+                    stats.computed += 1
+                    since_save += 1
+                if bar is not None:
+                    bar.update(len(todo[name]))
+                if since_save >= SAVE_EVERY:
+                    cache.save()
+                    since_save = 0
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+            if bar is not None:
+                bar.close()
+            cache.save()
+        stats.missing_from_data = len(set(todo) - seen)
+        if stats.missing_from_data == len(todo):
+            raise ValueError(f"none of the {len(todo)} faces to describe is in --data {data}: "
+                             "is it the dataset that --mask-run masked?")
+    stats.wall_s = time.perf_counter() - t0
+    return result, stats
+
+
+# ===================================================================== heads
+def _classifier_candidates(y: np.ndarray) -> dict[str, Any]:
+    """Logistic regression, and RBF SVCs whose probabilities come from Platt scaling on 5-fold
+    cross-validated decisions (what ``SVC(probability=True)``, deprecated in scikit-learn 1.9, did)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    cands: dict[str, Any] = {"logreg": make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))}
+    folds = min(5, int(np.bincount(y).compress(np.bincount(y) > 0).min()))
+    if folds >= 2:  # calibration needs every class in every fold
+        for c in (1.0, 10.0):
+            cands[f"svc_rbf_c{c:g}"] = CalibratedClassifierCV(make_pipeline(StandardScaler(), SVC(C=c)),
+                                                              cv=folds, ensemble=False)
+    return cands
+
+
+def _regressor_candidates() -> dict[str, Any]:
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+
+    return {
+        "ridge": make_pipeline(StandardScaler(), Ridge(alpha=10.0)),
+        "svr_rbf": make_pipeline(StandardScaler(), SVR(C=30.0, epsilon=1.0)),
+        # age errors grow with age; fitting log(1 + age) weighs a 2-year error on a baby properly
+        "svr_rbf_logage": TransformedTargetRegressor(make_pipeline(StandardScaler(), SVR(C=3.0, epsilon=0.05)),
+                                                     func=np.log1p, inverse_func=np.expm1),
+    }
+
+
+def _full_proba(model: Any, X: np.ndarray, k: int) -> np.ndarray:
+    """Probabilities over all ``k`` classes even if the training subsample lacked one."""
+    p = model.predict_proba(X)
+    out = np.zeros((len(X), k))
+    out[:, np.asarray(model.classes_, int)] = p
+    return out
+
+
+def fit_heads(Xtr: np.ndarray, ytr: dict[str, np.ndarray], Xva: np.ndarray, yva: dict[str, np.ndarray]
+              ) -> tuple[dict[str, Any], dict[str, dict]]:
+    """One fitted head per task, chosen on validation (accuracy; MAE for age); and the choice record."""
+    heads: dict[str, Any] = {}
+    record: dict[str, dict] = {}
+    for task in (*CLASS_TASKS, "age"):
+        cands = _classifier_candidates(ytr[task]) if task != "age" else _regressor_candidates()
+        scores: dict[str, float] = {}
+        fitted: dict[str, Any] = {}
+        for cname, model in cands.items():
+            if task != "age" and len(np.unique(ytr[task])) < 2:
+                continue
+            model.fit(Xtr, ytr[task])
+            fitted[cname] = model
+            if len(Xva):
+                pred = model.predict(Xva)
+                scores[cname] = float(np.abs(pred - yva[task]).mean()) if task == "age" else float((pred == yva[task]).mean())
+        if not fitted:
+            raise ValueError(f"{task}: the training faces hold a single class; use more --n-train faces")
+        if scores:
+            best = (min if task == "age" else max)(scores, key=lambda c: scores[c])
+        else:  # no validation faces: fall back to the kernel head
+            best = "svr_rbf" if task == "age" else ("svc_rbf_c1" if "svc_rbf_c1" in fitted else "logreg")
+        heads[task] = fitted[best]
+        record[task] = {"chosen": best, "val_metric": "mae" if task == "age" else "accuracy",
+                        "val": {k: round(v, 4) for k, v in scores.items()}}
+    return heads, record
+
+
+def predict_columns(heads: dict[str, Any], names: Sequence[str], X: np.ndarray,
+                    labels: Sequence[FaceLabels]) -> dict[str, Any]:
+    """predictions.csv's columns (numeric codes, probabilities over every class, age in years)."""
+    from ..training.metrics import predictions_table
+
+    probs: dict[str, np.ndarray] = {t: _full_proba(heads[t], X, len(n)) for t, n in CLASS_TASKS.items()}
+    probs["age"] = np.clip(heads["age"].predict(X), 0.0, None)
+    truth = {t: np.array([getattr(lab, t) for lab in labels], dtype=np.int64) for t in (*CLASS_TASKS, "age")}
+    return predictions_table(list(names), truth, probs)
+
+
+# ===================================================================== splits and subsampling
+def load_or_make_split(split: str, faces: dict[str, RunFace], splits_dir: str | os.PathLike,
+                       split_seed: int = 2021) -> tuple[dict[str, str], Path, bool]:
+    """``splits_dir/<split>.csv`` if it exists (the CNN's split), else made from the run's faces and written."""
+    from ..training.splits import items_from_names, make_split, read_split, write_split
+
+    path = Path(splits_dir) / f"{split}.csv"
+    if path.is_file():
+        return read_split(path), path, False
+    assignment = make_split(split, items_from_names(sorted(faces)), seed=split_seed)
+    write_split(path, assignment)
+    return assignment, path, True
+
+
+def subsample(names: Iterable[str], n: int | None, seed: int) -> list[str]:
+    """``n`` names chosen by a seeded hash of each name, not by position, so two splits whose train
+    parts overlap draw overlapping subsamples (and share cached descriptors)."""
+    ranked = sorted(names, key=lambda s: hashlib.sha256(f"{seed}:{s}".encode()).hexdigest())
+    return sorted(ranked if not n or n <= 0 else ranked[:n])
+
+
+# ===================================================================== the attacker
+def _commit() -> str:
+    try:
+        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                           cwd=Path(__file__).resolve().parent)
+        return r.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _machine() -> str:
+    return f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.platform()}"
+
+
+def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out: str | os.PathLike,
+                      splits: Sequence[str] = ("uniform", "random"), conditions: Sequence[str] = CONDITIONS,
+                      n_train: int | None = DEFAULT_N_TRAIN, seed: int = 0, splits_dir: str | os.PathLike | None = None,
+                      cache_dir: str | os.PathLike | None = None, workers: int = 2, split_seed: int = 2021,
+                      progress: bool = True) -> dict:
+    """Train and test the dlib-descriptor attacker; writes ``out/dlib_<condition>_<split>/``.
+
+    Returns ``{condition: {split: metrics}}`` (the metrics.json contents) plus ``"descriptors"``
+    (how many were cached, computed, failed). ``splits_dir`` defaults to ``out/splits`` (read if it
+    holds the split, so pass the CNN's folder to test on its faces), ``cache_dir`` to ``out/dlib_cache``.
+    ``n_train`` faces are drawn from the train part with ``seed`` (None or 0: all of it); the whole
+    val part chooses the heads and the whole test part is scored.
+    """
+    from ..training.splits import SPLITS
+
+    t_start = time.perf_counter()
+    for c in conditions:
+        if c not in CONDITIONS:
+            raise ValueError(f"condition must be one of {CONDITIONS}, got {c!r}")
+    for s in splits:
+        if s not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {s!r}")
+    if not conditions or not splits:
+        raise ValueError("give at least one condition and one split")
+    out = Path(out)
+    splits_dir = Path(splits_dir) if splits_dir else out / "splits"
+    cache_dir = Path(cache_dir) if cache_dir else out / "dlib_cache"
+    faces, mask_cfg = load_run_faces(mask_run)
+
+    # which faces each split uses
+    plan: dict[str, dict[str, list[str]]] = {}
+    split_info: dict[str, dict] = {}
+    for s in splits:
+        assignment, path, made = load_or_make_split(s, faces, splits_dir, split_seed)
+        parts = {p: sorted(n for n, v in assignment.items() if v == p and n in faces) for p in ("train", "val", "test")}
+        unusable = sum(1 for n in assignment if n not in faces)
+        plan[s] = {"train": subsample(parts["train"], n_train, seed), "val": parts["val"], "test": parts["test"]}
+        split_info[s] = {"path": str(path), "made_now": made, "train_part": len(parts["train"]),
+                         "not_in_mask_run": unusable}
+        if not parts["test"]:
+            raise ValueError(f"split {s} ({path}) has no test face of this masking run")
+    needed_names = set().union(*(set(p["train"]) | set(p["val"]) | set(p["test"]) for p in plan.values()))
+    needed = {c: set(needed_names) for c in conditions}
+    descs, stats = compute_descriptors(data, mask_run, faces, mask_cfg, needed, cache_dir, workers, progress)
+    if stats.failed and progress:
+        print(f"attack-dlib: {len(stats.failed)} faces failed and are left out, e.g. "
+              f"{next(iter(stats.failed.items()))}", file=sys.stderr)
+    if stats.missing_from_data:
+        print(f"attack-dlib: {stats.missing_from_data} faces of the mask run are not in --data; left out", file=sys.stderr)
+
+    results: dict[str, Any] = {c: {} for c in conditions}
+    commit, machine = _commit(), _machine()
+    for c in conditions:
+        d = descs[c]
+        for s in splits:
+            t0 = time.perf_counter()
+            part = {p: [n for n in plan[s][p] if n in d] for p in ("train", "val", "test")}
+
+            def xy(names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                X = np.stack([d[n] for n in names]) if names else np.zeros((0, DESCRIPTOR_DIM), np.float32)
+                labs = [faces[n].labels for n in names]
+                y = {t: np.array([getattr(lab, t) for lab in labs], dtype=int) for t in CLASS_TASKS}
+                y["age"] = np.array([lab.age for lab in labs], dtype=float)
+                return X, y
+
+            Xtr, ytr = xy(part["train"])
+            Xva, yva = xy(part["val"])
+            Xte, _ = xy(part["test"])
+            heads, record = fit_heads(Xtr, ytr, Xva, yva)
+            t_fit = time.perf_counter() - t0
+            rows = predict_rows(heads, part["test"], Xte, [faces[n].labels for n in part["test"]])
+            t_pred = time.perf_counter() - t0 - t_fit
+            metrics = evaluate_rows(rows)
+            metrics.update({
+                "attacker": "dlib_descriptor", "condition": c, "split": s,
+                "config": {
+                    "attacker": "dlib_descriptor", "descriptor": "dlib_face_recognition_resnet_model_v1 (128-D)",
+                    "padding": PADDING, "num_jitters": 0, "condition": c, "split": s,
+                    "n_train": len(part["train"]), "n_train_requested": n_train, "n_val": len(part["val"]),
+                    "seed": seed, "split_seed": split_seed, "split_file": split_info[s]["path"],
+                    "train_part_size": split_info[s]["train_part"],
+                    "mask_run": str(mask_run), "mask_config": mask_cfg, "data": str(data),
+                    "masked_pixels": "mask_run/images/<name>, else redrawn from run.json",
+                    "heads": record,
+                },
+                "commit": commit, "machine": machine,
+                "wall_s": {"descriptors": round(stats.wall_s, 2), "fit": round(t_fit, 2),
+                           "predict": round(t_pred, 2)},
+            })
+            run_dir = out / f"dlib_{c}_{s}"
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_predictions(run_dir / "predictions.csv", rows)
+            for task in CLASS_TASKS:
+                confusion_png(metrics[task], task, run_dir / f"confusion_{task}.png", f"dlib descriptor, {c}, {s}: {task}")
+            metrics["wall_s"]["total"] = round(time.perf_counter() - t0, 2)
+            tmp = run_dir / "metrics.json.part"
+            tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+            os.replace(tmp, run_dir / "metrics.json")
+            results[c][s] = metrics
+    results["descriptors"] = {"cached": stats.cached, "computed": stats.computed, "failed": len(stats.failed or {}),
+                              "missing_from_data": stats.missing_from_data, "wall_s": round(stats.wall_s, 2),
+                              "cache_dir": str(cache_dir), "total_wall_s": round(time.perf_counter() - t_start, 2)}
+    return results
+
+
+def summary_lines(results: dict) -> list[str]:
+    """A fixed-width table of the headline figures, as the CLI prints it."""
+    lines = [f"{'condition':<9} {'split':<8} {'n_train':>7} {'n_test':>6} {'sex':>7} {'race':>7} "
+             f"{'age7':>7} {'age MAE':>7} {'RMSE':>6}  heads (sex/race/age7/age)"]
+    for c in CONDITIONS:
+        for s, m in results.get(c, {}).items():
+            h = m["config"]["heads"]
+            lines.append(f"{c:<9} {s:<8} {m['config']['n_train']:>7} {m['n_test']:>6} {m['sex']['accuracy']:>7.1%} "
+                         f"{m['race']['accuracy']:>7.1%} {m['age_bucket']['accuracy']:>7.1%} {m['age']['mae']:>7.2f} "
+                         f"{m['age']['rmse']:>6.2f}  {h['sex']['chosen']}/{h['race']['chosen']}/"
+                         f"{h['age_bucket']['chosen']}/{h['age']['chosen']}")
+    return lines

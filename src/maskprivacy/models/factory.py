@@ -1,0 +1,97 @@
+"""Attacker networks: a torchvision ResNet backbone with one small head per attribute task.
+
+timm-style entry point: ``create_model(arch, tasks, stem=..., ...)``. Nothing is downloaded: the
+backbones are built with ``weights=None`` (the paper trained from its own self-supervised
+checkpoint, not from ImageNet), so the same code runs offline, in CI and on a GPU cluster.
+
+Why a choice of stems: UTKFace crops are 200 px, but on a CPU we train at 64-96 px. The ImageNet
+stem (7x7 stride-2 conv + max-pool) divides the input by 4 before the first residual stage, which
+is cheap but leaves a 2x2 map at 64 px; the ``reduced`` stem (3x3 stride-1 conv + max-pool, /2)
+and the ``cifar`` stem (3x3 stride-1, no pool, /1) keep more spatial detail at 4x and 16x the cost.
+The profile picks the trade-off.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+# Task name -> number of outputs. "age" is a regression of the normalised age (see AGE_SCALE).
+TASKS: dict[str, int] = {"sex": 2, "race": 5, "age": 1, "age_bucket": 7}
+ALL_TASKS: tuple[str, ...] = ("sex", "race", "age", "age_bucket")
+CLASSIFICATION_TASKS: tuple[str, ...] = ("sex", "race", "age_bucket")
+# The paper's regression target: age = 60 * y + 60, i.e. y = (age - 60) / 60.
+AGE_CENTER = 60.0
+AGE_SCALE = 60.0
+STEMS: tuple[str, ...] = ("imagenet", "reduced", "cifar")
+
+
+def _resnet_ctor(arch: str) -> tuple[Callable[..., nn.Module], int]:
+    from torchvision import models as tvm
+
+    table = {"resnet18": (tvm.resnet18, 512), "resnet34": (tvm.resnet34, 512),
+             "resnet50": (tvm.resnet50, 2048), "resnet101": (tvm.resnet101, 2048)}
+    if arch not in table:
+        raise ValueError(f"arch {arch!r}: choose from {', '.join(table)}")
+    return table[arch]
+
+
+ARCHS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101")
+
+
+def age_to_target(age: torch.Tensor) -> torch.Tensor:
+    """Years -> the regression target the network predicts."""
+    return (age.float() - AGE_CENTER) / AGE_SCALE
+
+
+def target_to_age(y: torch.Tensor) -> torch.Tensor:
+    """Network output -> years, clamped to UTKFace's 0-116 range."""
+    return (y.float() * AGE_SCALE + AGE_CENTER).clamp(0.0, 116.0)
+
+
+def create_backbone(arch: str = "resnet18", stem: str = "imagenet", zero_init_residual: bool = True) -> tuple[nn.Module, int]:
+    """A ResNet without its classifier: images (N, 3, H, W) -> features (N, D). Returns (module, D)."""
+    ctor, dim = _resnet_ctor(arch)
+    net = ctor(weights=None, zero_init_residual=zero_init_residual)
+    if stem not in STEMS:
+        raise ValueError(f"stem {stem!r}: choose from {', '.join(STEMS)}")
+    if stem in ("reduced", "cifar"):
+        net.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
+    if stem == "cifar":
+        net.maxpool = nn.Identity()
+    net.fc = nn.Identity()
+    return net, dim
+
+
+class AttributeNet(nn.Module):
+    """Backbone + one linear head per task; ``forward`` returns {task: logits or normalised age}."""
+
+    def __init__(self, backbone: nn.Module, feature_dim: int, tasks: Sequence[str], dropout: float = 0.0):
+        super().__init__()
+        bad = [t for t in tasks if t not in TASKS]
+        if bad or not tasks:
+            raise ValueError(f"tasks {list(tasks)}: choose one or more of {', '.join(ALL_TASKS)}")
+        self.tasks = tuple(tasks)
+        self.backbone = backbone
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.heads = nn.ModuleDict({t: nn.Linear(feature_dim, TASKS[t]) for t in self.tasks})
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        f = self.dropout(self.backbone(x))
+        out = {t: head(f) for t, head in self.heads.items()}
+        if "age" in out:
+            out["age"] = out["age"].squeeze(-1)
+        return out
+
+
+def create_model(arch: str = "resnet18", tasks: Sequence[str] = ALL_TASKS, stem: str = "imagenet",
+                 dropout: float = 0.0, backbone_state: dict | None = None) -> AttributeNet:
+    """Build an attacker network; ``backbone_state`` (e.g. from MoCo pretraining) initialises the backbone."""
+    backbone, dim = create_backbone(arch, stem)
+    if backbone_state is not None:
+        missing, unexpected = backbone.load_state_dict(backbone_state, strict=False)
+        if unexpected or [k for k in missing if not k.startswith("fc.")]:
+            raise ValueError(f"backbone state does not fit {arch}/{stem}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return AttributeNet(backbone, dim, tasks, dropout)

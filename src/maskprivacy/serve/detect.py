@@ -1,0 +1,192 @@
+"""Finding faces in ordinary photos, including faces that wear real masks.
+
+dlib's HOG detector (the one the masking stage uses) finds about 10% of faces behind real masks
+(FINDINGS.md), so a photo analyser built on it alone would silently skip the very faces it is
+about. MediaPipe 0.10.14's BlazeFace finds about 95% of them and ships its model inside the wheel
+(nothing is downloaded), so it is the primary detector when installed:
+
+* ``blazeface``: BlazeFace short range on the whole image, plus overlapping tiles on large photos
+  (its input is 128 px, so a face that is 20% of a 1024-px photo is only ~25 px to it). It gives a
+  box and six key points (eyes, nose tip, mouth centre, ear tragions) that place even a masked face.
+* ``dlib``: HOG (no up-sampling, then one), then dlib's MMOD CNN when HOG finds nothing (finds ~45%
+  of masked faces, ~3 s a face on a CPU). Used when MediaPipe is absent, and as the fallback when
+  BlazeFace finds nothing.
+
+``auto`` picks ``blazeface`` when MediaPipe imports, else ``dlib``.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+BACKENDS = ("auto", "blazeface", "dlib")
+# BlazeFace key point order (the subject's right eye is on the image's left).
+BLAZE_KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")
+MIN_FACE_PX = 24  # smaller faces carry too little for a 200-px crop; they are ignored
+
+
+@dataclass
+class Detection:
+    """A face in image pixels: box (left, top, right, bottom), score, optional BlazeFace key points."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    source: str  # "blazeface", "hog" or "cnn"
+    keypoints: np.ndarray | None = field(default=None, repr=False)  # (6, 2) float, BLAZE_KEYPOINTS order
+
+    @property
+    def size(self) -> float:
+        l, t, r, b = self.box
+        return max(0.0, min(r - l, b - t))
+
+
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (l, t, r, b) boxes."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def nms(dets: list[Detection], threshold: float = 0.3) -> list[Detection]:
+    """Keep the highest-scoring of overlapping detections (tiles see the same face twice)."""
+    kept: list[Detection] = []
+    for d in sorted(dets, key=lambda d: d.score, reverse=True):
+        if all(iou(d.box, k.box) < threshold for k in kept):
+            kept.append(d)
+    return kept
+
+
+def mediapipe_available() -> bool:
+    try:
+        import mediapipe.python.solutions.face_detection  # noqa: F401
+    except Exception:  # noqa: BLE001 - any import failure means "not usable"
+        return False
+    return True
+
+
+def tiles(h: int, w: int, side: int, overlap: float = 0.3) -> list[tuple[int, int, int, int]]:
+    """Square tiles (x0, y0, x1, y1) of ``side`` px covering an HxW image with ``overlap``."""
+    def starts(n: int) -> list[int]:
+        if n <= side:
+            return [0]
+        step = max(1, int(side * (1 - overlap)))
+        s = list(range(0, n - side, step))
+        return s + [n - side]
+    return [(x, y, min(w, x + side), min(h, y + side)) for y in starts(h) for x in starts(w)]
+
+
+class BlazeFaceDetector:
+    """MediaPipe BlazeFace (short range) on the image and, for large photos, on tiles."""
+
+    TILE_ABOVE = 480  # photos larger than this (max side) are also searched tile by tile
+
+    def __init__(self, min_confidence: float = 0.5):
+        from mediapipe.python.solutions import face_detection
+
+        self._fd = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+        self._lock = threading.Lock()  # a MediaPipe graph is not re-entrant
+
+    def _run(self, rgb: np.ndarray, ox: int = 0, oy: int = 0) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        with self._lock:
+            res = self._fd.process(np.ascontiguousarray(rgb))
+        out = []
+        for d in res.detections or []:
+            rb = d.location_data.relative_bounding_box
+            box = (ox + rb.xmin * w, oy + rb.ymin * h, ox + (rb.xmin + rb.width) * w, oy + (rb.ymin + rb.height) * h)
+            kp = np.array([(ox + k.x * w, oy + k.y * h) for k in d.location_data.relative_keypoints], np.float64)
+            out.append(Detection(box, float(d.score[0]), "blazeface", kp if len(kp) == 6 else None))
+        return out
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        dets = self._run(rgb)
+        if max(h, w) > self.TILE_ABOVE:
+            side = max(256, min(h, w) // 2)
+            for x0, y0, x1, y1 in tiles(h, w, side):
+                dets += self._run(rgb[y0:y1, x0:x1], x0, y0)
+        return nms(dets)
+
+
+class DlibDetector:
+    """dlib HOG (0 then 1 up-sampling), then the MMOD CNN when HOG finds nothing."""
+
+    CNN_SIDE = 640  # the CNN costs ~seconds; it runs on a copy no larger than this
+
+    def __init__(self, use_cnn: bool = True):
+        import dlib
+
+        self._dlib = dlib
+        self._hog = dlib.get_frontal_face_detector()
+        self._cnn = None
+        self.use_cnn = use_cnn
+        self._lock = threading.Lock()
+
+    def _cnn_detector(self):
+        if self._cnn is None:
+            from ..masking.models_files import CNN_DETECTOR, model_path
+
+            self._cnn = self._dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
+        return self._cnn
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        with self._lock:
+            for up in (0, 1):
+                if up and max(gray.shape) > 1600:
+                    break  # up-sampling a big photo costs seconds for faces HOG can see anyway
+                rects, scores, _ = self._hog.run(gray, up, 0.0)
+                if len(rects):
+                    return nms([Detection((r.left(), r.top(), r.right(), r.bottom()), float(s), "hog")
+                                for r, s in zip(rects, scores)])
+            if not self.use_cnn:
+                return []
+            k = min(1.0, self.CNN_SIDE / max(gray.shape))
+            small = rgb if k == 1.0 else cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+            found = self._cnn_detector()(small, 1 if max(small.shape[:2]) < 400 else 0)
+        return nms([Detection((d.rect.left() / k, d.rect.top() / k, d.rect.right() / k, d.rect.bottom() / k),
+                              float(d.confidence), "cnn") for d in found])
+
+
+class FaceDetector:
+    """Every face of a photo, largest first, from the best available detector."""
+
+    def __init__(self, backend: str = "auto", use_cnn: bool = True):
+        if backend not in BACKENDS:
+            raise ValueError(f"detector must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend == "auto":
+            backend = "blazeface" if mediapipe_available() else "dlib"
+        if backend == "blazeface" and not mediapipe_available():
+            raise ValueError("the blazeface detector needs mediapipe==0.10.14 (pip install -e .)")
+        self.backend = backend
+        self._blaze = BlazeFaceDetector() if backend == "blazeface" else None
+        self._dlib = DlibDetector(use_cnn=use_cnn)
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        dets = self._blaze.detect(rgb) if self._blaze is not None else []
+        if not dets:
+            dets = self._dlib.detect(rgb)
+        h, w = rgb.shape[:2]
+        out = []
+        for d in dets:
+            l, t, r, b = d.box
+            if d.size >= MIN_FACE_PX and r > 0 and b > 0 and l < w and t < h:
+                out.append(d)
+        return sorted(out, key=lambda d: d.size, reverse=True)
+
+
+_CACHE: dict[tuple[str, bool], FaceDetector] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_detector(backend: str = "auto", use_cnn: bool = True) -> FaceDetector:
+    """A process-wide :class:`FaceDetector` (loading the models takes about a second)."""
+    with _CACHE_LOCK:
+        if (backend, use_cnn) not in _CACHE:
+            _CACHE[(backend, use_cnn)] = FaceDetector(backend, use_cnn)
+        return _CACHE[(backend, use_cnn)]

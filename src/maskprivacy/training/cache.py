@@ -1,0 +1,259 @@
+"""Decode and resize every face once, into memory-mapped uint8 arrays that epochs read for free.
+
+Decoding 23,700 JPEGs costs about a minute; doing it every epoch (and in every DDP process) would
+cost more than the training itself on a CPU. The cache holds, per condition:
+
+    CACHE/<condition>_s<S>/images.npy   (N, S, S, 3) uint8 RGB, a .npy read with mmap_mode="r"
+    CACHE/<condition>_s<S>/labels.csv   name, age, sex, race, age_bucket (row i = image i)
+    CACHE/<condition>_s<S>/meta.json    what built it (source, mask run, mask style), n, wall time
+
+Rows are sorted by name, so the cache is deterministic whatever order the archive streams in.
+Only faces the masking run masked with good labels (status ok or multiple_faces) enter, for both
+conditions: the unmasked attacker is measured on exactly the same faces as the masked one.
+
+The masked faces are redrawn from the run's ``landmarks.npy`` with the run's own style, colour and
+seed at full resolution, then resized: identical pixels to the masking run's JPEGs before JPEG
+compression, without reading 23,700 more JPEGs. The build goes to a ``.part`` folder renamed at
+the end, so an interrupted build is simply redone.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing as mp
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+CONDITIONS: tuple[str, ...] = ("masked", "unmasked")
+GOOD_STATUSES = ("ok", "multiple_faces")
+
+
+@dataclass(frozen=True)
+class Face:
+    """A face the cache will hold: its name, labels and the row of its key points."""
+
+    name: str
+    age: int
+    sex: int
+    race: int
+    landmark_row: int
+
+    @property
+    def age_bucket(self) -> int:
+        from ..data.labels import age_to_bucket
+
+        return age_to_bucket(self.age)
+
+
+@dataclass
+class CacheData:
+    """A loaded cache: images memory-mapped (N, S, S, 3) uint8 and label arrays."""
+
+    images: np.ndarray
+    names: list[str]
+    age: np.ndarray
+    sex: np.ndarray
+    race: np.ndarray
+    age_bucket: np.ndarray
+    meta: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def index_of(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.names)}
+
+
+def read_mask_run(mask_run: str | os.PathLike) -> tuple[list[Face], np.ndarray, dict[str, Any]]:
+    """Faces with good labels from a masking run, sorted by name; its landmarks; its mask config."""
+    from ..masking.batch import load_report
+
+    run = Path(mask_run)
+    if not (run / "report.csv").is_file() or not (run / "landmarks.npy").is_file():
+        raise FileNotFoundError(f"--mask-run {run}: no report.csv/landmarks.npy (run `maskprivacy mask` first)")
+    rows, points = load_report(run)
+    cfg_path = run / "run.json"
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {"style": "a", "color": "white", "seed": 0}
+    faces = []
+    for r in rows:
+        if r["status"] not in GOOD_STATUSES or not r.get("age") or int(r.get("landmark_row") or -1) < 0:
+            continue
+        faces.append(Face(r["name"], int(r["age"]), int(r["sex"]), int(r["race"]), int(r["landmark_row"])))
+    faces.sort(key=lambda f: f.name)
+    return faces, points, cfg
+
+
+def cache_dir(root: str | os.PathLike, condition: str, size: int) -> Path:
+    return Path(root) / f"{condition}_s{int(size)}"
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    p = Path(path)
+    return (p / "meta.json").is_file() and (p / "images.npy").is_file() and (p / "labels.csv").is_file()
+
+
+# ---------------------------------------------------------------- workers
+_W: dict[str, Any] = {}
+
+
+def _init(size: int, conditions: Sequence[str], mask_cfg: dict) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+    _W.update(size=size, conditions=tuple(conditions), mask_cfg=mask_cfg)
+
+
+def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    if rgb.shape[:2] == (size, size):
+        return rgb
+    interp = cv2.INTER_AREA if rgb.shape[0] >= size else cv2.INTER_LINEAR
+    return cv2.resize(rgb, (size, size), interpolation=interp)
+
+
+def _process(job: tuple[int, str, bytes, np.ndarray | None]) -> tuple[int, dict[str, np.ndarray] | None, str]:
+    """(row, name, bytes, points) -> (row, {condition: (S, S, 3) uint8}, error)."""
+    from ..data.imageio import ImageError, decode_image
+    from ..masking.draw import draw_mask
+
+    row, name, data, points = job
+    try:
+        rgb = decode_image(data)
+    except ImageError as e:
+        return row, None, e.reason
+    out: dict[str, np.ndarray] = {}
+    size = _W["size"]
+    if "unmasked" in _W["conditions"]:
+        out["unmasked"] = _resize(rgb, size)
+    if "masked" in _W["conditions"]:
+        c = _W["mask_cfg"]
+        masked = draw_mask(rgb, points.astype(np.int32), c.get("style", "a"), c.get("color", "white"),
+                           int(c.get("seed", 0)), name)
+        out["masked"] = _resize(masked, size)
+    return row, out, ""
+
+
+def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str | os.PathLike, size: int,
+                 conditions: Sequence[str] = CONDITIONS, limit: int | None = None, workers: int = 0,
+                 progress: bool = True) -> dict[str, Path]:
+    """Build the caches of ``conditions`` that are missing (one pass over ``data`` for all of them).
+
+    ``limit``: keep only the first N faces by name (tests, quick looks). Returns {condition: folder}.
+    """
+    for c in conditions:
+        if c not in CONDITIONS:
+            raise ValueError(f"condition {c!r}: choose from {', '.join(CONDITIONS)}")
+    dirs = {c: cache_dir(root, c, size) for c in conditions}
+    todo = [c for c in conditions if not is_complete(dirs[c])]
+    if not todo:
+        return dirs
+    faces, points, mask_cfg = read_mask_run(mask_run)
+    if limit is not None:
+        faces = faces[:int(limit)]
+    if not faces:
+        raise ValueError(f"--mask-run {mask_run}: no masked face with good labels to train on")
+    row_of = {f.name: i for i, f in enumerate(faces)}
+    n = len(faces)
+    t0 = time.perf_counter()
+    parts = {c: dirs[c].with_name(dirs[c].name + ".part") for c in todo}
+    arrays = {}
+    for c, p in parts.items():
+        shutil.rmtree(p, ignore_errors=True)
+        p.mkdir(parents=True)
+        arrays[c] = np.lib.format.open_memmap(p / "images.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+
+    from ..data.sources import iter_source
+
+    def jobs() -> Iterator[tuple[int, str, bytes, np.ndarray | None]]:
+        for item in iter_source(data):
+            r = row_of.get(item.name)
+            if r is not None:
+                yield r, item.name, item.data, points[faces[r].landmark_row]
+
+    filled = np.zeros(n, dtype=bool)
+    errors: dict[str, str] = {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, desc=f"cache {'+'.join(todo)} {size}px", unit="img", smoothing=0.05)
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers > 1:
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        pool = ctx.Pool(workers, initializer=_init, initargs=(size, todo, mask_cfg))
+        results: Iterator = pool.imap_unordered(_process, jobs(), chunksize=32)
+    else:
+        pool = None
+        _init(size, todo, mask_cfg)
+        results = map(_process, jobs())
+    try:
+        for r, out, err in results:
+            if out is None:
+                errors[faces[r].name] = err
+            else:
+                for c in todo:
+                    arrays[c][r] = out[c]
+                filled[r] = True
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        if bar is not None:
+            bar.close()
+    missing = [faces[i].name for i in np.flatnonzero(~filled)]
+    if len(missing) == n:
+        raise ValueError(f"--data {data}: none of the {n} faces of the masking run were found or decodable")
+    keep = np.flatnonzero(filled)
+    wall = time.perf_counter() - t0
+    for c in todo:
+        p = parts[c]
+        arr = arrays[c]
+        if len(keep) < n:  # faces missing from --data: compact the array (rare; reported in meta.json)
+            compact = np.lib.format.open_memmap(p / "images.tmp.npy", mode="w+", dtype=np.uint8, shape=(len(keep), size, size, 3))
+            compact[:] = arr[keep]
+            compact.flush()
+            del compact
+            del arr
+            os.replace(p / "images.tmp.npy", p / "images.npy")
+        else:
+            arr.flush()
+            del arr
+        with (p / "labels.csv").open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["name", "age", "sex", "race", "age_bucket"])
+            for i in keep:
+                fc = faces[i]
+                w.writerow([fc.name, fc.age, fc.sex, fc.race, fc.age_bucket])
+        meta = {"condition": c, "size": size, "n": int(len(keep)), "source": str(data), "mask_run": str(mask_run),
+                "mask_config": mask_cfg if c == "masked" else None, "limit": limit,
+                "missing_or_unreadable": {nm: errors.get(nm, "not found in --data") for nm in missing[:50]},
+                "n_missing_or_unreadable": len(missing), "wall_s": round(wall, 2)}
+        (p / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        shutil.rmtree(dirs[c], ignore_errors=True)
+        os.replace(p, dirs[c])
+    arrays.clear()
+    return dirs
+
+
+def load_cache(path: str | os.PathLike) -> CacheData:
+    """Open a built cache (images memory-mapped, read-only)."""
+    p = Path(path)
+    if not is_complete(p):
+        raise FileNotFoundError(f"no complete cache at {p} (build it with `maskprivacy train cache`)")
+    images = np.load(p / "images.npy", mmap_mode="r")
+    with (p / "labels.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    col = lambda k: np.array([int(r[k]) for r in rows], dtype=np.int64)  # noqa: E731
+    meta = json.loads((p / "meta.json").read_text())
+    if len(rows) != len(images):
+        raise ValueError(f"cache {p} is inconsistent: {len(rows)} labels for {len(images)} images; delete it to rebuild")
+    return CacheData(images, [r["name"] for r in rows], col("age"), col("sex"), col("race"), col("age_bucket"), meta)

@@ -1,0 +1,85 @@
+"""Training profiles (YAML) and command-line overrides of any of their values.
+
+A profile is a nested dict; ``--set finetune.epochs=3`` or ``--set model.crop=[0,0,1,1]`` changes
+one value (parsed as YAML, so numbers, lists and null work). Unknown keys are refused: a typo must
+not silently train with the default.
+"""
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
+
+
+def load_profile(name_or_path: str) -> dict[str, Any]:
+    """A profile by name (smoke, cpu, gpu) or a path to a YAML file of the same shape."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        text = p.read_text()
+    elif name_or_path in PROFILES:
+        text = resources.files("maskprivacy.training").joinpath("profiles", f"{name_or_path}.yaml").read_text()
+    else:
+        raise ValueError(f"profile {name_or_path!r}: choose from {', '.join(PROFILES)} or give a .yaml file")
+    cfg = yaml.safe_load(text)
+    if not isinstance(cfg, dict):
+        raise ValueError(f"profile {name_or_path}: expected a mapping at the top level")
+    cfg["profile"] = p.stem if p.suffix in (".yaml", ".yml") else name_or_path
+    return cfg
+
+
+def set_value(cfg: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``a.b.c`` in ``cfg``; the path must exist (except inside free-form dicts like augment)."""
+    parts = key.split(".")
+    node = cfg
+    for i, k in enumerate(parts[:-1]):
+        if not isinstance(node, dict) or k not in node:
+            raise ValueError(f"--set {key}: no setting {'.'.join(parts[:i + 1])!r} in the profile")
+        node = node[k]
+    last = parts[-1]
+    free_form = len(parts) >= 2 and parts[-2] in ("augment", "loss_weights")
+    if not isinstance(node, dict) or (last not in node and not free_form):
+        raise ValueError(f"--set {key}: no setting {key!r} in the profile")
+    node[last] = value
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """``["finetune.epochs=3", ...]`` -> a new config with those values (YAML-parsed)."""
+    cfg = copy.deepcopy(cfg)
+    for item in overrides or ():
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected key=value, e.g. finetune.epochs=3")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as e:
+            raise ValueError(f"--set {item!r}: cannot parse the value: {e}") from None
+        set_value(cfg, key.strip(), value)
+    return cfg
+
+
+def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``auto`` values that depend on the machine (accelerator, precision); validate the rest."""
+    import torch
+
+    cfg = copy.deepcopy(cfg)
+    tr = cfg["trainer"]
+    if tr.get("accelerator") in (None, "auto"):
+        tr["accelerator"] = "gpu" if torch.cuda.is_available() else "cpu"
+    if str(tr.get("precision")) in ("None", "auto"):
+        tr["precision"] = "bf16-mixed" if tr["accelerator"] in ("gpu", "cuda") else "32"
+    tr["precision"] = str(tr["precision"])
+    mode = cfg["finetune"]["mode"]
+    if mode not in ("multitask", "per_task", "both"):
+        raise ValueError(f"finetune.mode {mode!r}: choose multitask, per_task or both")
+    if int(cfg["model"]["input_size"]) < 16:
+        raise ValueError("model.input_size must be at least 16 pixels")
+    return cfg
+
+
+def dump(cfg: dict[str, Any]) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False)
