@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--sample", type=int, default=300, help="images for the paper-recipe comparison")
     ap.add_argument("--limit", type=int, default=None, help="only the first N files of --data")
+    ap.add_argument("--save", help="also write the figures as JSON here (e.g. results/bench_mask.json)")
     args = ap.parse_args()
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
@@ -66,8 +68,12 @@ def main() -> None:
             break
     t_paper, paper_pts = paper_recipe(sample, out / "paper")
 
-    # 2. the whole dataset through `maskprivacy mask` (fast path, all cores)
+    # 2. the whole dataset through `maskprivacy mask` (fast path, all cores). CPU seconds are
+    # recorded too: on a shared machine, wall time alone says more about the neighbours than the code.
+    ru0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     s = run_masking(args.data, out / "fast", MaskConfig(), workers=args.workers, limit=args.limit, progress=False)
+    ru1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = sum((b.ru_utime + b.ru_stime) - (a.ru_utime + a.ru_stime) for a, b in zip(ru0, ru1))
     named = s.total - s.counts.get("skipped", 0) - s.counts.get("bad_label", 0)
     kept = s.counts.get("ok", 0) + s.counts.get("multiple_faces", 0)
 
@@ -89,7 +95,9 @@ def main() -> None:
         "commit": commit,
         "dataset_files": s.total, "well_named_images": named, "faces_masked": kept,
         "kept_pct": round(100.0 * kept / max(1, named), 2), "counts": s.counts,
-        "fast_wall_s": round(s.wall_s, 1), "fast_images_per_s": round(fast_rate, 1), "workers": args.workers,
+        "fast_wall_s": round(s.wall_s, 1), "fast_cpu_s": round(cpu_s, 1),
+        "fast_cpu_ms_per_image": round(1000 * cpu_s / max(1, s.total), 2),
+        "load_average_1min_after": round(os.getloadavg()[0], 2), "fast_images_per_s": round(fast_rate, 1), "workers": args.workers,
         "paper_sample": len(sample), "paper_found": len(paper_pts), "paper_images_per_s": round(paper_rate, 1),
         "speedup": round(fast_rate / paper_rate, 2),
         "keypoint_mean_px_fast_vs_paper": round(float(np.mean(d)), 3) if d else None,
@@ -97,6 +105,9 @@ def main() -> None:
         "keypoint_pairs": len(d),
     }
     print(json.dumps(res, indent=2))
+    if args.save:
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.save).write_text(json.dumps(res, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "maskprivacy.masking.cli",
     "maskprivacy.models.dlib_cli",
     "maskprivacy.report.cli",
+    "maskprivacy.training.cli",
     "maskprivacy.privacy.cli",
 )
 
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"maskprivacy: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `maskprivacy ... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume", file=sys.stderr)
         return 130

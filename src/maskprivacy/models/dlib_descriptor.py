@@ -20,8 +20,8 @@ How it works, and why:
   scores of every candidate are written to ``config.heads`` of ``metrics.json``.
 
 The outputs follow docs/ARCHITECTURE.md ("one trained attacker") so that the report and the PVI
-treat this attacker like any other. The metric helpers below (classification/regression metrics,
-breakdown by sex x race x age bucket) are generic and may move to a shared module.
+treat this attacker like any other; the metrics, predictions table and confusion plots are the CNN
+attacker's own (``maskprivacy.training.metrics``), so both are scored by the same code.
 """
 from __future__ import annotations
 
@@ -407,6 +407,7 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
     ``n_train`` faces are drawn from the train part with ``seed`` (None or 0: all of it); the whole
     val part chooses the heads and the whole test part is scored.
     """
+    from ..training.metrics import compute_metrics, confusion_png, write_predictions
     from ..training.splits import SPLITS
 
     t_start = time.perf_counter()
@@ -464,9 +465,9 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
             Xte, _ = xy(part["test"])
             heads, record = fit_heads(Xtr, ytr, Xva, yva)
             t_fit = time.perf_counter() - t0
-            rows = predict_rows(heads, part["test"], Xte, [faces[n].labels for n in part["test"]])
+            cols = predict_columns(heads, part["test"], Xte, [faces[n].labels for n in part["test"]])
             t_pred = time.perf_counter() - t0 - t_fit
-            metrics = evaluate_rows(rows)
+            metrics = compute_metrics(cols)
             metrics.update({
                 "attacker": "dlib_descriptor", "condition": c, "split": s,
                 "config": {
@@ -485,9 +486,10 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
             })
             run_dir = out / f"dlib_{c}_{s}"
             run_dir.mkdir(parents=True, exist_ok=True)
-            write_predictions(run_dir / "predictions.csv", rows)
-            for task in CLASS_TASKS:
-                confusion_png(metrics[task], task, run_dir / f"confusion_{task}.png", f"dlib descriptor, {c}, {s}: {task}")
+            write_predictions(run_dir / "predictions.csv", cols)
+            for task, names in CLASS_TASKS.items():
+                confusion_png(run_dir / f"confusion_{task}.png", metrics[task]["confusion"], names,
+                              f"dlib descriptor, {c}, {s}: {task} (accuracy {metrics[task]['accuracy']:.1%})")
             metrics["wall_s"]["total"] = round(time.perf_counter() - t0, 2)
             tmp = run_dir / "metrics.json.part"
             tmp.write_text(json.dumps(metrics, indent=2) + "\n")

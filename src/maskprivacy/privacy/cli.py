@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "default: equal)")
     pvi.add_argument("--weights-from", metavar="SURVEY_CSV",
                      help="take the weights from a survey's importance ratings (see `maskprivacy survey analyze`)")
-    pvi.add_argument("--attacker", default="cnn", help="which attacker: cnn (train/<cond>_<split>), dlib or another "
-                                                       "name (train/<name>_<cond>_<split>)")
+    pvi.add_argument("--attacker", default="cnn", help="which attacker: cnn (train/<cond>_<split>), cnn_per_task "
+                                                       "(its per_task/ folder), dlib or another name "
+                                                       "(train/<name>_<cond>_<split> or <name>_<cond>_<split>)")
     pvi.add_argument("--split", default="uniform", choices=("uniform", "random"))
     pvi.add_argument("--baseline", default="majority", choices=("majority", "prior"),
                      help="chance level of the classification tasks: majority class, or guessing from class shares")
@@ -76,9 +77,12 @@ def _weights(args: argparse.Namespace) -> dict[str, float] | None:
     if getattr(args, "weights", None) and getattr(args, "weights_from", None):
         raise ValueError("give --weights or --weights-from, not both")
     if getattr(args, "weights_from", None):
-        from .survey import weights_from_file
+        from .survey import SYNTHETIC_WARNING, importance_weights, read_survey
 
-        return normalise_weights(weights_from_file(args.weights_from))
+        survey = read_survey(args.weights_from)
+        if survey.synthetic:
+            print(f"warning: weights from {args.weights_from}: {SYNTHETIC_WARNING}", file=sys.stderr)
+        return normalise_weights(importance_weights(survey))
     if args.weights:
         return normalise_weights(parse_weights(args.weights))
     return None

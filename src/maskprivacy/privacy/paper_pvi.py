@@ -18,7 +18,7 @@ from ..data.labels import AGE_BUCKET_NAMES
 from ..report.paper import (PAPER_PVI_MASKED, PAPER_PVI_REDUCTION, PAPER_PVI_UNMASKED, UTKFACE_RACE_COUNTS,
                             UTKFACE_SEX_COUNTS)
 from .baselines import iter_names, labels_from_names, median_predictor_mae
-from .pvi import ATTRIBUTES, normalise_weights, predictability, pvi_from_summary, relative_reduction
+from .pvi import ATTRIBUTES, normalise_weights, pvi_from_summary, relative_reduction
 
 NEEDED_INPUTS = (
     "the formula itself: how predictability is scaled (raw accuracy, or chance-corrected against which "
@@ -128,15 +128,15 @@ def format_paper_check(d: dict) -> str:
         "",
         "weights: " + ", ".join(f"{a} {w:.3f}" for a, w in d["weights"].items()),
         "",
-        f"{'variant':<78} {'PVI masked':>10} {'unmasked':>9} {'reduction':>9}   per attribute (sex/race/age)   range over all weights",
+        f"{'variant':<82} {'PVI masked':>10} {'unmasked':>9} {'reduction':>9}   per attribute (sex/race/age)   range over all weights",
     ]
     for v in d["variants"]:
         per = "/".join(pct(v["per_attribute_reduction"][a]) for a in ATTRIBUTES)
         lo, hi = v["reduction_range_over_weights"]
-        lines.append(f"{v['variant']:<78} {v['pvi_masked']:>10.3f} {v['pvi_unmasked']:>9.3f} {pct(v['reduction']):>9}   "
+        lines.append(f"{v['variant']:<82} {v['pvi_masked']:>10.3f} {v['pvi_unmasked']:>9.3f} {pct(v['reduction']):>9}   "
                      f"{per:<29}  {pct(lo)} to {pct(hi)}")
     lines += [
-        f"{'paper (reported)':<78} {'':>10} {'':>9} {pct(d['paper_reduction']):>9}",
+        f"{'paper (reported)':<82} {'':>10} {'':>9} {pct(d['paper_reduction']):>9}",
         "",
         "Any choice of weights gives a reduction between the smallest and largest per-attribute reduction",
         "(last column); a reported figure outside that range cannot come from that variant with any weights.",

@@ -23,19 +23,20 @@ def format_pvi(r: PVIResult) -> str:
     lines = [f"Privacy Vulnerability Index   attacker {r.attacker or '-'}, split {r.split or '-'}, "
              f"{r.n_test:,} paired test faces, {r.n_boot:,} bootstrap resamples (seed {r.seed}), {lvl} intervals",
              "",
-             f"baselines (training labels, n={b.n_train:,}; {r.baseline}): "
+             f"baselines from the training labels (n={b.n_train:,}): majority class "
              + ", ".join(f"{t} {CLASS_TASKS[t][b.majority[t]]}" for t in ("sex", "race", "age_bucket"))
-             + f" (majority), median age {b.median_age:g}",
+             + f"; median age {b.median_age:g}; chance level: "
+             + ("majority class" if r.baseline == "majority" else "guessing from the training class shares"),
              "weights: " + ", ".join(f"{a} {r.weights[a]:.3f}" for a in ATTRIBUTES), ""]
-    head = f"{'attribute':<10} {'measure':<22}"
+    head = f"{'attribute':<10} {'baseline on test':<22}"
     conds = list(r.conditions)
     for c in conds:
         head += f" {c + ': model':>16} {'predictability ' + lvl + ' CI':>30}"
     lines += [head]
     for a in ATTRIBUTES:
         first = r.conditions[conds[0]]["attributes"][a]
-        base = (f"baseline {100 * first['baseline']:.1f}%" if first["kind"] == "classification"
-                else f"baseline MAE {first['baseline']:.2f}")
+        base = (f"acc {100 * first['baseline']:.2f}%" if first["kind"] == "classification"
+                else f"MAE {first['baseline']:.2f}")
         row = f"{a:<10} {base:<22}"
         for c in conds:
             x = r.conditions[c]["attributes"][a]

@@ -9,6 +9,9 @@ Folder names say which attacker, condition and split they hold:
 * ``train/<attacker>/<condition>_<split>/`` the same, one folder per attacker
 * ``<attacker>_<condition>_<split>/`` at the run's root (where ``maskprivacy attack-dlib --out RUN``
   writes)
+* ``train/<condition>_<split>/<sub>/`` holding its own metrics.json/predictions.csv: attacker
+  ``cnn_<sub>`` (the training stage puts the paper's one-network-per-task models in ``per_task/``,
+  so ``cnn`` is the multi-task network and ``cnn_per_task`` the per-task networks)
 
 with condition ``masked``/``unmasked`` and split ``uniform``/``random``. The PVI and the report read
 runs through this module only, so the convention lives in one place.
@@ -85,13 +88,16 @@ def discover(run: str | os.PathLike) -> list[AttackerDir]:
             parsed = parse_dir_name(d.name)
             if parsed is not None:
                 add(parsed, d)
+                for sub in sorted(p for p in d.iterdir() if p.is_dir()):  # e.g. per_task/ beside the multi-task model
+                    add((f"{parsed[0]}_{sub.name}", parsed[1], parsed[2]), sub)
                 continue
             for sub in sorted(p for p in d.iterdir() if p.is_dir()):
                 add(parse_dir_name(sub.name, parent_attacker=d.name), sub)
     if run.is_dir():
         for d in sorted(p for p in run.iterdir() if p.is_dir() and p.name != "train"):
             add(parse_dir_name(d.name), d)
-    return sorted(found.values(), key=lambda a: (a.attacker != DEFAULT_ATTACKER, a.attacker, a.condition, a.split))
+    return sorted(found.values(), key=lambda a: (a.attacker != DEFAULT_ATTACKER, a.attacker, CONDITIONS.index(a.condition),
+                                                 SPLITS.index(a.split)))
 
 
 def find_attacker(run: str | os.PathLike, attacker: str, condition: str, split: str) -> AttackerDir | None:
@@ -103,8 +109,11 @@ def find_attacker(run: str | os.PathLike, attacker: str, condition: str, split: 
 
 def expected_dir(run: str | os.PathLike, attacker: str, condition: str, split: str) -> Path:
     """Where an attacker's folder is expected (for error messages)."""
-    name = f"{condition}_{split}" if attacker == DEFAULT_ATTACKER else f"{attacker}_{condition}_{split}"
-    return Path(run) / "train" / name
+    if attacker == DEFAULT_ATTACKER:
+        return Path(run) / "train" / f"{condition}_{split}"
+    if attacker.startswith(DEFAULT_ATTACKER + "_"):  # cnn_per_task -> train/<condition>_<split>/per_task
+        return Path(run) / "train" / f"{condition}_{split}" / attacker[len(DEFAULT_ATTACKER) + 1:]
+    return Path(run) / "train" / f"{attacker}_{condition}_{split}"
 
 
 def read_metrics(path: str | os.PathLike) -> dict:

@@ -225,7 +225,10 @@ def analyze(s: Survey) -> dict:
         out["ttest"] = None
     out["importance_mean"] = {a: float(np.nanmean(v)) if np.isfinite(v).any() else None for a, v in s.importance.items()}
     out["importance_n"] = {a: int(np.isfinite(v).sum()) for a, v in s.importance.items()}
-    out["weights"] = importance_weights(s)
+    try:
+        out["weights"] = importance_weights(s)
+    except SurveyError as e:  # the paired tests stand on their own
+        out["weights"], out["weights_error"] = None, str(e)
     out["demographics"] = {k: dict(sorted(_count(v).items())) for k, v in s.demographics.items()}
     return out
 
@@ -289,7 +292,8 @@ def format_analysis(r: dict, source: str) -> str:
                      f"mean difference {r['mean_difference']:.3f} [95% CI {lo:.3f}, {hi:.3f}]")
     lines += ["", "importance (1-5, mean; n):  " + "   ".join(
         f"{a} {m:.2f} ({r['importance_n'][a]})" for a, m in r["importance_mean"].items() if m is not None),
-        "PVI weights (sum 1):        " + "   ".join(f"{a} {v:.3f}" for a, v in r["weights"].items()),
+        ("PVI weights (sum 1):        " + "   ".join(f"{a} {v:.3f}" for a, v in r["weights"].items())
+         if r["weights"] else f"PVI weights: not available ({r.get('weights_error')})"),
         "  use them with: maskprivacy privacy pvi RUN --weights-from " + source]
     for k, counts in r["demographics"].items():
         lines.append(f"{k}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))

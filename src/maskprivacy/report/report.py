@@ -450,7 +450,8 @@ def _header(run: Path, res: dict, metrics: dict) -> list[Block]:
     facts = [f"Run: `{run}`", f"generated {res.get('generated_at', '')}"]
     for k in ("commit", "machine"):
         if first.get(k):
-            facts.append(f"{k}: {first[k] if isinstance(first[k], str) else json.dumps(first[k])}")
+            v = first[k]
+            facts.append(f"{k}: " + (", ".join(f"{a} {b}" for a, b in v.items()) if isinstance(v, Mapping) else str(v)))
     profile = (first.get("config") or {}).get("profile") or res.get("profile")
     if profile:
         facts.append(f"profile: {profile}")

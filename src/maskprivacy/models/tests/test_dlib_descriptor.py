@@ -1,0 +1,153 @@
+"""The dlib-descriptor attacker on the sample data: real descriptors, real heads, the contract's files.
+
+One module-wide run (the sample masked in a temporary folder, the uniform split, 100 training
+faces, both conditions: ~360 descriptors) feeds most tests, because a descriptor costs ~0.15 s of
+CPU here; the first test that uses it pays ~30 s on two idle cores and is marked slow.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maskprivacy.cli import main
+from maskprivacy.masking.batch import MaskConfig, run_masking
+from maskprivacy.models.dlib_descriptor import (CLASS_TASKS, DescriptorCache, RunFace, compute_descriptors,
+                                                load_run_faces, run_dlib_attacker, subsample)
+from maskprivacy.training.splits import read_split
+
+N_TRAIN = 100
+
+
+@pytest.fixture(scope="module")
+def mask_run(sample_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dlib") / "mask"
+    run_masking(sample_dir, out, MaskConfig(), workers=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def attack(sample_dir, mask_run, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("dlib") / "run"
+    res = run_dlib_attacker(sample_dir, mask_run, out, splits=("uniform",), n_train=N_TRAIN, seed=0, progress=False)
+    return out, res
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_outputs_follow_the_contract(attack):
+    out, res = attack
+    split = read_split(out / "splits" / "uniform.csv")
+    test_names = sorted(n for n, p in split.items() if p == "test")
+    for cond in ("masked", "unmasked"):
+        d = out / f"dlib_{cond}_uniform"
+        m = json.loads((d / "metrics.json").read_text())
+        assert m == json.loads(json.dumps(res[cond]["uniform"]))
+        for task, names in CLASS_TASKS.items():
+            t = m[task]
+            assert set(t) >= {"accuracy", "balanced_accuracy", "per_class", "confusion"}
+            assert list(t["per_class"]) == list(names)
+            conf = np.array(t["confusion"])
+            assert conf.shape == (len(names), len(names)) and conf.sum() == m["n_test"]
+            assert t["accuracy"] == pytest.approx(np.trace(conf) / conf.sum())
+            assert (d / f"confusion_{task}.png").stat().st_size > 1000
+        assert m["age"]["rmse"] >= m["age"]["mae"] > 0
+        assert sum(b["n"] for b in m["breakdown"]) == m["n_test"]
+        assert {"sex", "race", "age_bucket", "n", "sex_acc", "race_acc", "age_bucket_acc", "age_mae"} <= set(m["breakdown"][0])
+        assert m["config"]["n_train"] == N_TRAIN and m["config"]["condition"] == cond
+        assert m["commit"] and m["machine"] and m["wall_s"]["fit"] >= 0
+        rows = _rows(d / "predictions.csv")
+        # every test face of the split, in both conditions (the same faces as the CNN attacker)
+        assert sorted(r["name"] for r in rows) == test_names and m["n_test"] == len(test_names)
+        r = rows[0]
+        assert list(r)[:9] == ["name", "sex_true", "sex_pred", "race_true", "race_pred", "age_bucket_true",
+                               "age_bucket_pred", "age_true", "age_pred"]
+        for row in rows:
+            assert sum(float(row[f"race_prob_{j}"]) for j in range(5)) == pytest.approx(1, abs=1e-3)
+            assert sum(float(row[f"age_bucket_prob_{j}"]) for j in range(7)) == pytest.approx(1, abs=1e-3)
+            assert int(row["race_pred"]) == int(np.argmax([float(row[f"race_prob_{j}"]) for j in range(5)]))
+        assert np.mean([int(x["sex_true"]) == int(x["sex_pred"]) for x in rows]) == pytest.approx(m["sex"]["accuracy"])
+
+
+def test_the_numbers_are_real(attack):
+    """Well above what guessing the majority class (or the median age) scores on the same faces."""
+    out, res = attack
+    for cond, floor in (("unmasked", 0.25), ("masked", 0.15)):
+        m = res[cond]["uniform"]
+        rows = _rows(out / f"dlib_{cond}_uniform" / "predictions.csv")
+        for task, margin in (("sex", floor), ("race", 0.05)):
+            true = [int(r[f"{task}_true"]) for r in rows]
+            majority = np.bincount(true).max() / len(true)
+            assert m[task]["accuracy"] >= majority + margin, (cond, task, m[task]["accuracy"], majority)
+        ages = np.array([float(r["age_true"]) for r in rows])
+        assert m["age"]["mae"] < 0.8 * np.abs(ages - np.median(ages)).mean()
+    # the mask hides something: the unmasked descriptors are not worse at sex
+    assert res["unmasked"]["uniform"]["sex"]["accuracy"] >= res["masked"]["uniform"]["sex"]["accuracy"] - 0.05
+
+
+def test_rerun_reads_the_cache(attack, mask_run, sample_dir):
+    out, res = attack
+    assert res["descriptors"]["computed"] > 0 and res["descriptors"]["failed"] == 0
+    again = run_dlib_attacker(sample_dir, mask_run, out, splits=("uniform",), conditions=("unmasked",),
+                              n_train=N_TRAIN, seed=0, progress=False)
+    assert again["descriptors"]["computed"] == 0
+    assert again["descriptors"]["cached"] == res["descriptors"]["computed"] // 2
+    assert again["unmasked"]["uniform"]["sex"] == res["unmasked"]["uniform"]["sex"]
+
+
+def test_redrawn_mask_matches_the_run_images(attack, mask_run, sample_dir, tmp_path):
+    """Without M/images the mask is redrawn from run.json: nearly the same descriptor (JPEG aside)."""
+    out, _ = attack
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in ("report.csv", "landmarks.npy", "run.json"):
+        shutil.copy(mask_run / f, bare / f)
+    faces, cfg = load_run_faces(bare)
+    names = sorted(n for n, p in read_split(out / "splits" / "uniform.csv").items() if p == "test")[:2]
+    got, stats = compute_descriptors(sample_dir, bare, faces, cfg, {"masked": set(names)}, tmp_path / "cache",
+                                     workers=1, progress=False)
+    assert stats.computed == 2
+    stored = DescriptorCache(out / "dlib_cache")
+    for n in names:
+        ref, plain = stored.valid("masked", faces[n]), stored.valid("unmasked", faces[n])
+        assert np.linalg.norm(got["masked"][n] - ref) < 0.25 * np.linalg.norm(plain - ref)
+
+
+def test_cache_recomputes_when_points_change(tmp_path):
+    from maskprivacy.data.labels import FaceLabels
+
+    pts = np.arange(136, dtype=np.int16).reshape(68, 2)
+    face = RunFace("1_0_0_x.jpg", FaceLabels(1, 0, 0), (0, 0, 10, 10), pts)
+    c = DescriptorCache(tmp_path)
+    c.put("masked", face, np.ones(128, np.float32))
+    c.save()
+    c2 = DescriptorCache(tmp_path)
+    assert np.array_equal(c2.valid("masked", face), np.ones(128, np.float32))
+    moved = RunFace(face.name, face.labels, face.box, pts + 1)
+    assert c2.valid("masked", moved) is None and c2.valid("unmasked", face) is None
+
+
+def test_subsample_is_seeded_and_stable():
+    names = [f"{i}_0_0_x.jpg" for i in range(200)]
+    a = subsample(names, 50, seed=0)
+    assert a == subsample(list(reversed(names)), 50, seed=0) and len(a) == 50
+    assert a != subsample(names, 50, seed=1)
+    # a train part that loses a few names keeps almost the same subsample (shared descriptor cache)
+    assert len(set(a) & set(subsample(names[10:], 50, seed=0))) >= 40
+    assert subsample(names, None, 0) == sorted(names)
+
+
+def test_cli_help_and_clear_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["attack-dlib", "--help"])
+    assert e.value.code == 0 and "128-D face descriptor" in " ".join(capsys.readouterr().out.split())
+    assert main(["attack-dlib", "--mask-run", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "run `maskprivacy mask" in capsys.readouterr().err

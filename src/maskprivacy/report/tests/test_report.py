@@ -1,0 +1,110 @@
+"""results.json and the report, built from a FAKE run folder made by a test fixture (no real results)."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pytest
+
+from maskprivacy.privacy.run_pvi import pvi_for_run
+from maskprivacy.privacy.tests.fakerun import make_fake_run
+from maskprivacy.report.report import (NOT_RUN, build_results, main, render_report, strongest, write_results)
+
+
+@pytest.fixture()
+def fake_run(tmp_path):
+    """TEST FIXTURE: cnn and dlib attackers, masked and unmasked, uniform split; values made up in fakerun.py."""
+    return make_fake_run(tmp_path / "run")
+
+
+def _metrics(run, name):
+    return json.loads((run / "train" / name / "metrics.json").read_text())
+
+
+def test_results_json_follows_the_contract(fake_run):
+    pvi = pvi_for_run(fake_run, n_boot=200)
+    path = write_results(fake_run, pvi=pvi, stages={"mask": 12.5, "pretrain": {"wall_s": 30.0, "epochs": 2}})
+    res = json.loads(path.read_text())
+    m = _metrics(fake_run, "masked_uniform")
+    u = _metrics(fake_run, "unmasked_uniform")
+    assert res["masked"]["uniform"]["sex"]["accuracy"] == m["sex"]["accuracy"]
+    assert res["masked"]["uniform"]["race"]["accuracy"] == m["race"]["accuracy"]
+    assert res["masked"]["uniform"]["age_bucket"]["accuracy"] == m["age_bucket"]["accuracy"]
+    assert res["unmasked"]["uniform"]["age"] == {"mae": u["age"]["mae"], "rmse": u["age"]["rmse"]}
+    assert "random" not in res["masked"]
+    assert res["pvi"]["masked"] == pytest.approx(pvi.pvi("masked"))
+    assert res["pvi"]["reduction"] == pytest.approx(1 - res["pvi"]["masked"] / res["pvi"]["unmasked"])
+    assert res["stages"] == {"mask": {"wall_s": 12.5}, "pretrain": {"wall_s": 30.0, "epochs": 2}}
+    assert set(res["attackers"]) == {"cnn", "dlib"}
+    assert res["attackers"]["dlib"]["masked"]["uniform"]["sex"]["accuracy"] == _metrics(fake_run, "dlib_masked_uniform")["sex"]["accuracy"]
+    # strongest attacker per attribute is the argmax over the metrics files
+    for c in ("masked", "unmasked"):
+        cnn, dlib = _metrics(fake_run, f"{c}_uniform"), _metrics(fake_run, f"dlib_{c}_uniform")
+        best = res["strongest"][c]["uniform"]
+        assert best["race"]["attacker"] == ("cnn" if cnn["race"]["accuracy"] >= dlib["race"]["accuracy"] else "dlib")
+        assert best["age"]["attacker"] == ("cnn" if cnn["age"]["mae"] <= dlib["age"]["mae"] else "dlib")
+
+
+def test_results_keep_earlier_stages_and_pvi(fake_run):
+    write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=50), stages={"mask": 1.0})
+    res = json.loads(write_results(fake_run, stages={"finetune": 2.0}).read_text())
+    assert res["stages"] == {"mask": {"wall_s": 1.0}, "finetune": {"wall_s": 2.0}}
+    assert res["pvi"]["n_boot"] == 50
+
+
+def test_strongest_picks_max_accuracy_and_min_mae():
+    best = strongest({"a": {"sex": {"accuracy": 0.9}, "age": {"mae": 7.0}},
+                      "b": {"sex": {"accuracy": 0.8}, "age": {"mae": 6.0}}})
+    assert best["sex"]["attacker"] == "a" and best["age"]["attacker"] == "b"
+
+
+def test_report_is_self_contained_and_complete(fake_run):
+    write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=100), stages={"mask": 12.5})
+    md_path, html_path = render_report(fake_run)
+    md, page = md_path.read_text(), html_path.read_text()
+    m = _metrics(fake_run, "masked_uniform")
+    # the table beside the paper: paper value, this run's value, not-run cells
+    assert "94.65%" in md and f"{100 * m['sex']['accuracy']:.2f}%" in md and NOT_RUN in md
+    for section in ("Results beside the paper", "Masked vs unmasked", "Privacy Vulnerability Index",
+                    "Strongest attacker per attribute", "Confusion matrices", "Breakdown by sex x race x age",
+                    "Dataset", "Pipeline", "Wall time"):
+        assert section in md and section in page
+    assert "figures/pipeline.png" in md and "2.9%" in md
+    # offline: no external resources, every image inline
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "<script" not in page and "<link" not in page
+    srcs = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) == 3 + 4 * 3  # pipeline, distributions, pvi + 3 confusion PNGs per attacker folder
+    decoded = {base64.b64decode(s.split(",", 1)[1]) for s in srcs}
+    assert (fake_run / "figures" / "pipeline.png").read_bytes() in decoded
+    assert (fake_run / "figures" / "pvi.png").is_file()
+    # breakdown: one row per cell of the masked metrics
+    assert md.count("| male |") + md.count("| female |") >= len(m["breakdown"])
+    assert "| mask | 12.5 |" in md
+
+
+def test_missing_pieces_render_as_not_run(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    md, page = render_report(empty)
+    text = md.read_text()
+    assert text.count(NOT_RUN) > 10 and "PVI: not run" in text
+    assert "<img" not in page.read_text()
+
+
+def test_confusion_tables_when_pngs_are_missing(tmp_path):
+    run = make_fake_run(tmp_path / "run", attackers={("cnn", "masked"): (0.2, 5.0)}, figures=False, confusion_png=False)
+    md, _ = render_report(run, draw_pvi=False)
+    text = md.read_text()
+    m = _metrics(run, "masked_uniform")
+    assert "| true male |" in text and f"| true male | {m['sex']['confusion'][0][0]} |" in text
+    assert "Distributions figure: not run" in text
+
+
+def test_module_entry_point(fake_run, capsys):
+    assert main([str(fake_run), "--results"]) == 0
+    out = capsys.readouterr().out
+    assert "results.json" in out and "report.html" in out
+    assert build_results(fake_run)["pvi"] is None  # nothing computed the PVI in this run

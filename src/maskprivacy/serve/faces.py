@@ -1,0 +1,85 @@
+"""From a photo to aligned faces: detect, align, decide "already masked", place the 68 points.
+
+One job per step (``detect``, ``align``, ``maskcheck``); this module only sequences them:
+
+1. every face is found (:mod:`.detect`) and cut roughly to UTKFace's geometry from its detector's
+   key points (BlazeFace) or from dlib's 68 points (HOG/CNN box);
+2. the 68 points are found on that crop as the masking stage found them on UTKFace, and the
+   colour check (:mod:`.maskcheck`) says whether the lower face is covered, unless the caller knows;
+3. a bare face is re-cut from the original photo with all 68 points against the template; a masked
+   one from the key points above the mask only;
+4. on the final crop the 68 points are found again: they place the digital mask exactly as the
+   masking stage placed it on the training faces.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..masking.landmarks import get_landmarker
+from .align import (BLAZE6, BLAZE6_MASKED, BLAZE_USED, POINTS68, UPPER68, AlignedFace, compose, crop_points68,
+                    similarity, warp)
+from .detect import Detection, get_detector
+from .maskcheck import looks_masked
+
+
+@dataclass
+class FoundFace:
+    """One face of a photo, aligned, with whether it already wears a mask and why we think so."""
+
+    detection: Detection
+    aligned: AlignedFace
+    already_masked: bool
+    masked_reason: str  # "told by caller" or "lower-face skin share 0.08 < 0.22"
+    skin_share: float
+
+    @property
+    def box(self) -> list[int]:
+        return [int(round(v)) for v in self.detection.box]
+
+
+def _initial_matrix(rgb: np.ndarray, det: Detection, landmarker) -> tuple[np.ndarray, str]:
+    if det.keypoints is not None:
+        return similarity(det.keypoints[BLAZE_USED], BLAZE6[BLAZE_USED]), "blazeface key points"
+    import cv2
+
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    box = tuple(int(round(v)) for v in det.box)
+    pts = landmarker.points(gray, box)
+    return similarity(pts, POINTS68), "68 points"
+
+
+def align_face(rgb: np.ndarray, det: Detection, already_masked: bool | None = None) -> FoundFace:
+    """Align one detected face and decide whether it already wears a mask."""
+    lm = get_landmarker("fast")
+    m0, how = _initial_matrix(rgb, det, lm)
+    crop0 = warp(rgb, m0)
+    pts0 = crop_points68(crop0, lm)
+    masked_guess, share = looks_masked(crop0)
+    if already_masked is None:
+        masked = masked_guess
+        reason = f"lower-face skin share {share:.2f} {'<' if masked else '>='} threshold"
+    else:
+        masked = bool(already_masked)
+        reason = "told by caller"
+    if masked:
+        if det.keypoints is not None:
+            m = similarity(det.keypoints[BLAZE_USED], BLAZE6_MASKED[BLAZE_USED])
+            how = "blazeface key points (masked template)"
+        else:
+            m = compose(similarity(pts0[UPPER68], POINTS68[UPPER68]), m0)
+            how = "upper 68 points"
+    else:
+        m = compose(similarity(pts0, POINTS68), m0)
+        how = "68 points"
+    crop = warp(rgb, m)
+    pts = crop_points68(crop, lm)
+    return FoundFace(det, AlignedFace(crop, m, how, pts), masked, reason, share)
+
+
+def find_faces(rgb: np.ndarray, already_masked: bool | None = None, detector: str = "auto",
+               max_faces: int = 20) -> list[FoundFace]:
+    """Every face of an RGB photo (largest first, at most ``max_faces``), aligned to UTKFace's geometry."""
+    dets = get_detector(detector).detect(rgb)[:max_faces]
+    return [align_face(rgb, d, already_masked) for d in dets]

@@ -1,0 +1,89 @@
+"""The results table of a run, read from its metrics.json files (never typed by hand).
+
+Rows: condition x split x approach. Columns: the paper's headline figures (sex, race and 7-bucket
+accuracy; age MAE and RMSE), balanced accuracies, and the wall time of every stage.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+TARGETS_CPU = {"sex": 0.90, "race": 0.78, "age_bucket": 0.60, "age_mae": 7.0}
+PAPER = {"uniform": {"sex": 0.9465, "race": 0.8312, "age_bucket": 0.6794},
+         "random": {"sex": 0.9401, "race": 0.8220, "age_mae": 6.21, "age_rmse": 8.33}}
+
+
+def collect(run: str | os.PathLike) -> list[dict[str, Any]]:
+    """One dict per metrics.json under RUN/train (main approach and per_task)."""
+    root = Path(run) / "train"
+    rows = []
+    for p in sorted(root.glob("*_*/metrics.json")) + sorted(root.glob("*_*/per_task/metrics.json")):
+        m = json.loads(p.read_text())
+        rows.append({"condition": m.get("condition"), "split": m.get("split"), "approach": m.get("approach"),
+                     "n_test": m.get("n_test"),
+                     "sex": (m.get("sex") or {}).get("accuracy"), "sex_bal": (m.get("sex") or {}).get("balanced_accuracy"),
+                     "race": (m.get("race") or {}).get("accuracy"), "race_bal": (m.get("race") or {}).get("balanced_accuracy"),
+                     "age_bucket": (m.get("age_bucket") or {}).get("accuracy"),
+                     "age_bucket_bal": (m.get("age_bucket") or {}).get("balanced_accuracy"),
+                     "age_mae": (m.get("age") or {}).get("mae"), "age_rmse": (m.get("age") or {}).get("rmse"),
+                     "wall_s": m.get("wall_s", {}), "commit": m.get("commit"), "machine": m.get("machine", {}),
+                     "profile": (m.get("config") or {}).get("profile"), "path": str(p)})
+    order = {"masked": 0, "unmasked": 1, "uniform": 0, "random": 1, "multitask": 0, "per_task": 1}
+    rows.sort(key=lambda r: (order.get(r["condition"], 9), order.get(r["split"], 9), order.get(r["approach"], 9)))
+    return rows
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def format_table(run: str | os.PathLike) -> str:
+    """Markdown: the full table, then the headline (targets) table, then stage times."""
+    rows = collect(run)
+    if not rows:
+        return f"no results under {Path(run) / 'train'} yet"
+    out = ["| faces | split | model | n test | sex acc (bal) | race acc (bal) | age bucket acc (bal) | age MAE | age RMSE |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['condition']} | {r['split']} | {r['approach']} | {r['n_test']} | {_pct(r['sex'])} ({_pct(r['sex_bal'])}) | "
+                   f"{_pct(r['race'])} ({_pct(r['race_bal'])}) | {_pct(r['age_bucket'])} ({_pct(r['age_bucket_bal'])}) | "
+                   f"{_num(r['age_mae'])} | {_num(r['age_rmse'])} |")
+    head = headline(rows)
+    if head:
+        out += ["", "Headline (as the paper reports it: sex, race and bucket on the uniform split, age on the random split):", ""]
+        out += head
+    out += ["", "| faces | split | model | " + " | ".join(f"{s} (s)" for s in ("cache", "pretrain", "finetune", "evaluate")) + " |",
+            "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        w = r["wall_s"]
+        out.append(f"| {r['condition']} | {r['split']} | {r['approach']} | " +
+                   " | ".join(_num(w.get(s)) if w.get(s) is not None else "-" for s in ("cache", "pretrain", "finetune", "evaluate")) + " |")
+    commits = sorted({r["commit"] for r in rows if r["commit"]})
+    machines = sorted({f"{r['machine'].get('cpu_count')} CPU cores{', ' + r['machine']['gpu'] if r['machine'].get('gpu') else ''}, torch {r['machine'].get('torch')}"
+                       for r in rows if r["machine"]})
+    out += ["", f"commit: {', '.join(commits)}; machine: {'; '.join(machines)}; profile: {', '.join(sorted({str(r['profile']) for r in rows}))}"]
+    return "\n".join(out)
+
+
+def headline(rows: list[dict[str, Any]]) -> list[str]:
+    out = ["| faces | model | sex acc (uniform) | race acc (uniform) | age bucket acc (uniform) | age MAE (random) | age RMSE (random) |",
+           "|---|---|---|---|---|---|---|"]
+    by = {(r["condition"], r["split"], r["approach"]): r for r in rows}
+    n = 0
+    for cond in ("masked", "unmasked"):
+        for appr in ("multitask", "per_task"):
+            u, r = by.get((cond, "uniform", appr)), by.get((cond, "random", appr))
+            if not u and not r:
+                continue
+            n += 1
+            out.append(f"| {cond} | {appr} | {_pct(u and u['sex'])} | {_pct(u and u['race'])} | {_pct(u and u['age_bucket'])} | "
+                       f"{_num(r and r['age_mae'])} | {_num(r and r['age_rmse'])} |")
+    out.append("| paper, masked | per task | 94.65% | 83.12% | 67.94% | 6.21 | 8.33 |")
+    out.append("| target, `cpu` profile | | >= 90% | >= 78% | >= 60% | <= 7.00 | |")
+    return out if n else []
