@@ -8,8 +8,9 @@ identity transform. For each face, bare and wearing a digital mask of a rotating
 * alignment error: mean distance (px of the 200-px crop) the template's 68 points move under the
   transform found, i.e. how far our crop is from UTKFace's own (which has its own jitter: the
   spread of UTKFace's 68 points around the template is printed beside it);
-* the mask check (``serve/maskcheck.py``): threshold chosen on the first half of the faces
-  (best balanced accuracy), accuracy reported on the second half, per style.
+* the mask check (``serve/maskcheck.py``) on the detected faces' first cut, as ``analyze`` runs it:
+  the threshold that is best (balanced accuracy) on the first half of the faces, and the accuracy
+  of the package's threshold on the second half, per style.
 
     python scripts/check_faces.py --faces ../shared/data/utkface-sample
 """
@@ -29,7 +30,7 @@ from maskprivacy.masking.landmarks import get_landmarker
 from maskprivacy.serve.align import POINTS68, points_error, transform_points
 from maskprivacy.serve.detect import get_detector
 from maskprivacy.serve.faces import align_face
-from maskprivacy.serve.maskcheck import MASKED_BELOW, lower_face_skin_share
+from maskprivacy.serve.maskcheck import MASKED_BELOW
 
 
 def style_for(i: int) -> tuple[str, str]:
@@ -41,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--faces", type=Path, default=Path("../shared/data/utkface-sample"))
     ap.add_argument("--limit", type=int, default=400)
+    ap.add_argument("--detector", default="auto", choices=("auto", "blazeface", "dlib"))
+    ap.add_argument("--no-cnn", action="store_true", help="dlib: no MMOD CNN fallback (it costs ~3 s a face)")
     args = ap.parse_args(argv)
 
-    det = get_detector("auto")
+    det = get_detector(args.detector, use_cnn=not args.no_cnn)
     lm = get_landmarker("fast")
     print(f"detector: {det.backend}")
     found = defaultdict(int)
@@ -66,12 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         style, color = style_for(i)
         masked = draw_mask(rgb, faces[0].points, style=style, color=color, key=item.name)
         for kind, img in (("bare", rgb), ("masked", masked)):
-            shares.append((style if kind == "masked" else "none", lower_face_skin_share(img)))
             dets = det.detect(img)
             if not dets:
                 continue
             found[kind] += 1
-            f = align_face(img, dets[0], already_masked=(kind == "masked"))
+            f = align_face(img, dets[0], already_masked=None)  # the check runs on the first cut
+            shares.append((style if kind == "masked" else "none", f.skin_share))
+            if f.already_masked != (kind == "masked"):
+                f = align_face(img, dets[0], already_masked=(kind == "masked"))
             moved = np.linalg.norm(transform_points(POINTS68, f.aligned.matrix) - POINTS68, axis=1).mean()
             err[(kind, f.aligned.method)].append(moved)
             if kind == "bare":

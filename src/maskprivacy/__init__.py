@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "mask_face": ("maskprivacy.masking.api", "mask_face"),
     "NoFaceError": ("maskprivacy.masking.api", "NoFaceError"),
+    "analyze": ("maskprivacy.serve.analyze", "analyze"),
 }
 
 

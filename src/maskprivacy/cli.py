@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Stage modules that expose ``register(subparsers)``; heavy imports stay inside their handlers so
@@ -14,6 +15,7 @@ COMMAND_MODULES = (
     "maskprivacy.report.cli",
     "maskprivacy.training.cli",
     "maskprivacy.privacy.cli",
+    "maskprivacy.serve.cli",
 )
 
 
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maskprivacy: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `maskprivacy ... | head`: the reader left, nothing to report
-        sys.stderr.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume", file=sys.stderr)

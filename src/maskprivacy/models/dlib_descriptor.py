@@ -362,15 +362,30 @@ def predict_columns(heads: dict[str, Any], names: Sequence[str], X: np.ndarray,
 # ===================================================================== splits and subsampling
 def load_or_make_split(split: str, faces: dict[str, RunFace], splits_dir: str | os.PathLike,
                        split_seed: int = 2021) -> tuple[dict[str, str], Path, bool]:
-    """``splits_dir/<split>.csv`` if it exists (the CNN's split), else made from the run's faces and written."""
-    from ..training.splits import items_from_names, make_split, read_split, write_split
+    """``splits_dir/<split>.csv`` if it exists (the CNN's split), else made from the run's faces.
 
-    path = Path(splits_dir) / f"{split}.csv"
+    When making, both splits and ``meta.json`` are written as the CNN pipeline writes them
+    (``maskprivacy.training.pipeline.prepare_splits``: default fractions, ``split_seed``), so a
+    CNN run in the same folder accepts them and tests on the same faces.
+    """
+    from ..training.splits import DEFAULT_FRACTIONS, SPLITS, counts, items_from_names, make_split, read_split, write_split
+
+    sdir = Path(splits_dir)
+    path = sdir / f"{split}.csv"
     if path.is_file():
         return read_split(path), path, False
-    assignment = make_split(split, items_from_names(sorted(faces)), seed=split_seed)
-    write_split(path, assignment)
-    return assignment, path, True
+    items = items_from_names(sorted(faces))
+    meta: dict[str, Any] = {"fractions": list(DEFAULT_FRACTIONS), "seed": split_seed, "n": len(items)}
+    made: dict[str, dict[str, str]] = {}
+    for s in SPLITS:
+        p = sdir / f"{s}.csv"
+        made[s] = read_split(p) if p.is_file() else make_split(s, items, DEFAULT_FRACTIONS, split_seed)
+        if not p.is_file():
+            write_split(p, made[s])
+        meta[s] = counts(made[s])
+    if not (sdir / "meta.json").is_file():
+        (sdir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return made[split], path, True
 
 
 def subsample(names: Iterable[str], n: int | None, seed: int) -> list[str]:

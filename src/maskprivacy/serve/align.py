@@ -118,15 +118,20 @@ def warp(rgb: np.ndarray, m: np.ndarray, size: int = SIZE) -> np.ndarray:
     return cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def crop_points68(crop: np.ndarray, landmarker) -> np.ndarray:
-    """The 68 points of an aligned crop, found exactly as the masking stage found UTKFace's.
+def crop_points68(crop: np.ndarray, landmarker, detect: bool = False) -> np.ndarray:
+    """The 68 points of an aligned crop, placed as the masking stage placed UTKFace's.
 
-    HOG on the crop (the masking stage's fast recipe); when it finds nothing (a mask, a turned head),
-    the predictor is placed on the median box HOG returned on UTKFace's crops.
+    On UTKFace's crops the masking stage's HOG returned the same box for over 75% of faces (its
+    median, ``HOG_BOX``), so on a crop already aligned to that geometry the predictor is placed on
+    ``HOG_BOX`` directly: same points, without a detector pass (about 2 ms a face), and it also
+    works behind a mask, where HOG finds nothing. ``detect=True`` runs HOG first anyway.
     """
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    boxes = landmarker.detect(gray) if landmarker.mode == "fast" else []
-    box = boxes[0] if boxes and _plausible(boxes[0]) else HOG_BOX
+    box = HOG_BOX
+    if detect:
+        boxes = landmarker.detect(gray)
+        if boxes and _plausible(boxes[0]):
+            box = boxes[0]
     return landmarker.points(gray, box)
 
 

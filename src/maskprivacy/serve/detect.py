@@ -16,7 +16,11 @@ about. MediaPipe 0.10.14's BlazeFace finds about 95% of them and ships its model
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 import cv2
@@ -52,11 +56,19 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def nms(dets: list[Detection], threshold: float = 0.3) -> list[Detection]:
+def overlap_small(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box's area (a part of a face inside the whole face gives ~1)."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / small if small > 0 else 0.0
+
+
+def nms(dets: list[Detection], threshold: float = 0.3, contained: float = 0.6) -> list[Detection]:
     """Keep the highest-scoring of overlapping detections (tiles see the same face twice)."""
     kept: list[Detection] = []
     for d in sorted(dets, key=lambda d: d.score, reverse=True):
-        if all(iou(d.box, k.box) < threshold for k in kept):
+        if all(iou(d.box, k.box) < threshold and overlap_small(d.box, k.box) < contained for k in kept):
             kept.append(d)
     return kept
 
@@ -80,20 +92,40 @@ def tiles(h: int, w: int, side: int, overlap: float = 0.3) -> list[tuple[int, in
     return [(x, y, min(w, x + side), min(h, y + side)) for y in starts(h) for x in starts(w)]
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence C++ log lines (written to file descriptor 2) and MediaPipe's protobuf deprecation warning."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype.*")
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class BlazeFaceDetector:
     """MediaPipe BlazeFace (short range) on the image and, for large photos, on tiles."""
 
     TILE_ABOVE = 480  # photos larger than this (max side) are also searched tile by tile
 
     def __init__(self, min_confidence: float = 0.5):
-        from mediapipe.python.solutions import face_detection
+        with _quiet_stderr():  # TFLite and absl print start-up chatter straight to fd 2
+            from mediapipe.python.solutions import face_detection
 
-        self._fd = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+            self._fd = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+            self._fd.process(np.zeros((64, 64, 3), np.uint8))  # the chatter comes with the first frame
         self._lock = threading.Lock()  # a MediaPipe graph is not re-entrant
 
     def _run(self, rgb: np.ndarray, ox: int = 0, oy: int = 0) -> list[Detection]:
         h, w = rgb.shape[:2]
-        with self._lock:
+        with self._lock, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*SymbolDatabase.GetPrototype.*")
             res = self._fd.process(np.ascontiguousarray(rgb))
         out = []
         for d in res.detections or []:
@@ -109,7 +141,10 @@ class BlazeFaceDetector:
         if max(h, w) > self.TILE_ABOVE:
             side = max(256, min(h, w) // 2)
             for x0, y0, x1, y1 in tiles(h, w, side):
-                dets += self._run(rgb[y0:y1, x0:x1], x0, y0)
+                m = 0.02 * side  # a face cut by an inner tile edge is seen whole by a neighbour tile
+                dets += [d for d in self._run(rgb[y0:y1, x0:x1], x0, y0)
+                         if (d.box[0] > x0 + m or x0 == 0) and (d.box[1] > y0 + m or y0 == 0)
+                         and (d.box[2] < x1 - m or x1 == w) and (d.box[3] < y1 - m or y1 == h)]
         return nms(dets)
 
 

@@ -7,7 +7,8 @@ One job per step (``detect``, ``align``, ``maskcheck``); this module only sequen
 2. the 68 points are found on that crop as the masking stage found them on UTKFace, and the
    colour check (:mod:`.maskcheck`) says whether the lower face is covered, unless the caller knows;
 3. a bare face is re-cut from the original photo with all 68 points against the template; a masked
-   one from the key points above the mask only;
+   one from BlazeFace's key points against their masked template, refined by the 68 points above
+   the mask (brows, eyes, nose bridge);
 4. on the final crop the 68 points are found again: they place the digital mask exactly as the
    masking stage placed it on the training faces.
 """
@@ -21,7 +22,7 @@ from ..masking.landmarks import get_landmarker
 from .align import (BLAZE6, BLAZE6_MASKED, BLAZE_USED, POINTS68, UPPER68, AlignedFace, compose, crop_points68,
                     similarity, warp)
 from .detect import Detection, get_detector
-from .maskcheck import looks_masked
+from .maskcheck import MASKED_BELOW, looks_masked
 
 
 @dataclass
@@ -31,51 +32,58 @@ class FoundFace:
     detection: Detection
     aligned: AlignedFace
     already_masked: bool
-    masked_reason: str  # "told by caller" or "lower-face skin share 0.08 < 0.22"
+    masked_reason: str  # "told by caller" or the colour check's evidence
     skin_share: float
+    image_size: tuple[int, int]  # (width, height) of the photo
 
     @property
     def box(self) -> list[int]:
-        return [int(round(v)) for v in self.detection.box]
+        """The detector's box in photo pixels, clipped to the photo (BlazeFace's may overhang it)."""
+        w, h = self.image_size
+        l, t, r, b = self.detection.box
+        return [int(round(min(max(v, 0), lim))) for v, lim in ((l, w), (t, h), (r, w), (b, h))]
 
 
-def _initial_matrix(rgb: np.ndarray, det: Detection, landmarker) -> tuple[np.ndarray, str]:
+def _initial_matrix(rgb: np.ndarray, det: Detection, landmarker) -> np.ndarray:
+    """A first cut: from BlazeFace's key points, or from dlib's 68 points in the detector's box."""
     if det.keypoints is not None:
-        return similarity(det.keypoints[BLAZE_USED], BLAZE6[BLAZE_USED]), "blazeface key points"
+        return similarity(det.keypoints[BLAZE_USED], BLAZE6[BLAZE_USED])
     import cv2
 
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     box = tuple(int(round(v)) for v in det.box)
     pts = landmarker.points(gray, box)
-    return similarity(pts, POINTS68), "68 points"
+    return similarity(pts, POINTS68)
 
 
 def align_face(rgb: np.ndarray, det: Detection, already_masked: bool | None = None) -> FoundFace:
     """Align one detected face and decide whether it already wears a mask."""
     lm = get_landmarker("fast")
-    m0, how = _initial_matrix(rgb, det, lm)
+    m0 = _initial_matrix(rgb, det, lm)
     crop0 = warp(rgb, m0)
     pts0 = crop_points68(crop0, lm)
     masked_guess, share = looks_masked(crop0)
     if already_masked is None:
         masked = masked_guess
-        reason = f"lower-face skin share {share:.2f} {'<' if masked else '>='} threshold"
+        reason = (f"{share:.0%} of the lower face has the skin colour of the brow area "
+                  f"({'below' if masked else 'at or above'} the {MASKED_BELOW:.0%} threshold)")
     else:
         masked = bool(already_masked)
         reason = "told by caller"
     if masked:
+        # BlazeFace sees a masked face smaller than a bare one: its masked template puts it back,
+        # then one fit of the points above the mask refines it (more rounds drift: see docs/ANALYZE.md).
         if det.keypoints is not None:
-            m = similarity(det.keypoints[BLAZE_USED], BLAZE6_MASKED[BLAZE_USED])
-            how = "blazeface key points (masked template)"
-        else:
-            m = compose(similarity(pts0[UPPER68], POINTS68[UPPER68]), m0)
-            how = "upper 68 points"
+            m0 = similarity(det.keypoints[BLAZE_USED], BLAZE6_MASKED[BLAZE_USED])
+            pts0 = crop_points68(warp(rgb, m0), lm)
+        m = compose(similarity(pts0[UPPER68], POINTS68[UPPER68]), m0)
+        how = "upper 68 points"
     else:
         m = compose(similarity(pts0, POINTS68), m0)
         how = "68 points"
     crop = warp(rgb, m)
     pts = crop_points68(crop, lm)
-    return FoundFace(det, AlignedFace(crop, m, how, pts), masked, reason, share)
+    return FoundFace(det, AlignedFace(crop, m, how, pts), masked, reason, share, (rgb.shape[1], rgb.shape[0]))
 
 
 def find_faces(rgb: np.ndarray, already_masked: bool | None = None, detector: str = "auto",

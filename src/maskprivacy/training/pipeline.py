@@ -296,17 +296,19 @@ def pretrain(cfg: dict, run: str | os.PathLike, condition: str) -> Path | None:
     m = cfg["model"]
     tr = cfg["trainer"]
     distributed = (str(tr["strategy"]).startswith("ddp") or int(tr["num_nodes"]) > 1)
-    module = MoCoModule(m["arch"], m["stem"], int(m["input_size"]), list(m["crop"]), float(pc["lr"]),
+    size = int(pc.get("input_size") or m["input_size"])
+    module = MoCoModule(m["arch"], m["stem"], size, list(m["crop"]), float(pc["lr"]),
                         float(pc["weight_decay"]), bs, int(pc["epochs"]), float(pc["temperature"]),
                         int(pc["memory_bank"]), int(pc["proj_hidden"]), int(pc["proj_out"]), float(pc["momentum"]),
                         pc.get("augment"), int(pc.get("warmup_epochs") or 0), bool(tr.get("channels_last", True)),
                         distributed)
     module.attach(_resident(cfg, bank))
     trainer, _ = make_trainer(cfg, sdir, int(pc["epochs"]), None, 0, pc.get("limit_train_batches"))
-    t0 = time.perf_counter()
+    resumed = _resume_path(sdir) is not None
+    t0, c0 = time.perf_counter(), time.process_time()
     trainer.fit(module, train_dataloaders=rows_loader(rows, bs, shuffle=True, drop_last=True),
                 ckpt_path=_resume_path(sdir))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if trainer.is_global_zero:
         state = {k: v.detach().cpu() for k, v in module.backbone.state_dict().items()}
         tmp = out.with_name(out.name + ".part")
@@ -315,7 +317,9 @@ def pretrain(cfg: dict, run: str | os.PathLike, condition: str) -> Path | None:
         loss = trainer.callback_metrics.get("train/loss_epoch")
         _write_json(sdir / "pretrain.json", {"condition": condition, "n_images": int(len(rows)), "epochs": int(pc["epochs"]),
                                              "final_loss": float(loss) if loss is not None else None,
-                                             "wall_s": round(wall, 2), "machine": machine(), "commit": git_commit()})
+                                             "input_size": size, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                                             "resumed": resumed,
+                                             "machine": machine(), "commit": git_commit()})
     return out
 
 
@@ -384,11 +388,12 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
     has_val = len(rows["val"]) > 0
     trainer, ckpt = make_trainer(cfg, sdir, int(fc["epochs"]), "val/loss" if has_val else None,
                                  int(fc.get("patience", 5)), fc.get("limit_train_batches"))
-    t0 = time.perf_counter()
+    resumed = _resume_path(sdir) is not None
+    t0, c0 = time.perf_counter(), time.process_time()
     trainer.fit(module, train_dataloaders=rows_loader(rows["train"], bs, shuffle=True, drop_last=len(rows["train"]) > bs),
                 val_dataloaders=rows_loader(rows["val"], int(cfg["eval"]["batch_size"]), shuffle=False) if has_val else None,
                 ckpt_path=_resume_path(sdir))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if trainer.is_global_zero:
         best = ckpt.best_model_path
         if best and Path(best).is_file():
@@ -398,7 +403,8 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
         net = module.model.cpu().float()
         info = {"condition": condition, "split": split, "approach": approach, "profile": cfg.get("profile"),
                 "pretrained_backbone": bool(pretrained), "commit": git_commit(), "epochs_run": epochs_run,
-                "best_checkpoint": Path(best).name if best else None, "finetune_wall_s": round(wall, 2)}
+                "best_checkpoint": Path(best).name if best else None, "finetune_wall_s": round(wall, 2),
+                "finetune_cpu_s": round(cpu, 2), "resumed": resumed}
         Predictor(net, arch=m["arch"], stem=m["stem"], input_size=int(m["input_size"]), crop=m["crop"],
                   masked=condition == "masked", tta=bool(cfg["eval"].get("tta", True)), info=info,
                   device="cpu").save(target)
@@ -454,12 +460,25 @@ def evaluate(cfg: dict, run: str | os.PathLike, condition: str, split: str, appr
     walls = dict(wall_s or {})
     walls["evaluate"] = round(time.perf_counter() - t0, 2)
     metrics.update({"condition": condition, "split": split, "approach": approach, "config": cfg,
-                    "commit": git_commit(), "machine": machine(), "wall_s": walls})
+                    "commit": git_commit(), "machine": machine(), "wall_s": walls,
+                    "cpu_s": stage_cpu(run, condition, split, approach)})
     _write_json(d / "metrics.json", metrics)
     return metrics
 
 
 # ---------------------------------------------------------------- everything
+def stage_cpu(run: Path, condition: str, split: str, approach: str) -> dict[str, float]:
+    """CPU seconds (all threads) of the training stages: beside wall time, shows a shared machine."""
+    w: dict[str, float] = {}
+    pj = run / "pretrain" / condition / "pretrain.json"
+    if pj.is_file():
+        w["pretrain"] = json.loads(pj.read_text()).get("cpu_s", 0.0)
+    infos = list(_approach_dir(run, condition, split, approach).glob("model*.json"))
+    if infos:
+        w["finetune"] = round(sum(json.loads(p.read_text()).get("finetune_cpu_s", 0.0) for p in infos), 2)
+    return w
+
+
 def stage_walls(run: Path, cfg: dict, condition: str, split: str, approach: str) -> dict[str, float]:
     """Wall time of every stage that produced this result, read back from what each stage wrote."""
     w: dict[str, float] = {}

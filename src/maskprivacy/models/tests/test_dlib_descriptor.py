@@ -1,12 +1,13 @@
 """The dlib-descriptor attacker on the sample data: real descriptors, real heads, the contract's files.
 
-One module-wide run (the sample masked in a temporary folder, the uniform split, 100 training
-faces, both conditions: ~360 descriptors) feeds most tests, because a descriptor costs ~0.15 s of
-CPU here; the first test that uses it pays ~30 s on two idle cores and is marked slow.
+One module-wide run (150 sample faces masked in a temporary folder, a uniform split with a large
+test part, both conditions: ~300 descriptors) feeds most tests, because a descriptor costs ~0.15 s
+of CPU here; the first test that uses it pays ~25 s on two idle cores and is marked slow.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -17,23 +18,38 @@ import pytest
 from maskprivacy.cli import main
 from maskprivacy.masking.batch import MaskConfig, run_masking
 from maskprivacy.models.dlib_descriptor import (CLASS_TASKS, DescriptorCache, RunFace, compute_descriptors,
-                                                load_run_faces, run_dlib_attacker, subsample)
-from maskprivacy.training.splits import read_split
+                                                load_or_make_split, load_run_faces, run_dlib_attacker, subsample)
+from maskprivacy.training.splits import items_from_names, make_split, read_split, write_split
 
-N_TRAIN = 100
+N_FACES = 150  # sample faces used: ~90 train, ~12 val, ~48 test with the split below
+FRACTIONS = (0.6, 0.08, 0.32)
 
 
 @pytest.fixture(scope="module")
-def mask_run(sample_dir, tmp_path_factory) -> Path:
+def data_dir(sample_dir, tmp_path_factory) -> Path:
+    """A stable pseudo-random subset of the sample (hash order, not name order, which sorts by age)."""
+    good = [p for p in sample_dir.iterdir() if p.name.split("_")[0].isdigit() and len(p.name.split("_")) >= 4]
+    chosen = sorted(good, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())[:N_FACES]
+    d = tmp_path_factory.mktemp("dlib") / "data"
+    d.mkdir()
+    for p in chosen:
+        shutil.copy(p, d / p.name)
+    return d
+
+
+@pytest.fixture(scope="module")
+def mask_run(data_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dlib") / "mask"
-    run_masking(sample_dir, out, MaskConfig(), workers=2, progress=False)
+    run_masking(data_dir, out, MaskConfig(), workers=2, progress=False)
     return out
 
 
 @pytest.fixture(scope="module")
-def attack(sample_dir, mask_run, tmp_path_factory) -> tuple[Path, dict]:
+def attack(data_dir, mask_run, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("dlib") / "run"
-    res = run_dlib_attacker(sample_dir, mask_run, out, splits=("uniform",), n_train=N_TRAIN, seed=0, progress=False)
+    faces, _ = load_run_faces(mask_run)
+    write_split(out / "splits" / "uniform.csv", make_split("uniform", items_from_names(faces), FRACTIONS))
+    res = run_dlib_attacker(data_dir, mask_run, out, splits=("uniform",), n_train=0, seed=0, progress=False)
     return out, res
 
 
@@ -46,6 +62,7 @@ def _rows(path: Path) -> list[dict]:
 def test_outputs_follow_the_contract(attack):
     out, res = attack
     split = read_split(out / "splits" / "uniform.csv")
+    train_names = sorted(n for n, p in split.items() if p == "train")
     test_names = sorted(n for n, p in split.items() if p == "test")
     for cond in ("masked", "unmasked"):
         d = out / f"dlib_{cond}_uniform"
@@ -62,7 +79,7 @@ def test_outputs_follow_the_contract(attack):
         assert m["age"]["rmse"] >= m["age"]["mae"] > 0
         assert sum(b["n"] for b in m["breakdown"]) == m["n_test"]
         assert {"sex", "race", "age_bucket", "n", "sex_acc", "race_acc", "age_bucket_acc", "age_mae"} <= set(m["breakdown"][0])
-        assert m["config"]["n_train"] == N_TRAIN and m["config"]["condition"] == cond
+        assert m["config"]["n_train"] == len(train_names) and m["config"]["condition"] == cond
         assert m["commit"] and m["machine"] and m["wall_s"]["fit"] >= 0
         rows = _rows(d / "predictions.csv")
         # every test face of the split, in both conditions (the same faces as the CNN attacker)
@@ -80,30 +97,34 @@ def test_outputs_follow_the_contract(attack):
 def test_the_numbers_are_real(attack):
     """Well above what guessing the majority class (or the median age) scores on the same faces."""
     out, res = attack
-    for cond, floor in (("unmasked", 0.25), ("masked", 0.15)):
+    for cond, floor in (("unmasked", 0.2), ("masked", 0.1)):
         m = res[cond]["uniform"]
         rows = _rows(out / f"dlib_{cond}_uniform" / "predictions.csv")
-        for task, margin in (("sex", floor), ("race", 0.05)):
-            true = [int(r[f"{task}_true"]) for r in rows]
-            majority = np.bincount(true).max() / len(true)
-            assert m[task]["accuracy"] >= majority + margin, (cond, task, m[task]["accuracy"], majority)
+        true = [int(r["sex_true"]) for r in rows]
+        majority = np.bincount(true).max() / len(true)
+        assert m["sex"]["accuracy"] >= majority + floor, (cond, m["sex"]["accuracy"], majority)
+        # five races, ~90 training faces: mean recall well above the 20% of guessing
+        assert m["race"]["balanced_accuracy"] >= 0.3, (cond, m["race"])
+        if cond == "unmasked":
+            race = np.bincount([int(r["race_true"]) for r in rows])
+            assert m["race"]["accuracy"] >= race.max() / race.sum() + 0.1
         ages = np.array([float(r["age_true"]) for r in rows])
         assert m["age"]["mae"] < 0.8 * np.abs(ages - np.median(ages)).mean()
     # the mask hides something: the unmasked descriptors are not worse at sex
     assert res["unmasked"]["uniform"]["sex"]["accuracy"] >= res["masked"]["uniform"]["sex"]["accuracy"] - 0.05
 
 
-def test_rerun_reads_the_cache(attack, mask_run, sample_dir):
+def test_rerun_reads_the_cache(attack, mask_run, data_dir):
     out, res = attack
     assert res["descriptors"]["computed"] > 0 and res["descriptors"]["failed"] == 0
-    again = run_dlib_attacker(sample_dir, mask_run, out, splits=("uniform",), conditions=("unmasked",),
-                              n_train=N_TRAIN, seed=0, progress=False)
+    again = run_dlib_attacker(data_dir, mask_run, out, splits=("uniform",), conditions=("unmasked",),
+                              n_train=0, seed=0, progress=False)
     assert again["descriptors"]["computed"] == 0
     assert again["descriptors"]["cached"] == res["descriptors"]["computed"] // 2
     assert again["unmasked"]["uniform"]["sex"] == res["unmasked"]["uniform"]["sex"]
 
 
-def test_redrawn_mask_matches_the_run_images(attack, mask_run, sample_dir, tmp_path):
+def test_redrawn_mask_matches_the_run_images(attack, mask_run, data_dir, tmp_path):
     """Without M/images the mask is redrawn from run.json: nearly the same descriptor (JPEG aside)."""
     out, _ = attack
     bare = tmp_path / "bare"
@@ -112,13 +133,24 @@ def test_redrawn_mask_matches_the_run_images(attack, mask_run, sample_dir, tmp_p
         shutil.copy(mask_run / f, bare / f)
     faces, cfg = load_run_faces(bare)
     names = sorted(n for n, p in read_split(out / "splits" / "uniform.csv").items() if p == "test")[:2]
-    got, stats = compute_descriptors(sample_dir, bare, faces, cfg, {"masked": set(names)}, tmp_path / "cache",
+    got, stats = compute_descriptors(data_dir, bare, faces, cfg, {"masked": set(names)}, tmp_path / "cache",
                                      workers=1, progress=False)
     assert stats.computed == 2
     stored = DescriptorCache(out / "dlib_cache")
     for n in names:
         ref, plain = stored.valid("masked", faces[n]), stored.valid("unmasked", faces[n])
         assert np.linalg.norm(got["masked"][n] - ref) < 0.25 * np.linalg.norm(plain - ref)
+
+
+def test_split_is_made_as_the_cnn_pipeline_makes_it(mask_run, tmp_path):
+    """Without a split file both splits and meta.json are written with the pipeline's defaults."""
+    faces, _ = load_run_faces(mask_run)
+    got, path, made = load_or_make_split("random", faces, tmp_path / "splits")
+    assert made and got == make_split("random", items_from_names(faces)) == read_split(path)
+    meta = json.loads((tmp_path / "splits" / "meta.json").read_text())
+    assert meta["seed"] == 2021 and meta["n"] == len(faces) and meta["fractions"] == [0.87, 0.03, 0.1]
+    assert read_split(tmp_path / "splits" / "uniform.csv") == make_split("uniform", items_from_names(faces))
+    assert load_or_make_split("random", faces, tmp_path / "splits") == (got, path, False)
 
 
 def test_cache_recomputes_when_points_change(tmp_path):

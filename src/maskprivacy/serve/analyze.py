@@ -1,0 +1,275 @@
+"""``analyze(photo)``: what trained attacker models read from each face, bare and behind a mask.
+
+For every face of a photo (found and aligned by :mod:`.faces`):
+
+* ``as_is``: the prediction for the face as photographed, by the models trained on bare faces, or,
+  if the face already wears a real mask, by the models trained on masked faces;
+* ``masked``: the prediction for the same face wearing a digital mask of the chosen style, drawn
+  from its 68 points exactly as the masking stage drew it on the training faces, by the masked-face
+  models (skipped for faces that already wear a mask: a second mask would be drawn over the first);
+* ``change``: what the mask changed (labels, confidence in the original reading, age in years).
+
+Models come from a run directory (``RUN/train/<masked|unmasked>_<split>/model.pt``, written by the
+attacker stage); the uniform split's by default. Everything is computed in memory; nothing is
+written anywhere.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..data.labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, age_to_bucket
+from ..masking.draw import check_style, draw_mask
+
+DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
+SPLITS = ("uniform", "random")
+CLASS_NAMES: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
+
+
+class NoModelsError(FileNotFoundError):
+    """The run directory has no trained models to analyse with."""
+
+
+def _no_models_message(run: Path, split: str) -> str:
+    return (f"no trained models in {run}: expected {run}/train/<masked|unmasked>_{split}/model.pt. "
+            f"Train them with `maskprivacy reproduce --profile cpu --out {run}`, or pass --model RUN_DIR "
+            f"(a run directory of the attacker stage; default: $MASKPRIVACY_MODEL or runs/cpu).")
+
+
+class ModelSet:
+    """The bare-face and masked-face predictors of one run and split."""
+
+    def __init__(self, run: str | os.PathLike, split: str = "uniform", device: str | None = None):
+        from ..models.predictor import load_run_predictors
+
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        self.run = Path(run)
+        if not self.run.is_dir():
+            raise NoModelsError(_no_models_message(self.run, split))
+        preds = load_run_predictors(self.run, device=device)
+        self.split = split
+        self.unmasked = preds.get(("unmasked", split))
+        self.masked = preds.get(("masked", split))
+        if self.unmasked is None and self.masked is None:
+            raise NoModelsError(_no_models_message(self.run, split))
+        self.untrained = any(p is not None and p.info.get("untrained") for p in (self.unmasked, self.masked))
+
+    def name(self, masked: bool) -> str:
+        return f"{'masked' if masked else 'unmasked'}_{self.split}"
+
+    def get(self, masked: bool):
+        return self.masked if masked else self.unmasked
+
+
+def _reading(out: dict[str, np.ndarray], i: int, tasks: Sequence[str], model: str) -> dict[str, Any]:
+    """Row ``i`` of a predictor's output as labels, confidences and probabilities."""
+    r: dict[str, Any] = {"model": model}
+    for t in ("sex", "race", "age_bucket"):
+        if t in out:
+            p = out[t][i].astype(float)
+            k = int(np.argmax(p))
+            r[t] = {"label": CLASS_NAMES[t][k], "index": k, "confidence": round(float(p[k]), 4),
+                    "probabilities": {n: round(float(v), 4) for n, v in zip(CLASS_NAMES[t], p)}}
+    if "age" in out:
+        years = float(out["age"][i])
+        r["age"] = {"years": round(years, 1)}
+        if "age_bucket" not in r:  # a regression-only model still places the face in a bucket
+            r["age_bucket"] = {"label": AGE_BUCKET_NAMES[age_to_bucket(years)], "index": age_to_bucket(years),
+                               "confidence": None, "probabilities": None}
+    return r
+
+
+def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the mask changed: per class task, the label and the probability of the bare reading."""
+    if not before or not after:
+        return None
+    ch: dict[str, Any] = {}
+    for t in ("sex", "race", "age_bucket"):
+        b, a = before.get(t), after.get(t)
+        if not b or not a:
+            continue
+        c: dict[str, Any] = {"from": b["label"], "to": a["label"], "changed": b["label"] != a["label"]}
+        if b.get("probabilities") and a.get("probabilities"):
+            c["confidence_change"] = round(a["probabilities"][b["label"]] - b["probabilities"][b["label"]], 4)
+        ch[t] = c
+    if "age" in before and "age" in after:
+        ch["age"] = {"from": before["age"]["years"], "to": after["age"]["years"],
+                     "delta_years": round(after["age"]["years"] - before["age"]["years"], 1)}
+    return ch
+
+
+@dataclass
+class FaceResult:
+    """One face: where it is, whether it already wore a mask, and the two readings."""
+
+    box: list[int]
+    detector: str
+    detector_score: float
+    already_masked: bool
+    masked_reason: str
+    alignment: str
+    as_is: dict[str, Any] | None
+    masked: dict[str, Any] | None
+    change: dict[str, Any] | None
+    crop: np.ndarray = field(repr=False)  # the aligned face (200x200 RGB)
+    masked_crop: np.ndarray | None = field(default=None, repr=False)  # the same face with the digital mask
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self, images: bool = False) -> dict[str, Any]:
+        d = {"box": self.box, "detector": self.detector, "detector_score": round(self.detector_score, 4),
+             "already_masked": self.already_masked, "masked_reason": self.masked_reason,
+             "alignment": self.alignment, "as_is": self.as_is, "masked": self.masked, "change": self.change,
+             "notes": self.notes}
+        if images:
+            d["images"] = {"face": _data_url(self.crop),
+                           "masked": _data_url(self.masked_crop) if self.masked_crop is not None else None}
+        return d
+
+
+@dataclass
+class PhotoResult:
+    """All faces of one photo (largest first), plus a plain-language summary."""
+
+    width: int
+    height: int
+    faces: list[FaceResult]
+    mask_style: str | None
+    mask_color: str
+    model: str
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def __iter__(self):
+        return iter(self.faces)
+
+    def __getitem__(self, i: int) -> FaceResult:
+        return self.faces[i]
+
+    @property
+    def summary(self) -> str:
+        from .summary import summarize
+
+        return summarize(self)
+
+    def to_dict(self, images: bool = False) -> dict[str, Any]:
+        return {"width": self.width, "height": self.height, "model": self.model, "mask_style": self.mask_style,
+                "mask_color": self.mask_color, "n_faces": len(self.faces),
+                "faces": [f.to_dict(images) for f in self.faces], "summary": self.summary, "notes": self.notes}
+
+
+def _data_url(rgb: np.ndarray) -> str:
+    import base64
+
+    from ..data.imageio import encode_jpeg
+
+    return "data:image/jpeg;base64," + base64.b64encode(encode_jpeg(rgb, quality=90)).decode("ascii")
+
+
+class Analyzer:
+    """Detector, aligner and one run's models, loaded once; analyses photos one by one or in batches."""
+
+    def __init__(self, model: str | os.PathLike = DEFAULT_MODEL, split: str = "uniform", detector: str = "auto",
+                 device: str | None = None):
+        from .detect import get_detector
+
+        self.models = ModelSet(model, split, device)
+        self.detector = detector
+        self.detector_backend = get_detector(detector).backend  # load now, not on the first request
+
+    def analyze(self, image: Any, mask_style: str | None = "a", mask_color: str = "white",
+                already_masked: bool | None = None, seed: int = 0) -> PhotoResult:
+        return self.analyze_batch([image], mask_style, mask_color, [already_masked], seed)[0]
+
+    def analyze_batch(self, images: Sequence[Any], mask_style: str | None = "a", mask_color: str = "white",
+                      already_masked: Sequence[bool | None] | bool | None = None, seed: int = 0) -> list[PhotoResult]:
+        """Analyse several photos; the models run once over all their faces (faster than one by one)."""
+        from ..masking.api import load_rgb
+        from .faces import find_faces
+
+        style = None if mask_style in (None, "none") else check_style(str(mask_style))
+        flags = list(already_masked) if isinstance(already_masked, (list, tuple)) else [already_masked] * len(images)
+        if len(flags) != len(images):
+            raise ValueError("already_masked needs one value per image")
+        photos: list[tuple[np.ndarray, list]] = []
+        for img, flag in zip(images, flags):
+            rgb = load_rgb(img)
+            photos.append((rgb, find_faces(rgb, flag, self.detector)))
+
+        # Gather the crops each model must read: [(photo, face, which)], which in as_is / masked.
+        jobs: dict[bool, list[tuple[int, int, str, np.ndarray]]] = {False: [], True: []}
+        masked_crops: dict[tuple[int, int], np.ndarray] = {}
+        for pi, (_, faces) in enumerate(photos):
+            for fi, f in enumerate(faces):
+                jobs[f.already_masked].append((pi, fi, "as_is", f.aligned.crop))
+                if style and not f.already_masked:
+                    mc = draw_mask(f.aligned.crop, f.aligned.points68, style=style, color=mask_color,
+                                   seed=seed, key=f"{pi}/{fi}")
+                    masked_crops[(pi, fi)] = mc
+                    jobs[True].append((pi, fi, "masked", mc))
+        readings: dict[tuple[int, int, str], dict[str, Any]] = {}
+        for cond, items in jobs.items():
+            pred = self.models.get(cond)
+            if not items or pred is None:
+                continue
+            out = pred.predict(np.stack([c for *_, c in items]))
+            for i, (pi, fi, which, _) in enumerate(items):
+                readings[(pi, fi, which)] = _reading(out, i, pred.tasks, self.models.name(cond))
+
+        results = []
+        for pi, (rgb, faces) in enumerate(photos):
+            face_results = []
+            for fi, f in enumerate(faces):
+                notes = []
+                as_is = readings.get((pi, fi, "as_is"))
+                masked = readings.get((pi, fi, "masked"))
+                if as_is is None:
+                    notes.append(f"this run has no {self.models.name(f.already_masked)} model")
+                if f.already_masked:
+                    notes.append("already wears a mask: read by the masked-face models as it is, no digital mask added")
+                elif style and masked is None:
+                    notes.append(f"this run has no {self.models.name(True)} model")
+                face_results.append(FaceResult(
+                    box=f.box, detector=f.detection.source, detector_score=f.detection.score,
+                    already_masked=f.already_masked, masked_reason=f.masked_reason, alignment=f.aligned.method,
+                    as_is=as_is, masked=masked, change=_change(as_is, masked), crop=f.aligned.crop,
+                    masked_crop=masked_crops.get((pi, fi)), notes=notes))
+            h, w = rgb.shape[:2]
+            notes = ["These models are untrained (a demo run): their readings are noise."] if self.models.untrained else []
+            results.append(PhotoResult(w, h, face_results, style, mask_color, str(self.models.run), notes))
+        return results
+
+
+_ANALYZERS: dict[tuple[str, str, str], Analyzer] = {}
+_LOCK = threading.Lock()
+
+
+def get_analyzer(model: str | os.PathLike = DEFAULT_MODEL, split: str = "uniform", detector: str = "auto") -> Analyzer:
+    """A cached :class:`Analyzer` per (run, split, detector); models load once per process."""
+    key = (str(Path(model).resolve()), split, detector)
+    with _LOCK:
+        if key not in _ANALYZERS:
+            _ANALYZERS[key] = Analyzer(model, split, detector)
+        return _ANALYZERS[key]
+
+
+def analyze(image: Any, model: str | os.PathLike = DEFAULT_MODEL, mask_style: str | None = "a",
+            mask_color: str = "white", already_masked: bool | None = None, split: str = "uniform",
+            detector: str = "auto") -> PhotoResult:
+    """Analyse every face of ``image`` (a path, encoded bytes, a PIL image or an RGB array).
+
+    ``already_masked``: None lets a colour check decide per face whether it already wears a real
+    mask; True/False says so for every face of the photo. ``mask_style``: one of
+    :data:`maskprivacy.masking.draw.STYLES`, or None for no digital mask.
+
+    >>> r = analyze("photo.jpg", model="runs/cpu", mask_style="a")   # doctest: +SKIP
+    >>> r[0].as_is["sex"], r[0].masked["sex"], r[0].change, r.summary  # doctest: +SKIP
+    """
+    return get_analyzer(model, split, detector).analyze(image, mask_style, mask_color, already_masked)

@@ -1,0 +1,141 @@
+"""``maskprivacy analyze``, ``maskprivacy evaluate`` and ``maskprivacy serve``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..masking.draw import STYLES
+
+MODEL_HELP = ("run directory of the attacker stage (holds train/<masked|unmasked>_<split>/model.pt); "
+              "default: $MASKPRIVACY_MODEL, else runs/cpu (what `maskprivacy reproduce --profile cpu --out runs/cpu` writes)")
+
+
+def _default_model() -> str:
+    from os import environ
+
+    return environ.get("MASKPRIVACY_MODEL", "runs/cpu")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=_default_model(), metavar="RUN_DIR", help=MODEL_HELP)
+    p.add_argument("--split", default="uniform", choices=("uniform", "random"), help="which split's models")
+    p.add_argument("--detector", default="auto", choices=("auto", "blazeface", "dlib"),
+                   help="auto: BlazeFace (finds faces behind real masks) when mediapipe is installed, else dlib")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = sub.add_parser(
+        "analyze", help="what trained models read from each face of your photos, with and without a mask",
+        description="Find every face of each photo, align it to UTKFace's crop geometry, and read sex, race and age "
+                    "with the run's models: as it is (bare faces: unmasked-face models; faces already wearing a mask: "
+                    "masked-face models) and wearing a digital mask (masked-face models). Shows what the mask changed. "
+                    "Nothing is written.", formatter_class=fmt)
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files (JPEG, PNG, ...)")
+    _common(p)
+    p.add_argument("--mask", default="a", choices=(*STYLES, "none"), help="digital mask style (none: no digital mask)")
+    p.add_argument("--color", default="white", help="mask colour: white, a name, R,G,B, #RRGGBB or random")
+    p.add_argument("--already-masked", default="auto", choices=("auto", "yes", "no"),
+                   help="do the photos show real masks? auto: a colour check decides per face")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.set_defaults(func=_analyze)
+
+    e = sub.add_parser(
+        "evaluate", help="accuracy / MAE of a run's models on any labelled folder of photos",
+        description="Evaluate the run's models on your own labelled photos. LABELS is a CSV with a `path` column "
+                    "(relative to --images) and any of: sex (0 male, 1 female), race (UTKFace codes 0 White, 1 Black, "
+                    "2 Asian, 3 Indian, 4 Others), age (years), masked (0/1: the photo already shows a real mask; "
+                    "blank: a colour check decides). Blanks are allowed; metrics are reported for the labels present. "
+                    "Bare faces go to the unmasked-face models, masked ones (real, or digital with --mask STYLE) to the "
+                    "masked-face models. The largest face of each photo is read; photos without a face are counted.",
+        formatter_class=fmt)
+    e.add_argument("--images", required=True, metavar="DIR", help="folder the paths in LABELS are relative to")
+    e.add_argument("--labels", required=True, metavar="LABELS", help="labels.csv")
+    _common(e)
+    e.add_argument("--mask", default="none", choices=(*STYLES, "none"),
+                   help="draw this digital mask on bare faces first (none: evaluate the photos as they are)")
+    e.add_argument("--color", default="white", help="mask colour")
+    e.add_argument("--json", action="store_true",
+                   help='print one object: {"n", "faces_found", "sex": {"accuracy"}, "race": {"accuracy"}, '
+                        '"age": {"mae"}} (keys only for labels present) plus not_found and errors lists')
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.set_defaults(func=_evaluate)
+
+    s = sub.add_parser(
+        "serve", help="web page and JSON API: upload a photo, see what a mask hides",
+        description="Serve a page where you upload a photo, pick a mask style and see the original and masked faces "
+                    "side by side with the predictions and a plain-language summary, plus the same as a JSON API "
+                    "(POST /api/analyze; OpenAPI schema at /openapi.json, docs at /docs). Uploads stay in memory and "
+                    "are never written to disk or logs.", formatter_class=fmt)
+    _common(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes the page to your network)")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=_serve)
+
+
+def _flag(v: str) -> bool | None:
+    return {"auto": None, "yes": True, "no": False}[v]
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..data.imageio import ImageError, decode_image
+    from .analyze import get_analyzer
+
+    analyzer = get_analyzer(args.model, args.split, args.detector)
+    style = None if args.mask == "none" else args.mask
+    photos, failed = [], 0
+    for path in args.photos:
+        try:
+            rgb = decode_image(Path(path).read_bytes())
+            res = analyzer.analyze(rgb, style, args.color, _flag(args.already_masked))
+            photos.append({"path": path, **res.to_dict()})
+            if not args.json:
+                print(f"{path}: {res.summary}")
+                for i, f in enumerate(res.faces, 1):
+                    print(f"  face {i} box {f.box} ({f.detector}); " + ("already masked" if f.already_masked else "bare")
+                          + f": {f.masked_reason}")
+        except (OSError, ImageError) as e:
+            failed += 1
+            photos.append({"path": path, "error": str(e)})
+            print(f"{path}: skipped: {e}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"model": str(analyzer.models.run), "mask_style": style, "photos": photos}, indent=1))
+    return 1 if failed == len(args.photos) else 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    res = evaluate(args.images, args.labels, args.model, None if args.mask == "none" else args.mask, args.color,
+                   args.split, args.detector, progress=not (args.quiet or args.json))
+    if args.json:
+        print(json.dumps(res.to_dict()))
+        return 0
+    print(f"photos: {res.n}   faces found: {res.faces_found}   not found: {len(res.not_found)}   "
+          f"unreadable or bad rows: {len(res.errors)}")
+    for task, m in res.metrics.items():
+        key = "mae" if task == "age" else "accuracy"
+        v = m[key]
+        shown = "n/a" if v is None else (f"{v:.2f} years" if key == "mae" else f"{100 * v:.1f}%")
+        print(f"  {task} {key}: {shown} (n={m['n']})")
+    for p in res.not_found[:20]:
+        print(f"  no face: {p}")
+    for e in res.errors[:20]:
+        print(f"  skipped {e['path']}: {e['reason']}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .analyze import ModelSet
+
+    ModelSet(args.model, args.split)  # a clear error before the server starts
+    from .app import serve
+
+    where = "only this computer" if args.host in ("127.0.0.1", "localhost", "::1") else "your network"
+    print(f"maskprivacy: serving models from {args.model} at http://{args.host}:{args.port}/ (reachable from {where}); "
+          f"Ctrl-C stops", file=sys.stderr)
+    serve(args.model, args.host, args.port, args.split, args.detector)
+    return 0

@@ -1,0 +1,27 @@
+"""A run directory of untrained models, for tests, the benchmark and trying the page without training.
+
+An untrained network's readings are noise, but they have the real shapes, sizes and speed, so the
+whole path (detection, alignment, masking, prediction, page) can be exercised in seconds. Every
+reading it produces is marked by the run's name; never report them as results.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def make_demo_run(out: str | os.PathLike, arch: str = "resnet18", stem: str = "imagenet", input_size: int = 64,
+                  splits: tuple[str, ...] = ("uniform",), seed: int = 0) -> Path:
+    """Write ``out/train/<masked|unmasked>_<split>/model.pt`` with untrained (seeded) weights."""
+    import torch
+
+    from ..models.factory import ALL_TASKS, create_model
+    from ..models.predictor import Predictor
+
+    out = Path(out)
+    for i, (cond, split) in enumerate((c, s) for c in ("unmasked", "masked") for s in splits):
+        torch.manual_seed(seed + i)
+        net = create_model(arch, ALL_TASKS, stem=stem)
+        Predictor(net, arch=arch, stem=stem, input_size=input_size, masked=(cond == "masked"), device="cpu",
+                  info={"untrained": True}).save(out / "train" / f"{cond}_{split}" / "model.pt")
+    return out

@@ -1,0 +1,98 @@
+"""analyze(): the right model reads each face, readings are well formed, the mask check works."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import maskprivacy
+from maskprivacy.masking.api import load_rgb
+from maskprivacy.masking.draw import draw_mask
+from maskprivacy.masking.landmarks import get_landmarker
+from maskprivacy.serve.analyze import NoModelsError, analyze, get_analyzer
+from maskprivacy.serve.maskcheck import looks_masked
+
+
+def _masked_version(path, style, color="white"):
+    rgb = load_rgb(path)
+    pts = get_landmarker("fast").faces(rgb)[0].points
+    return draw_mask(rgb, pts, style=style, color=color, key=path.name)
+
+
+def test_mask_check_tells_bare_from_masked(good_faces):
+    bare = [looks_masked(load_rgb(p))[0] for p in good_faces]
+    masked = [looks_masked(_masked_version(p, s, c))[0]
+              for p, (s, c) in zip(good_faces, [("a", "white"), ("surgical", "random"), ("n95", "random"),
+                                                ("cloth", "random"), ("c", "black"), ("e", "white"),
+                                                ("surgical", "random"), ("a", "white")])]
+    assert sum(bare) <= 1, bare          # measured: ~6% of bare faces read as masked
+    assert sum(masked) >= 7, masked      # measured: ~96% of digitally masked faces caught
+
+
+def _check_reading(r, model):
+    assert r["model"] == model
+    for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
+        probs = r[t]["probabilities"]
+        assert len(probs) == k and abs(sum(probs.values()) - 1) < 1e-3
+        assert r[t]["label"] == max(probs, key=probs.get) and r[t]["confidence"] == probs[r[t]["label"]]
+    assert 0 <= r["age"]["years"] <= 116
+
+
+def test_analyze_bare_face_reads_both_ways(demo_run, face_path):
+    res = maskprivacy.analyze(face_path, model=demo_run, mask_style="a")
+    assert len(res) == 1
+    f = res[0]
+    assert not f.already_masked and f.detector in ("blazeface", "hog", "cnn")
+    _check_reading(f.as_is, "unmasked_uniform")
+    _check_reading(f.masked, "masked_uniform")
+    for t in ("sex", "race", "age_bucket"):
+        c = f.change[t]
+        assert c["from"] == f.as_is[t]["label"] and c["to"] == f.masked[t]["label"]
+        assert c["changed"] == (c["from"] != c["to"])
+        assert c["confidence_change"] == pytest.approx(
+            f.masked[t]["probabilities"][c["from"]] - f.as_is[t]["probabilities"][c["from"]], abs=2e-4)
+    assert f.change["age"]["delta_years"] == pytest.approx(f.masked["age"]["years"] - f.as_is["age"]["years"], abs=0.11)
+    # the digital mask covers the mouth and leaves the eyes alone
+    mouth = f.masked_crop[130:160, 80:120].astype(int) - f.crop[130:160, 80:120].astype(int)
+    eyes = f.masked_crop[50:68, 40:160].astype(int) - f.crop[50:68, 40:160].astype(int)
+    assert np.abs(mouth).mean() > 40 and np.abs(eyes).mean() < 3
+    d = res.to_dict(images=True)
+    json.dumps(d)
+    assert d["faces"][0]["images"]["face"].startswith("data:image/jpeg;base64,")
+    assert res.summary.startswith("Found 1 face.") and "type-a" in res.summary
+
+
+def test_already_masked_faces_go_to_the_masked_models_without_a_second_mask(demo_run, face_path):
+    told = analyze(_masked_version(face_path, "surgical", "random"), model=demo_run, already_masked=True)[0]
+    assert told.already_masked and told.masked_reason == "told by caller"
+    _check_reading(told.as_is, "masked_uniform")
+    assert told.masked is None and told.masked_crop is None and told.change is None
+    auto = analyze(_masked_version(face_path, "a"), model=demo_run)[0]
+    assert auto.already_masked and "below" in auto.masked_reason
+    assert "already wears a mask" in analyze(_masked_version(face_path, "a"), model=demo_run).summary
+
+
+def test_no_mask_style_no_face_and_batch(demo_run, face_path, good_faces):
+    plain = analyze(face_path, model=demo_run, mask_style=None)[0]
+    assert plain.masked is None and plain.as_is is not None
+    noise = (np.random.default_rng(0).random((240, 240, 3)) * 50 + 100).astype(np.uint8)
+    empty = analyze(noise, model=demo_run)
+    assert len(empty) == 0 and empty.summary == "No face was found in this photo."
+    an = get_analyzer(demo_run)
+    batch = an.analyze_batch([load_rgb(p) for p in good_faces[:3]], "a")
+    for p, b in zip(good_faces[:3], batch):
+        one = an.analyze(load_rgb(p), "a")
+        for key in ("as_is", "masked"):
+            a1, b1 = getattr(one[0], key), getattr(b[0], key)
+            np.testing.assert_allclose(list(a1["race"]["probabilities"].values()),
+                                       list(b1["race"]["probabilities"].values()), atol=1e-3)
+
+
+def test_missing_models_and_bad_style_give_clear_errors(tmp_path, demo_run, face_path):
+    with pytest.raises(NoModelsError, match="no trained models in .*reproduce"):
+        analyze(face_path, model=tmp_path)
+    with pytest.raises(NoModelsError):
+        analyze(face_path, model=tmp_path / "missing")
+    with pytest.raises(ValueError, match="mask style"):
+        analyze(face_path, model=demo_run, mask_style="zz")

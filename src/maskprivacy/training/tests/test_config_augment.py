@@ -1,0 +1,76 @@
+"""Profiles and overrides; the batched augmentations (identity cases, flips, colour)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from maskprivacy.training.augment import AugmentConfig, augment, color_jitter, random_grayscale, random_resized_crop
+from maskprivacy.training.config import PROFILES, apply_overrides, load_profile, resolve
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_profiles_load_and_resolve(name):
+    cfg = resolve(load_profile(name))
+    assert cfg["profile"] == name
+    assert cfg["trainer"]["precision"] in ("32", "bf16-mixed")
+    assert cfg["finetune"]["mode"] in ("multitask", "per_task", "both")
+    assert abs(sum(cfg["split"]["fractions"]) - 1) < 1e-9
+
+
+def test_overrides_parse_yaml_and_refuse_typos():
+    cfg = apply_overrides(load_profile("smoke"), ["finetune.epochs=7", "model.crop=[0, 0, 1, 1]", "data.limit=null",
+                                                 "finetune.augment.hue=0.05"])
+    assert cfg["finetune"]["epochs"] == 7 and cfg["model"]["crop"] == [0, 0, 1, 1] and cfg["data"]["limit"] is None
+    assert cfg["finetune"]["augment"]["hue"] == 0.05
+    with pytest.raises(ValueError, match="no setting"):
+        apply_overrides(cfg, ["finetune.epoch=3"])
+    with pytest.raises(ValueError, match="key=value"):
+        apply_overrides(cfg, ["finetune.epochs"])
+    with pytest.raises(ValueError, match="profile"):
+        load_profile("huge")
+
+
+def test_gpu_precision_is_bf16_when_a_gpu_is_asked_for():
+    cfg = load_profile("gpu")
+    cfg["trainer"]["accelerator"] = "gpu"
+    assert resolve(cfg)["trainer"]["precision"] == "bf16-mixed"
+    cfg["trainer"]["accelerator"] = "cpu"
+    assert resolve(cfg)["trainer"]["precision"] == "32"
+
+
+def _ramp(n=2, h=16, w=16) -> torch.Tensor:
+    x = torch.arange(w, dtype=torch.float32).view(1, 1, 1, w).expand(n, 3, h, w) * (255 / (w - 1))
+    return x.round().to(torch.uint8).contiguous()
+
+
+def test_random_resized_crop_identity_and_flip():
+    x = _ramp()
+    same = random_resized_crop(x, 16, scale=(1, 1), ratio=(1, 1), flip=0.0)
+    assert torch.allclose(same, x.float() / 255, atol=1e-5)
+    flipped = random_resized_crop(x, 16, scale=(1, 1), ratio=(1, 1), flip=1.0)
+    assert torch.allclose(flipped, torch.flip(x.float() / 255, dims=[3]), atol=1e-5)
+    # a crop box: only the right half of the ramp is seen
+    half = random_resized_crop(x, 8, crop=(0.5, 0.0, 1.0, 1.0), scale=(1, 1), ratio=(1, 1), flip=0.0)
+    assert half.min() >= 0.45
+
+
+def test_random_crops_differ_per_image_and_are_seeded():
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    a = augment(x, 24, (0, 0, 1, 1), AugmentConfig(), generator=g1)
+    b = augment(x, 24, (0, 0, 1, 1), AugmentConfig(), generator=g2)
+    assert a.shape == (8, 3, 24, 24) and torch.equal(a, b)
+    c = augment(x[:1].repeat(8, 1, 1, 1), 24, (0, 0, 1, 1), AugmentConfig(), generator=g1)
+    assert not torch.allclose(c[0], c[1])  # same image, two different views
+
+
+def test_colour_jitter_and_grayscale():
+    x = torch.rand(4, 3, 8, 8)
+    assert torch.equal(color_jitter(x, 0.0, 0.4, 0.4, 0.4, 0.1), x)
+    y = color_jitter(x, 1.0, 0.4, 0.4, 0.4, 0.1)
+    assert y.shape == x.shape and not torch.allclose(x, y) and y.min() >= 0 and y.max() <= 1
+    g = random_grayscale(x, 1.0)
+    assert torch.allclose(g[:, 0], g[:, 1]) and torch.allclose(g[:, 1], g[:, 2])
+    assert AugmentConfig.from_dict({"scale": [0.5, 1]}).scale == (0.5, 1.0)
+    with pytest.raises(ValueError):
+        AugmentConfig.from_dict({"rotate": 10})
