@@ -9,9 +9,12 @@ the models once over every face of the batch):
   photo's width, as in a group snapshot), encoded as JPEG.
 
 Each timing covers decode, detection, alignment, the mask check, the 68 points, the digital mask,
-both models and building the result dictionary. Models: ``--model RUN`` if given, else an
-untrained run with the cpu profile's network (ResNet-18, ImageNet stem, 64 px, flip averaging), which
-costs the same as a trained one. Prints machine, commit, load and torch threads beside the figures.
+both models and building the result dictionary. Models: ``--model RUN`` if given, else an untrained
+run with the cpu profile's network (read from its profile: ResNet-18, 64 px from 80-px faces, flip
+averaging), which costs the same as a trained one. Prints machine, commit, load and torch threads
+beside the figures, and this process's CPU time next to the wall time (on a shared machine, faces
+per CPU-second is what the work costs; wall-clock figures also count the time other jobs held the
+cores).
 
     python scripts/bench_analyze.py                 # ~2 minutes on 2 cores
 """
@@ -51,15 +54,53 @@ def make_photo(faces: list[bytes], rng: np.random.Generator) -> bytes:
     return b.getvalue()
 
 
-def timed(fn, items: list, batch: int) -> tuple[float, int]:
-    """Seconds to analyse every item (in groups of ``batch``) and the number of faces found."""
+def timed(fn, items: list, batch: int) -> tuple[float, float, int]:
+    """Wall seconds and this process's CPU seconds to analyse every item (in groups of ``batch``), and
+    the number of faces found. On a shared machine the CPU seconds say what the work costs; the wall
+    seconds also count the time other jobs held the cores."""
     n_faces = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for s in range(0, len(items), batch):
         for r in fn(items[s:s + batch]):
             r.to_dict()
             n_faces += len(r.faces)
-    return time.perf_counter() - t0, n_faces
+    return time.perf_counter() - t0, time.process_time() - c0, n_faces
+
+
+def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
+    """CPU milliseconds per face for each step, measured one step at a time on the same inputs."""
+    from maskprivacy.data.imageio import decode_image
+    from maskprivacy.masking.draw import draw_mask
+    from maskprivacy.serve.analyze import _to_side, _torch_threads
+    from maskprivacy.serve.detect import get_detector
+    from maskprivacy.serve.faces import align_face
+
+    det = get_detector(an.detector)
+
+    def cpu(fn, items) -> tuple[float, list]:
+        c0 = time.process_time()
+        out = [fn(x) for x in items]
+        return time.process_time() - c0, out
+
+    for name, items in (("200x200 faces", faces), ("1024x768 photos", photos)):
+        t_dec, rgbs = cpu(decode_image, items)
+        t_det, dets = cpu(det.detect, rgbs)
+        pairs = [(rgb, d) for rgb, ds in zip(rgbs, dets) for d in ds]
+        n = max(1, len(pairs))
+        t_al, found = cpu(lambda p: align_face(*p), pairs)
+        t_mask, masked = cpu(lambda f: draw_mask(f.aligned.crop, f.aligned.points68, style), found)
+        crops = [_to_side(f.aligned.crop, an.models.side[False]) for f in found]
+        pred = an.models.unmasked
+        with _torch_threads(an.threads):
+            t_b1, _ = cpu(lambda c: pred.predict(c[None]), crops)
+            c0 = time.process_time()
+            for s in range(0, len(crops), 16):
+                pred.predict(np.stack(crops[s:s + 16]))
+            t_b16 = time.process_time() - c0
+        print(f"  CPU ms per face, {name} ({len(pairs)} faces): decode {1000 * t_dec / n:.1f}, "
+              f"detect {1000 * t_det / n:.1f}, align + mask check + 68 points {1000 * t_al / n:.1f}, "
+              f"digital mask {1000 * t_mask / n:.1f}, one model {1000 * t_b1 / n:.1f} one face at a time / "
+              f"{1000 * t_b16 / n:.1f} in batches of 16 (two models read each face)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--mask", default="a", help="digital mask style")
     ap.add_argument("--detector", default="auto", choices=("auto", "blazeface", "dlib"))
+    ap.add_argument("--threads", type=int, default=1, help="torch threads while the models run (0: torch's default)")
+    ap.add_argument("--no-tta", action="store_true", help="no flip averaging in the models (half their cost)")
     args = ap.parse_args(argv)
 
     import torch
@@ -81,12 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     tmp = None
     if args.model is None:
         tmp = tempfile.TemporaryDirectory()
-        model = str(make_demo_run(tmp.name, arch="resnet18", stem="imagenet", input_size=64))
-        model_desc = "untrained ResNet-18, 64 px (cpu profile's network)"
+        import yaml
+
+        prof = yaml.safe_load((REPO / "src/maskprivacy/training/profiles/cpu.yaml").read_text())
+        m = prof["model"]
+        model = str(make_demo_run(tmp.name, arch=m["arch"], stem=m["stem"], input_size=int(m["input_size"]),
+                                  crop=tuple(m["crop"]), cache_size=int(prof["cache"]["size"])))
+        model_desc = (f"untrained {m['arch']}/{m['stem']}, {m['input_size']} px from {prof['cache']['size']}-px faces "
+                      f"(the cpu profile's network)")
     else:
         model = args.model
         model_desc = model
-    an = Analyzer(model, detector=args.detector)
+    an = Analyzer(model, detector=args.detector, threads=args.threads or None, tta=False if args.no_tta else None)
     faces = sample_faces(args.faces, args.n_faces)
     rng = np.random.default_rng(0)
     pool = sample_faces(args.faces, 4 * args.n_photos)
@@ -106,15 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
                platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
     print(f"machine: {os.cpu_count()} cores, {cpu}; python {platform.python_version()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} torch threads")
+          f"torch threads while the models run: {args.threads or torch.get_num_threads()}")
     print(f"commit: {commit}{' + uncommitted changes' if dirty else ''}; detector: {an.detector_backend}; "
-          f"model: {model_desc}; digital mask: {args.mask}")
+          f"model: {model_desc}; flip averaging: {'off' if args.no_tta else 'as in the bundle'}; digital mask: {args.mask}")
     load0 = os.getloadavg()[0]
-    print(f"{'input':24s} {'mode':16s} {'items':>5s} {'faces':>5s} {'seconds':>8s} {'photos/s':>9s} {'faces/s':>8s}")
-    for name, items in (("200x200 faces", faces), ("1024x768 photos (4 faces)", photos)):
+    print(f"{'input':26s} {'mode':16s} {'items':>5s} {'faces':>5s} {'wall s':>7s} {'photos/s':>9s} {'faces/s':>8s} "
+          f"{'CPU s':>7s} {'faces/CPU-s':>11s}")
+    for name, items in (("200x200 faces", faces), ("1024x768 photos, 4 faces", photos)):
         for mode, fn, batch in (("single requests", single, 1), (f"batches of {args.batch}", batched, args.batch)):
-            secs, n = timed(fn, items, batch)
-            print(f"{name:24s} {mode:16s} {len(items):5d} {n:5d} {secs:8.2f} {len(items) / secs:9.1f} {n / secs:8.1f}")
+            secs, cpu_s, n = timed(fn, items, batch)
+            print(f"{name:26s} {mode:16s} {len(items):5d} {n:5d} {secs:7.2f} {len(items) / secs:9.1f} {n / secs:8.1f} "
+                  f"{cpu_s:7.2f} {n / cpu_s:11.1f}")
+    breakdown(an, faces, photos, args.mask)
     print(f"load average (1 min) before/after: {load0:.2f} / {os.getloadavg()[0]:.2f} "
           f"(above the core count means other jobs shared the CPU)")
     if tmp is not None:

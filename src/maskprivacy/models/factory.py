@@ -91,7 +91,10 @@ def create_model(arch: str = "resnet18", tasks: Sequence[str] = ALL_TASKS, stem:
     """Build an attacker network; ``backbone_state`` (e.g. from MoCo pretraining) initialises the backbone."""
     backbone, dim = create_backbone(arch, stem)
     if backbone_state is not None:
-        missing, unexpected = backbone.load_state_dict(backbone_state, strict=False)
+        try:
+            missing, unexpected = backbone.load_state_dict(backbone_state, strict=False)
+        except RuntimeError as e:  # shape mismatch: another architecture's weights
+            raise ValueError(f"backbone state does not fit {arch}/{stem}: {str(e).splitlines()[0]}") from None
         if unexpected or [k for k in missing if not k.startswith("fc.")]:
             raise ValueError(f"backbone state does not fit {arch}/{stem}: missing {missing[:5]}, unexpected {unexpected[:5]}")
     return AttributeNet(backbone, dim, tasks, dropout)

@@ -15,7 +15,9 @@ written anywhere.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,31 @@ def _no_models_message(run: Path, split: str) -> str:
             f"(a run directory of the attacker stage; default: $MASKPRIVACY_MODEL or runs/cpu).")
 
 
+def _training_side(run: Path, condition: str, pred) -> int | None:
+    """The side (px) of the faces the model was trained on, when the run says so.
+
+    The attacker stage trains on a cache of UTKFace crops resized once with area averaging
+    (``RUN/cache/<condition>_s<S>``). Resizing an aligned crop the same way before the model gives
+    it the pixels it was trained on, and is cheaper than handing it 200-px crops.
+    """
+    if pred is None:
+        return None
+    if pred.info.get("cache_size"):
+        return int(pred.info["cache_size"])
+    sizes = {int(m.group(1)) for d in (run / "cache").glob(f"{condition}_s*")
+             if (m := re.fullmatch(rf"{condition}_s(\d+)", d.name)) and d.is_dir()}
+    return sizes.pop() if len(sizes) == 1 else None
+
+
+def _to_side(crop: np.ndarray, side: int | None) -> np.ndarray:
+    if side is None or crop.shape[0] == side:
+        return crop
+    import cv2
+
+    interp = cv2.INTER_AREA if crop.shape[0] >= side else cv2.INTER_LINEAR  # as the training cache does
+    return cv2.resize(crop, (side, side), interpolation=interp)
+
+
 class ModelSet:
     """The bare-face and masked-face predictors of one run and split."""
 
@@ -59,6 +86,7 @@ class ModelSet:
         if self.unmasked is None and self.masked is None:
             raise NoModelsError(_no_models_message(self.run, split))
         self.untrained = any(p is not None and p.info.get("untrained") for p in (self.unmasked, self.masked))
+        self.side = {c: _training_side(self.run, self.name(c).split("_")[0], self.get(c)) for c in (False, True)}
 
     def name(self, masked: bool) -> str:
         return f"{'masked' if masked else 'unmasked'}_{self.split}"
@@ -67,7 +95,7 @@ class ModelSet:
         return self.masked if masked else self.unmasked
 
 
-def _reading(out: dict[str, np.ndarray], i: int, tasks: Sequence[str], model: str) -> dict[str, Any]:
+def _reading(out: dict[str, np.ndarray], i: int, model: str) -> dict[str, Any]:
     """Row ``i`` of a predictor's output as labels, confidences and probabilities."""
     r: dict[str, Any] = {"model": model}
     for t in ("sex", "race", "age_bucket"):
@@ -177,11 +205,24 @@ class Analyzer:
     """Detector, aligner and one run's models, loaded once; analyses photos one by one or in batches."""
 
     def __init__(self, model: str | os.PathLike = DEFAULT_MODEL, split: str = "uniform", detector: str = "auto",
-                 device: str | None = None):
+                 device: str | None = None, threads: int | None = 1, tta: bool | None = None):
+        """``threads``: torch threads while the models run (None: leave torch's setting).
+
+        One by default: an analysis feeds the networks a few 64-px crops at a time, too little work to
+        share, and PyTorch's idle worker threads spin on the other core while dlib and BlazeFace run
+        (on the shared 2-core machine, two threads made single requests ten times slower).
+        ``tta``: None keeps each model's own flip averaging (as it was evaluated); False halves the
+        models' cost, at the price of readings that differ slightly from the run's reported metrics.
+        """
         from .detect import get_detector
 
         self.models = ModelSet(model, split, device)
+        if tta is not None:
+            for p in (self.models.unmasked, self.models.masked):
+                if p is not None:
+                    p.tta = bool(tta)
         self.detector = detector
+        self.threads = threads
         self.detector_backend = get_detector(detector).backend  # load now, not on the first request
 
     def analyze(self, image: Any, mask_style: str | None = "a", mask_color: str = "white",
@@ -215,13 +256,24 @@ class Analyzer:
                     masked_crops[(pi, fi)] = mc
                     jobs[True].append((pi, fi, "masked", mc))
         readings: dict[tuple[int, int, str], dict[str, Any]] = {}
-        for cond, items in jobs.items():
-            pred = self.models.get(cond)
-            if not items or pred is None:
-                continue
-            out = pred.predict(np.stack([c for *_, c in items]))
+        todo = [(cond, items, self.models.get(cond)) for cond, items in jobs.items()
+                if items and self.models.get(cond) is not None]
+
+        def run(cond: bool, items: list, pred) -> dict[str, np.ndarray]:
+            return pred.predict(np.stack([_to_side(c, self.models.side[cond]) for *_, c in items]))
+
+        with _torch_threads(self.threads):
+            if len(todo) == 2 and self.threads == 1:
+                # The two models side by side, one core each (torch releases the GIL in its kernels).
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(2) as ex:
+                    outs = list(ex.map(lambda t: run(*t), todo))
+            else:
+                outs = [run(*t) for t in todo]
+        for (cond, items, _), out in zip(todo, outs):
             for i, (pi, fi, which, _) in enumerate(items):
-                readings[(pi, fi, which)] = _reading(out, i, pred.tasks, self.models.name(cond))
+                readings[(pi, fi, which)] = _reading(out, i, self.models.name(cond))
 
         results = []
         for pi, (rgb, faces) in enumerate(photos):
@@ -245,6 +297,22 @@ class Analyzer:
             notes = ["These models are untrained (a demo run): their readings are noise."] if self.models.untrained else []
             results.append(PhotoResult(w, h, face_results, style, mask_color, str(self.models.run), notes))
         return results
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    """Run a block with ``n`` torch threads, then restore the caller's setting."""
+    import torch
+
+    prev = torch.get_num_threads()
+    if n is None or n == prev:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
 
 
 _ANALYZERS: dict[tuple[str, str, str], Analyzer] = {}

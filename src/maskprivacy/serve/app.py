@@ -188,7 +188,8 @@ def create_app(model: str, split: str = "uniform", detector: str = "auto", max_u
             rgb = decode_image(data, max_pixels=max_pixels)
         except ImageError as e:
             code = 413 if e.kind == "too_large" else 415
-            raise HTTPException(code, f"{'too large' if code == 413 else 'not a readable image'}: {e.reason}") from None
+            what = "this image is too large" if code == 413 else "this file is not a readable image"
+            raise HTTPException(code, f"{what} ({e.reason})") from None
         flag = {"auto": None, "yes": True, "no": False}[already_masked]
 
         def work() -> dict[str, Any]:
@@ -201,10 +202,3 @@ def create_app(model: str, split: str = "uniform", detector: str = "auto", max_u
             raise HTTPException(422, str(e)) from None
 
     return app
-
-
-def serve(model: str, host: str = "127.0.0.1", port: int = 8000, split: str = "uniform", detector: str = "auto") -> None:
-    """Run the app with uvicorn (no access log: request lines are nobody's business)."""
-    import uvicorn
-
-    uvicorn.run(create_app(model, split, detector), host=host, port=port, access_log=False, log_level="warning")

@@ -129,13 +129,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .analyze import ModelSet
+    import uvicorn
 
-    ModelSet(args.model, args.split)  # a clear error before the server starts
-    from .app import serve
+    from .app import create_app
 
+    app = create_app(args.model, args.split, args.detector)  # models load now: a clear error before serving
     where = "only this computer" if args.host in ("127.0.0.1", "localhost", "::1") else "your network"
     print(f"maskprivacy: serving models from {args.model} at http://{args.host}:{args.port}/ (reachable from {where}); "
           f"Ctrl-C stops", file=sys.stderr)
-    serve(args.model, args.host, args.port, args.split, args.detector)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0

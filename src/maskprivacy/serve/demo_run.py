@@ -11,8 +11,12 @@ from pathlib import Path
 
 
 def make_demo_run(out: str | os.PathLike, arch: str = "resnet18", stem: str = "imagenet", input_size: int = 64,
-                  splits: tuple[str, ...] = ("uniform",), seed: int = 0) -> Path:
-    """Write ``out/train/<masked|unmasked>_<split>/model.pt`` with untrained (seeded) weights."""
+                  splits: tuple[str, ...] = ("uniform",), seed: int = 0, crop: tuple[float, ...] = (0.0, 0.0, 1.0, 1.0),
+                  cache_size: int | None = None) -> Path:
+    """Write ``out/train/<masked|unmasked>_<split>/model.pt`` with untrained (seeded) weights.
+
+    ``cache_size`` records the side of the training cache, as a trained run's would be found.
+    """
     import torch
 
     from ..models.factory import ALL_TASKS, create_model
@@ -22,6 +26,7 @@ def make_demo_run(out: str | os.PathLike, arch: str = "resnet18", stem: str = "i
     for i, (cond, split) in enumerate((c, s) for c in ("unmasked", "masked") for s in splits):
         torch.manual_seed(seed + i)
         net = create_model(arch, ALL_TASKS, stem=stem)
-        Predictor(net, arch=arch, stem=stem, input_size=input_size, masked=(cond == "masked"), device="cpu",
-                  info={"untrained": True}).save(out / "train" / f"{cond}_{split}" / "model.pt")
+        info = {"untrained": True, **({"cache_size": cache_size} if cache_size else {})}
+        Predictor(net, arch=arch, stem=stem, input_size=input_size, crop=crop, masked=(cond == "masked"),
+                  device="cpu", info=info).save(out / "train" / f"{cond}_{split}" / "model.pt")
     return out

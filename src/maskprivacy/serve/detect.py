@@ -82,13 +82,12 @@ def mediapipe_available() -> bool:
 
 
 def tiles(h: int, w: int, side: int, overlap: float = 0.3) -> list[tuple[int, int, int, int]]:
-    """Square tiles (x0, y0, x1, y1) of ``side`` px covering an HxW image with ``overlap``."""
+    """Square tiles (x0, y0, x1, y1) of ``side`` px, evenly spaced, overlapping by at least ``overlap``."""
     def starts(n: int) -> list[int]:
         if n <= side:
             return [0]
-        step = max(1, int(side * (1 - overlap)))
-        s = list(range(0, n - side, step))
-        return s + [n - side]
+        k = int(np.ceil((n - side) / (side * (1 - overlap)))) + 1
+        return [int(round(v)) for v in np.linspace(0, n - side, k)]
     return [(x, y, min(w, x + side), min(h, y + side)) for y in starts(h) for x in starts(w)]
 
 
@@ -138,8 +137,15 @@ class BlazeFaceDetector:
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
         dets = self._run(rgb)
+        if not dets:
+            # A face that fills the whole frame (a tight crop, a selfie) is often missed: BlazeFace
+            # expects some context. A grey border, a quarter of the side, gives it some (~5 ms).
+            pad = max(h, w) // 4
+            padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(118, 118, 118))
+            dets = [Detection(tuple(v - pad for v in d.box), d.score, d.source, d.keypoints - pad)
+                    for d in self._run(padded) if d.keypoints is not None]
         if max(h, w) > self.TILE_ABOVE:
-            side = max(256, min(h, w) // 2)
+            side = max(256, int(0.6 * min(h, w)))  # 1024x768: 6 tiles of 460 px
             for x0, y0, x1, y1 in tiles(h, w, side):
                 m = 0.02 * side  # a face cut by an inner tile edge is seen whole by a neighbour tile
                 dets += [d for d in self._run(rgb[y0:y1, x0:x1], x0, y0)

@@ -36,8 +36,15 @@ class FinetuneModule(L.LightningModule):
             raise ValueError(f"finetune.age_loss {age_loss!r}: choose smooth_l1 or l1")
         self.bank: Bank | None = None
 
-    def attach(self, bank: Bank) -> None:
-        self.bank = bank
+    def attach(self, bank: Bank, resident: bool = False) -> None:
+        """Give the module its data; ``resident`` copies it to the accelerator when the fit starts."""
+        self.bank, self.resident = bank, resident
+
+    def on_fit_start(self) -> None:
+        if self.bank is None:
+            raise RuntimeError("attach(bank) before fit")
+        if self.resident and self.device.type != "cpu":  # here each DDP rank knows its own device
+            self.bank = self.bank.to(self.device)
 
     def load_backbone(self, state: dict[str, torch.Tensor]) -> None:
         missing, unexpected = self.model.backbone.load_state_dict(state, strict=False)

@@ -42,12 +42,15 @@ class MoCoModule(L.LightningModule):
         if channels_last:
             self.to(memory_format=torch.channels_last)
 
-    def attach(self, bank: Bank) -> None:
-        self.bank = bank
+    def attach(self, bank: Bank, resident: bool = False) -> None:
+        """Give the module its data; ``resident`` copies it to the accelerator when the fit starts."""
+        self.bank, self.resident = bank, resident
 
     def on_fit_start(self) -> None:
         if self.bank is None:
             raise RuntimeError("attach(bank) before fit")
+        if self.resident and self.device.type != "cpu":  # here each DDP rank knows its own device
+            self.bank = self.bank.to(self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.projection_head(self.backbone(x))

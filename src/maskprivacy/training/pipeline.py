@@ -237,13 +237,6 @@ def make_trainer(cfg: dict, stage_dir: Path, epochs: int, monitor: str | None, p
     return trainer, ckpt
 
 
-def _maybe_compile(cfg: dict, module: Any) -> None:
-    if cfg["trainer"].get("compile"):
-        import torch
-
-        module.model = torch.compile(module.model) if hasattr(module, "model") else module
-
-
 def _resume_path(stage_dir: Path) -> str | None:
     last = stage_dir / "checkpoints" / "last.ckpt"
     return str(last) if last.is_file() else None
@@ -255,15 +248,6 @@ def _load_bank(cfg: dict, path: Path):
     c = cache_mod.load_cache(path)
     bank = Bank.from_cache(c)
     return c, bank
-
-
-def _resident(cfg: dict, bank):
-    """Move the data to the GPU when asked (``data.resident``), else keep it in host memory."""
-    import torch
-
-    if cfg["data"].get("resident") and cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available():
-        return bank.to(torch.device("cuda", torch.cuda.current_device()))
-    return bank
 
 
 # ---------------------------------------------------------------- stage: pretrain
@@ -302,7 +286,7 @@ def pretrain(cfg: dict, run: str | os.PathLike, condition: str) -> Path | None:
                         int(pc["memory_bank"]), int(pc["proj_hidden"]), int(pc["proj_out"]), float(pc["momentum"]),
                         pc.get("augment"), int(pc.get("warmup_epochs") or 0), bool(tr.get("channels_last", True)),
                         distributed)
-    module.attach(_resident(cfg, bank))
+    module.attach(bank, resident=bool(cfg["data"].get("resident")))
     trainer, _ = make_trainer(cfg, sdir, int(pc["epochs"]), None, 0, pc.get("limit_train_batches"))
     resumed = _resume_path(sdir) is not None
     t0, c0 = time.perf_counter(), time.process_time()
@@ -384,7 +368,7 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
     pretrained = cfg["pretrain"].get("enabled", True) and backbone.is_file()
     if pretrained:
         module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
-    module.attach(_resident(cfg, bank))
+    module.attach(bank, resident=bool(cfg["data"].get("resident")))
     has_val = len(rows["val"]) > 0
     trainer, ckpt = make_trainer(cfg, sdir, int(fc["epochs"]), "val/loss" if has_val else None,
                                  int(fc.get("patience", 5)), fc.get("limit_train_batches"))

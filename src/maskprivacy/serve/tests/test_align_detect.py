@@ -52,12 +52,16 @@ def test_warp_shrinks_without_aliasing():
 
 
 def test_tiles_nms_iou():
-    ts = tiles(768, 1024, 384)
+    ts = tiles(768, 1024, 460)
+    assert len(ts) == 6
     covered = np.zeros((768, 1024), bool)
     for x0, y0, x1, y1 in ts:
-        assert x1 - x0 == 384 and y1 - y0 == 384
+        assert x1 - x0 == 460 and y1 - y0 == 460
         covered[y0:y1, x0:x1] = True
     assert covered.all()
+    xs = sorted({t[0] for t in ts})
+    assert xs == [0, 282, 564] and min(b - a for a, b in zip(xs, xs[1:])) <= 460 * 0.7  # overlap >= 30%
+    assert tiles(300, 300, 460) == [(0, 0, 300, 300)]
     assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
     a, b, c = Detection((0, 0, 10, 10), 0.9, "x"), Detection((1, 1, 11, 11), 0.8, "x"), Detection((50, 50, 60, 60), 0.7, "x")
     assert nms([b, c, a]) == [a, c]
@@ -102,6 +106,6 @@ def test_group_photo_finds_every_face(good_faces):
     assert len(faces) == 3
     xs = sorted((f.box[0] + f.box[2]) / 2 for f in faces)
     pasted = [40 + i * 320 + 130 for i in range(3)]  # group_photo's face centres
-    assert np.abs(np.array(xs) - pasted).max() < 30  # one per pasted face, each where it was pasted
+    assert np.abs(np.array(xs) - pasted).max() < 45  # one per pasted 260-px face, each where it was pasted
     for f in faces:
         assert f.aligned.crop.shape == (SIZE, SIZE, 3) and f.aligned.points68.shape == (68, 2)

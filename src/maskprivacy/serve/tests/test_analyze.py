@@ -96,3 +96,22 @@ def test_missing_models_and_bad_style_give_clear_errors(tmp_path, demo_run, face
         analyze(face_path, model=tmp_path / "missing")
     with pytest.raises(ValueError, match="mask style"):
         analyze(face_path, model=demo_run, mask_style="zz")
+
+
+def test_faces_are_resized_like_the_training_cache(tmp_path, face_path):
+    """A run trained on an 80-px cache gets 80-px faces, resized as the cache was (area averaging)."""
+    import cv2
+
+    from maskprivacy.serve.analyze import Analyzer, ModelSet
+    from maskprivacy.serve.demo_run import make_demo_run
+
+    run = make_demo_run(tmp_path / "run", input_size=32)
+    assert ModelSet(run).side == {False: None, True: None}
+    for c in ("unmasked", "masked"):
+        (run / "cache" / f"{c}_s80").mkdir(parents=True)
+    an = Analyzer(run)
+    assert an.models.side == {False: 80, True: 80}
+    f = an.analyze(load_rgb(face_path), None)[0]
+    direct = an.models.unmasked.predict(cv2.resize(f.crop, (80, 80), interpolation=cv2.INTER_AREA))
+    np.testing.assert_allclose(list(f.as_is["race"]["probabilities"].values()), direct["race"][0], atol=1e-4)
+    assert ModelSet(make_demo_run(tmp_path / "r2", input_size=32, cache_size=64)).side == {False: 64, True: 64}

@@ -29,6 +29,8 @@ def test_analyze_cli_text_json_and_bad_files(demo_run, face_path, tmp_path, caps
     assert main(["analyze", str(bad), "--model", str(demo_run)]) == 1
     assert main(["analyze", str(face_path), "--model", str(tmp_path)]) == 2
     assert "no trained models" in capsys.readouterr().err
+    assert main(["serve", "--model", str(tmp_path / "nothing")]) == 2  # fails before binding a port
+    assert "no trained models" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ def _smoke(*extra: str) -> dict:
 
 def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_run, tmp_path):
     run = tmp_path / "RUN"
-    res = run_training(_smoke(), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+    res = run_training(_smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
     d = run / "train" / "masked_uniform"
     m = json.loads((d / "metrics.json").read_text())
     assert CONTRACT_KEYS <= set(m) and m["approach"] == "multitask"
@@ -57,12 +57,18 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
     # a second run skips every completed stage
     stamp = (d / "model.pt").stat().st_mtime_ns
     t0 = time.perf_counter()
-    run_training(_smoke(), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+    run_training(_smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
     assert time.perf_counter() - t0 < 10 and (d / "model.pt").stat().st_mtime_ns == stamp
     assert "masked | uniform | multitask" in format_table(run)
+    # a fit interrupted before its bundle was written resumes from checkpoints/last.ckpt
+    (d / "model.pt").unlink()
+    (d / "metrics.json").unlink()
+    run_training(_smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+    info = json.loads((d / "model.json").read_text())
+    assert info["resumed"] and info["epochs_run"] == 2 and (d / "metrics.json").is_file()
     # resuming with other settings is refused
     with pytest.raises(ValueError, match="other settings"):
-        run_training(_smoke("finetune.lr=0.1"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+        run_training(_smoke("finetune.mode=both", "finetune.lr=0.1"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
 
 
 def test_predictor_matches_evaluation_on_original_images(sample_dir, sample_mask_run, tmp_path):
