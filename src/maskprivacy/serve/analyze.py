@@ -315,16 +315,17 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(prev)
 
 
-_ANALYZERS: dict[tuple[str, str, str], Analyzer] = {}
+_ANALYZERS: dict[tuple[str, str, str, bool | None], Analyzer] = {}
 _LOCK = threading.Lock()
 
 
-def get_analyzer(model: str | os.PathLike = DEFAULT_MODEL, split: str = "uniform", detector: str = "auto") -> Analyzer:
-    """A cached :class:`Analyzer` per (run, split, detector); models load once per process."""
-    key = (str(Path(model).resolve()), split, detector)
+def get_analyzer(model: str | os.PathLike = DEFAULT_MODEL, split: str = "uniform", detector: str = "auto",
+                 tta: bool | None = None) -> Analyzer:
+    """A cached :class:`Analyzer` per (run, split, detector, tta); models load once per process."""
+    key = (str(Path(model).resolve()), split, detector, tta)
     with _LOCK:
         if key not in _ANALYZERS:
-            _ANALYZERS[key] = Analyzer(model, split, detector)
+            _ANALYZERS[key] = Analyzer(model, split, detector, tta=tta)
         return _ANALYZERS[key]
 
 

@@ -124,11 +124,11 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[bytes | None, dict[
 
 # ----------------------------------------------------------------------------- app
 def create_app(model: str, split: str = "uniform", detector: str = "auto", max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               max_pixels: int = MAX_PIXELS) -> FastAPI:
+               max_pixels: int = MAX_PIXELS, tta: bool | None = None) -> FastAPI:
     """The app for one run directory (models load now: a missing model fails here, not per request)."""
     from .analyze import get_analyzer
 
-    analyzer = get_analyzer(model, split, detector)
+    analyzer = get_analyzer(model, split, detector, tta)
     lock = threading.Lock()  # one analysis at a time: on 2 cores, parallel ones only thrash
     app = FastAPI(
         title="maskprivacy: does a face mask protect my privacy?",

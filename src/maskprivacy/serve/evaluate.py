@@ -97,7 +97,8 @@ def _batches(rows: list[LabelRow], size: int) -> Iterator[list[LabelRow]]:
 
 def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | os.PathLike,
              mask_style: str | None = None, mask_color: str = "white", split: str = "uniform",
-             detector: str = "auto", progress: bool = False, batch_size: int = 16) -> EvalResult:
+             detector: str = "auto", progress: bool = False, batch_size: int = 16,
+             tta: bool | None = None) -> EvalResult:
     """Accuracy (sex, race) and MAE (age) of a run's models on a labelled folder of photos."""
     from tqdm import tqdm
 
@@ -109,7 +110,7 @@ def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | 
         raise FileNotFoundError(f"--images {root}: no such folder")
     errors: list[dict[str, str]] = []
     rows = read_labels(labels, errors)
-    analyzer = get_analyzer(model, split, detector)
+    analyzer = get_analyzer(model, split, detector, tta)
     style = None if mask_style in (None, "none") else mask_style
     n_bad_rows = len(errors)
     not_found: list[str] = []
