@@ -33,13 +33,21 @@ def stage_block(run: Path) -> list[str]:
             p = json.loads(pj.read_text())
             out.append(f"- MoCo v2 pretraining ({cond}, {p['n_images']} faces, {p['epochs']} epochs at {p.get('input_size', '?')} px): "
                        f"{p['wall_s']:.0f} s wall, {p.get('cpu_s', 0):.0f} s CPU")
+    seen = set()
     for r in collect(run):
         d = Path(r["path"]).parent
         for info in sorted(d.glob("model*.json")):
             i = json.loads(info.read_text())
-            out.append(f"- fine-tuning {r['condition']}/{r['split']} {r['approach']} {info.stem.replace('model_', '').replace('model', '')}: "
-                       f"{i['finetune_wall_s']:.0f} s wall, {i.get('finetune_cpu_s', 0):.0f} s CPU, {i['epochs_run']} epochs, best {i.get('best_checkpoint')}"
-                       + (" (resumed)" if i.get("resumed") else ""))
+            task = info.stem.replace("model_", "").replace("model", "")
+            key = (r["condition"], r["approach"], task, "shared" if i.get("shared_splits") else r["split"])
+            if key in seen:
+                continue
+            seen.add(key)
+            where = "both splits (one model)" if i.get("shared_splits") else r["split"]
+            out.append(f"- fine-tuning {r['condition']}/{where} {r['approach']} {task}: "
+                       f"{i['finetune_wall_s']:.0f} s wall, {i.get('finetune_cpu_s', 0):.0f} s CPU, {i['epochs_run']} epochs"
+                       + (f", {i['n_train']} train / {i['n_val']} val faces" if "n_train" in i else "")
+                       + f", best {i.get('best_checkpoint')}" + (" (resumed)" if i.get("resumed") else ""))
         out.append(f"- evaluation {r['condition']}/{r['split']} {r['approach']}: {r['wall_s'].get('evaluate', 0):.0f} s wall")
     return out
 

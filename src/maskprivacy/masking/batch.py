@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing as mp
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,6 +32,7 @@ from ..data.sources import SkippedFile, SourceItem, iter_source
 from .colors import parse_color
 from .draw import check_style, draw_mask
 from .landmarks import get_landmarker
+from ..parallel import worker_pool
 
 STATUSES = ("ok", "multiple_faces", "bad_label", "no_face", "unreadable", "too_large", "skipped")
 # Statuses whose image was masked and written.
@@ -199,8 +199,7 @@ def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig
             results: Iterator[dict] = map(process_item, pending)
             pool = None
         else:
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(asdict(cfg), str(images)))
+            pool = worker_pool(workers, initializer=_init_worker, initargs=(asdict(cfg), str(images)))
             results = pool.imap_unordered(process_item, pending, chunksize=64)
         try:
             for row in results:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import platform
 import subprocess
@@ -41,6 +40,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from ..data.labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, FaceLabels
+from ..parallel import worker_pool
 
 CONDITIONS = ("masked", "unmasked")
 CLASS_TASKS: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
@@ -240,8 +240,7 @@ def compute_descriptors(data: str | os.PathLike, mask_run: str | os.PathLike, fa
         args = (str(Path(mask_run) / "images"), mask_cfg)
         pool = None
         if workers > 1:
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            pool = ctx.Pool(workers, initializer=_init_worker, initargs=args)
+            pool = worker_pool(workers, initializer=_init_worker, initargs=args)
             results: Iterable = pool.imap_unordered(_describe, tasks(), chunksize=8)
         else:
             _init_worker(*args)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing as mp
 import os
 import shutil
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+from ..parallel import worker_pool
 
 CONDITIONS: tuple[str, ...] = ("masked", "unmasked")
 GOOD_STATUSES = ("ok", "multiple_faces")
@@ -186,8 +186,7 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
         bar = tqdm(total=n, desc=f"cache {'+'.join(todo)} {size}px", unit="img", smoothing=0.05)
     workers = workers or min(2, os.cpu_count() or 1)
     if workers > 1:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        pool = ctx.Pool(workers, initializer=_init, initargs=(size, todo, mask_cfg))
+        pool = worker_pool(workers, initializer=_init, initargs=(size, todo, mask_cfg))
         results: Iterator = pool.imap_unordered(_process, jobs(), chunksize=32)
     else:
         pool = None

@@ -24,7 +24,7 @@ class FinetuneModule(L.LightningModule):
     def __init__(self, arch: str, stem: str, tasks: Sequence[str], input_size: int, crop: list[float],
                  lr: float, weight_decay: float, epochs: int, dropout: float = 0.0, backbone_lr_mult: float = 1.0,
                  label_smoothing: float = 0.1, age_loss: str = "smooth_l1", loss_weights: dict | None = None,
-                 augment: dict | None = None, channels_last: bool = True):
+                 augment: dict | None = None, channels_last: bool = True, sizes: Sequence[int] | None = None):
         super().__init__()
         self.save_hyperparameters()
         self.model = create_model(arch, tuple(tasks), stem=stem, dropout=dropout)
@@ -64,10 +64,21 @@ class FinetuneModule(L.LightningModule):
         total = sum(self.weights[t] * l for t, l in parts.items())
         return total, parts
 
+    def train_size(self) -> int:
+        """Progressive resizing: ``sizes[epoch]`` (last value after the list ends), else input_size.
+
+        Early epochs at a lower resolution cost (48/64)^2 = 0.56x; the last ones at the final size
+        adapt the network to what evaluation feeds it.
+        """
+        sizes = self.hparams.sizes
+        if not sizes:
+            return int(self.hparams.input_size)
+        return int(sizes[min(self.current_epoch, len(sizes) - 1)])
+
     def training_step(self, idx: torch.Tensor, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
         x, y = self.bank.batch(idx, self.device)
-        out = self.model(augment(x, hp.input_size, hp.crop, self.aug))
+        out = self.model(augment(x, self.train_size(), hp.crop, self.aug))
         loss, parts = self._losses(out, y)
         n = len(idx)
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=n)

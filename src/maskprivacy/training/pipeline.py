@@ -25,6 +25,7 @@ in each ``fit``, and only global rank 0 writes files.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -53,8 +54,13 @@ def is_rank_zero() -> bool:
     return all(int(os.environ.get(k, 0) or 0) == 0 for k in ("RANK", "NODE_RANK", "LOCAL_RANK"))
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """Short commit of the code that ran, with +dirty when the tree had changes."""
+    """Short commit of the code that ran, with +dirty when the tree had changes.
+
+    Read once per process (the first stage that asks), so a commit made while a long run goes on
+    does not relabel the stages that follow.
+    """
     here = Path(__file__).resolve().parent
     try:
         c = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
@@ -118,6 +124,7 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     """
     import yaml
 
+    git_commit()  # pin the commit of the code at the start of the run
     path = Path(run) / "train_config.yaml"
     strip = lambda c: {k: v for k, v in c.items() if k not in ("trainer", "eval", "profile")}  # noqa: E731
     if path.is_file():
@@ -186,6 +193,30 @@ def split_rows(names: Sequence[str], split_csv: str | os.PathLike) -> dict[str, 
         if p in out:
             out[p].append(i)
     return {p: np.asarray(v, dtype=np.int64) for p, v in out.items()}
+
+
+def shared_rows(names: Sequence[str], split_paths: dict[str, Path]) -> dict[str, np.ndarray]:
+    """Rows for one model that serves every split: train = train in all splits; val = val in some
+    split and test in none; no test rows (each split's own test part is evaluated).
+
+    No test face of any split is ever trained on or used for model selection, so the model can be
+    evaluated on every split's test part, at the cost of ~13% fewer training faces than one model
+    per split.
+    """
+    parts = [split_rows(names, p) for p in split_paths.values()]
+    n = len(names)
+
+    def mask(part: str, how: str) -> np.ndarray:
+        ms = []
+        for r in parts:
+            m = np.zeros(n, dtype=bool)
+            m[r[part]] = True
+            ms.append(m)
+        return np.logical_and.reduce(ms) if how == "all" else np.logical_or.reduce(ms)
+
+    train = mask("train", "all")
+    val = mask("val", "any") & ~mask("test", "any") & ~train
+    return {"train": np.flatnonzero(train), "val": np.flatnonzero(val), "test": np.zeros(0, dtype=np.int64)}
 
 
 def pretrain_rows(names: Sequence[str], split_paths: dict[str, Path]) -> np.ndarray:
@@ -333,9 +364,25 @@ def finetune(cfg: dict, run: str | os.PathLike, condition: str, split: str, appr
         raise ValueError(f"approach {approach!r}: choose from {', '.join(APPROACHES)}")
     run = Path(run)
     groups = [TASKS] if approach == "multitask" else [(t,) for t in TASKS]
+    shared = bool(cfg["finetune"].get("shared_splits"))
     out = []
     for tasks in groups:
-        out.append(_finetune_one(cfg, run, condition, split, approach, tuple(tasks)))
+        if not shared:
+            out.append(_finetune_one(cfg, run, condition, split, approach, tuple(tasks)))
+            continue
+        # one model for every split (finetune.shared_splits): train once, copy the bundle per split
+        src = _finetune_one(cfg, run, condition, "shared", approach, tuple(tasks))
+        dst = _model_path(run, condition, split, approach, tasks[0])
+        if is_rank_zero() and not dst.is_file():
+            import shutil
+
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            info = json.loads(src.with_suffix(".json").read_text())
+            info.update(split=split, shared_splits=True)
+            _write_json(dst.with_suffix(".json"), info)
+            shutil.copyfile(src, dst.with_name(dst.name + ".part"))
+            os.replace(dst.with_name(dst.name + ".part"), dst)
+        out.append(dst)
     return out
 
 
@@ -354,7 +401,8 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
     sdir = target.parent / f"stage_{tasks[0]}" if approach == "per_task" else target.parent
     _setup_torch(cfg)
     c, bank = _load_bank(cfg, cache_path(run, cfg, condition))
-    rows = split_rows(c.names, run / "splits" / f"{split}.csv")
+    rows = (shared_rows(c.names, {s: run / "splits" / f"{s}.csv" for s in SPLITS}) if split == "shared"
+            else split_rows(c.names, run / "splits" / f"{split}.csv"))
     bs = min(int(fc["batch_size"]), max(2, len(rows["train"])))
     _say(f"[finetune {condition}/{split} {approach}{'' if approach == 'multitask' else ' ' + tasks[0]}] "
          f"{len(rows['train'])} train / {len(rows['val'])} val faces, {fc['epochs']} epochs, batch {bs}")
@@ -363,7 +411,7 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
                             float(fc["weight_decay"]), int(fc["epochs"]), float(m.get("dropout") or 0.0),
                             float(fc.get("backbone_lr_mult", 1.0)), float(fc.get("label_smoothing", 0.0)),
                             fc.get("age_loss", "smooth_l1"), fc.get("loss_weights"), fc.get("augment"),
-                            bool(tr.get("channels_last", True)))
+                            bool(tr.get("channels_last", True)), fc.get("sizes"))
     backbone = run / "pretrain" / condition / "backbone.pt"
     pretrained = cfg["pretrain"].get("enabled", True) and backbone.is_file()
     if pretrained:
@@ -388,7 +436,8 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
         info = {"condition": condition, "split": split, "approach": approach, "profile": cfg.get("profile"),
                 "pretrained_backbone": bool(pretrained), "commit": git_commit(), "epochs_run": epochs_run,
                 "best_checkpoint": Path(best).name if best else None, "finetune_wall_s": round(wall, 2),
-                "finetune_cpu_s": round(cpu, 2), "resumed": resumed}
+                "finetune_cpu_s": round(cpu, 2), "resumed": resumed, "n_train": int(len(rows["train"])),
+                "n_val": int(len(rows["val"]))}
         Predictor(net, arch=m["arch"], stem=m["stem"], input_size=int(m["input_size"]), crop=m["crop"],
                   masked=condition == "masked", tta=bool(cfg["eval"].get("tta", True)), info=info,
                   device="cpu").save(target)

@@ -29,7 +29,9 @@ def collect(run: str | os.PathLike) -> list[dict[str, Any]]:
                      "age_bucket_bal": (m.get("age_bucket") or {}).get("balanced_accuracy"),
                      "age_mae": (m.get("age") or {}).get("mae"), "age_rmse": (m.get("age") or {}).get("rmse"),
                      "wall_s": m.get("wall_s", {}), "commit": m.get("commit"), "machine": m.get("machine", {}),
-                     "profile": (m.get("config") or {}).get("profile"), "path": str(p)})
+                     "profile": (m.get("config") or {}).get("profile"), "path": str(p),
+                     "shared": bool(((m.get("config") or {}).get("finetune") or {}).get("shared_splits")),
+                     "cpu_s": m.get("cpu_s", {})})
     order = {"masked": 0, "unmasked": 1, "uniform": 0, "random": 1, "multitask": 0, "per_task": 1}
     rows.sort(key=lambda r: (order.get(r["condition"], 9), order.get(r["split"], 9), order.get(r["approach"], 9)))
     return rows
@@ -64,11 +66,35 @@ def format_table(run: str | os.PathLike) -> str:
         w = r["wall_s"]
         out.append(f"| {r['condition']} | {r['split']} | {r['approach']} | " +
                    " | ".join(_num(w.get(s)) if w.get(s) is not None else "-" for s in ("cache", "pretrain", "finetune", "evaluate")) + " |")
+    out += [""] + totals(rows)
     commits = sorted({r["commit"] for r in rows if r["commit"]})
     machines = sorted({f"{r['machine'].get('cpu_count')} CPU cores{', ' + r['machine']['gpu'] if r['machine'].get('gpu') else ''}, torch {r['machine'].get('torch')}"
                        for r in rows if r["machine"]})
     out += ["", f"commit: {', '.join(commits)}; machine: {'; '.join(machines)}; profile: {', '.join(sorted({str(r['profile']) for r in rows}))}"]
     return "\n".join(out)
+
+
+def totals(rows: list[dict[str, Any]]) -> list[str]:
+    """Wall time of each condition's whole table: cache + pretraining + every distinct fine-tuning
+    (a model shared by both splits counts once) + every evaluation."""
+    out = []
+    for cond in ("masked", "unmasked"):
+        rs = [r for r in rows if r["condition"] == cond]
+        if not rs:
+            continue
+        w = rs[0]["wall_s"]
+        total = float(w.get("cache") or 0) + float(w.get("pretrain") or 0)
+        seen = set()
+        for r in rs:
+            key = (r["approach"], "shared" if r["shared"] else r["split"])
+            if key not in seen:
+                seen.add(key)
+                total += float(r["wall_s"].get("finetune") or 0)
+            total += float(r["wall_s"].get("evaluate") or 0)
+        shared = any(r["shared"] for r in rs)
+        out.append(f"{cond}: {len(rs)} results in {total / 60:.1f} min of stage wall time"
+                   + (" (one fine-tuned model per approach serves both splits: trained on the faces in the train part of both)" if shared else ""))
+    return out
 
 
 def headline(rows: list[dict[str, Any]]) -> list[str]:

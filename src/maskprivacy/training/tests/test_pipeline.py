@@ -72,12 +72,24 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
 
 
 def test_predictor_matches_evaluation_on_original_images(sample_dir, sample_mask_run, tmp_path):
-    """Predictor on the unmasked 200-px JPEGs ~ the evaluation on the cache (same preprocessing)."""
+    """Predictor on the unmasked 200-px JPEGs ~ the evaluation on the cache (same preprocessing).
+
+    Also: one model shared by both splits (trained on faces in the train part of both, never on a
+    test face of either), with progressive resizing.
+    """
     from maskprivacy.data.imageio import decode_image
 
     run = tmp_path / "RUN"
-    cfg = _smoke("finetune.mode=multitask", "pretrain.enabled=false", "finetune.epochs=1")
-    run_training(cfg, sample_dir, sample_mask_run, run, conditions=("unmasked",), splits=("random",))
+    cfg = _smoke("finetune.mode=multitask", "pretrain.enabled=false", "finetune.epochs=2", "finetune.shared_splits=true",
+                 "finetune.sizes=[24, 32]")
+    run_training(cfg, sample_dir, sample_mask_run, run, conditions=("unmasked",), splits=("uniform", "random"))
+    shared = json.loads((run / "train" / "unmasked_shared" / "model.json").read_text())
+    uni, rnd = read_split(run / "splits" / "uniform.csv"), read_split(run / "splits" / "random.csv")
+    assert shared["n_train"] == sum(1 for n in uni if uni[n] == "train" and rnd.get(n) == "train")
+    for split in ("uniform", "random"):
+        info = json.loads((run / "train" / f"unmasked_{split}" / "model.json").read_text())
+        assert info["shared_splits"] and info["split"] == split and info["n_train"] == shared["n_train"]
+    assert set(load_run_predictors(run)) == {("unmasked", "uniform"), ("unmasked", "random")}
     d = run / "train" / "unmasked_random"
     lines = (d / "predictions.csv").read_text().splitlines()
     head = lines[0].split(",")
