@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import numpy as np
 
 from ..data.labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, FaceLabels
 from ..parallel import worker_pool
+from ..training.pipeline import git_commit
 
 CONDITIONS = ("masked", "unmasked")
 CLASS_TASKS: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
@@ -395,15 +395,6 @@ def subsample(names: Iterable[str], n: int | None, seed: int) -> list[str]:
 
 
 # ===================================================================== the attacker
-def _commit() -> str:
-    try:
-        r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
-                           cwd=Path(__file__).resolve().parent)
-        return r.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.platform()}"
 
@@ -460,7 +451,7 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
         print(f"attack-dlib: {stats.missing_from_data} faces of the mask run are not in --data; left out", file=sys.stderr)
 
     results: dict[str, Any] = {c: {} for c in conditions}
-    commit, machine = _commit(), _machine()
+    commit, machine = git_commit(), _machine()
     for c in conditions:
         d = descs[c]
         for s in splits:

@@ -17,6 +17,18 @@ def _plt():
     return plt
 
 
+def _save(fig, out: str | os.PathLike) -> Path:
+    """Lay out, write as PNG (creating the folder) and free the figure; one place for every figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def pipeline_figure(image: str | os.PathLike | bytes | np.ndarray, out: str | os.PathLike, style: str = "a",
                     color: str = "white", detector: str = "fast") -> Path:
     """Original -> localisation (box) -> 68 key points -> digital mask, side by side, as a PNG."""
@@ -45,12 +57,7 @@ def pipeline_figure(image: str | os.PathLike | bytes | np.ndarray, out: str | os
         ax.imshow(im)
         ax.set_title(title)
         ax.axis("off")
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out)
 
 
 def distributions_figure(rows: list[dict], out: str | os.PathLike) -> Path:
@@ -73,12 +80,7 @@ def distributions_figure(rows: list[dict], out: str | os.PathLike) -> Path:
     a2.set_ylabel("images")
     a2.set_title("(b) Race and sex distribution")
     a2.legend()
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out)
 
 
 def confusion_figure(matrix, class_names: tuple[str, ...] | list[str], out: str | os.PathLike,
@@ -105,12 +107,7 @@ def confusion_figure(matrix, class_names: tuple[str, ...] | list[str], out: str 
     ax.set_ylabel("true")
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out)
 
 
 def pvi_figure(pvi: dict, out: str | os.PathLike) -> Path:
@@ -152,9 +149,4 @@ def pvi_figure(pvi: dict, out: str | os.PathLike) -> Path:
         title += f": masks reduce it by {100 * pvi['reduction']:.1f}%"
     ax.set_title(title, fontsize=10)
     ax.legend()
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, out)
