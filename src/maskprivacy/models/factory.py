@@ -17,6 +17,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from .small_conv import use_small_map_convs
+
 # Task name -> number of outputs. "age" is a regression of the normalised age (see AGE_SCALE).
 TASKS: dict[str, int] = {"sex": 2, "race": 5, "age": 1, "age_bucket": 7}
 ALL_TASKS: tuple[str, ...] = ("sex", "race", "age", "age_bucket")
@@ -62,6 +64,7 @@ def create_backbone(arch: str = "resnet18", stem: str = "imagenet", zero_init_re
     if stem == "cifar":
         net.maxpool = nn.Identity()
     net.fc = nn.Identity()
+    use_small_map_convs(net)  # the last stage's 2x2 maps at CPU input sizes: see small_conv.py
     return net, dim
 
 
