@@ -31,12 +31,19 @@ from ..data.labels import LabelError, parse_name
 from ..data.sources import SkippedFile, SourceItem, iter_source
 from .colors import parse_color
 from .draw import check_style, draw_mask
+from .batch_predictor import get_batch_predictor
 from .landmarks import get_landmarker
 from ..parallel import worker_pool
 
 STATUSES = ("ok", "multiple_faces", "bad_label", "no_face", "unreadable", "too_large", "skipped")
 # Statuses whose image was masked and written.
 MASKED = ("ok", "multiple_faces", "bad_label")
+# How the 68 points are computed: "batched" evaluates dlib's model for many faces at once
+# (batch_predictor.py, ~4x faster); "dlib" calls dlib's shape_predictor face by face.
+PREDICTORS = ("batched", "dlib")
+# Faces whose points are predicted together, and the decoded pixels a worker may hold meanwhile.
+CHUNK = 32
+CHUNK_PIXELS = 24_000_000
 REPORT_COLUMNS = ("name", "status", "reason", "n_faces", "age", "sex", "race", "age_bucket",
                   "label_error", "width", "height", "box_left", "box_top", "box_right", "box_bottom", "landmark_row")
 
@@ -49,6 +56,7 @@ class MaskConfig:
     color: str = "white"
     seed: int = 0
     detector: str = "fast"
+    predictor: str = "batched"
     quality: int = 95
     max_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -57,6 +65,8 @@ class MaskConfig:
         parse_color(self.color)
         if self.detector not in ("fast", "paper"):
             raise ValueError(f"detector must be 'fast' or 'paper', got {self.detector!r}")
+        if self.predictor not in PREDICTORS:
+            raise ValueError(f"predictor must be one of {PREDICTORS}, got {self.predictor!r}")
         return self
 
 
@@ -82,6 +92,11 @@ def _init_worker(cfg: dict, images_dir: str) -> None:
     _W["cfg"] = MaskConfig(**cfg)
     _W["dir"] = Path(images_dir)
     _W["lm"] = get_landmarker(_W["cfg"].detector)
+    if _W["cfg"].predictor == "batched":
+        import torch
+
+        torch.set_num_threads(1)  # one process per core already
+        _W["bp"] = get_batch_predictor()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -91,8 +106,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def process_item(item: SourceItem) -> dict:
-    """Mask one file; returns its report row (with ``points`` when a face was masked)."""
+def _locate(item: SourceItem) -> tuple[dict, Any]:
+    """Labels, decoding and face boxes of one file: (row, None) when it ends here, else (row, pending face)."""
     cfg: MaskConfig = _W["cfg"]
     row: dict[str, Any] = {"name": item.name, "status": "ok", "reason": ""}
     try:
@@ -104,25 +119,76 @@ def process_item(item: SourceItem) -> dict:
         rgb = decode_image(item.data, cfg.max_pixels)
     except ImageError as e:
         row.update(status=e.kind, reason=e.reason)
-        return row
+        return row, None
     row.update(height=rgb.shape[0], width=rgb.shape[1])
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    lm = _W["lm"]
-    boxes = lm.detect(gray)
+    boxes = _W["lm"].detect(gray)
     row["n_faces"] = len(boxes)
     if not boxes:
         row.update(status="no_face", reason="no face found by the dlib HOG detector")
-        return row
+        return row, None
+    return row, (rgb, gray, boxes)
+
+
+def _finish(row: dict, rgb: np.ndarray, boxes: list, points: np.ndarray) -> dict:
+    """Draw, encode and write one face whose points are known; complete its row."""
+    cfg: MaskConfig = _W["cfg"]
     box = boxes[0]
-    points = lm.points(gray, box)
-    masked = draw_mask(rgb, points, cfg.style, cfg.color, cfg.seed, item.name)
-    _atomic_write(_W["dir"] / item.name, encode_jpeg(masked, cfg.quality))
+    masked = draw_mask(rgb, points, cfg.style, cfg.color, cfg.seed, row["name"])
+    _atomic_write(_W["dir"] / row["name"], encode_jpeg(masked, cfg.quality))
     row.update(box_left=box[0], box_top=box[1], box_right=box[2], box_bottom=box[3], points=points.tolist())
     if len(boxes) > 1:
         row.update(status="multiple_faces", reason=f"{len(boxes)} faces found; the largest was masked")
     if "label_error" in row:
         row.update(status="bad_label", reason=row["label_error"] + " (image masked; excluded from labelled stages)")
     return row
+
+
+def _flush(pending: list[tuple[dict, Any]]) -> list[dict]:
+    if _W["cfg"].predictor == "batched":
+        points = _W["bp"].predict([g for _, (_, g, _) in pending], [b[0] for _, (_, _, b) in pending])
+    else:
+        points = [_W["lm"].points(g, b[0]) for _, (_, g, b) in pending]
+    return [_finish(row, rgb, boxes, pts) for (row, (rgb, _, boxes)), pts in zip(pending, points)]
+
+
+def process_chunk(items: list[SourceItem]) -> list[dict]:
+    """Mask a few files; the 68 points of their faces are predicted together. Returns their report rows.
+
+    Decoded images wait in memory until their points are known, so the batch is cut early when they
+    would hold more than ``CHUNK_PIXELS`` pixels (a chunk of large photos).
+    """
+    rows: list[dict] = []
+    pending: list[tuple[dict, Any]] = []
+    held = 0
+    for item in items:
+        row, face = _locate(item)
+        if face is None:
+            rows.append(row)
+            continue
+        pending.append((row, face))
+        held += face[0].shape[0] * face[0].shape[1]
+        if held > CHUNK_PIXELS:
+            rows += _flush(pending)
+            pending, held = [], 0
+    rows += _flush(pending) if pending else []
+    return rows
+
+
+def process_item(item: SourceItem) -> dict:
+    """Mask one file; returns its report row (with ``points`` when a face was masked)."""
+    return process_chunk([item])[0]
+
+
+def _chunks(items: Iterator[SourceItem], size: int) -> Iterator[list[SourceItem]]:
+    chunk: list[SourceItem] = []
+    for it in items:
+        chunk.append(it)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 # ---------------------------------------------------------------- main side
@@ -196,13 +262,13 @@ def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig
     with journal_path.open("a") as journal:
         if workers == 1:
             _init_worker(asdict(cfg), str(images))
-            results: Iterator[dict] = map(process_item, pending)
+            results: Iterator[list[dict]] = map(process_chunk, _chunks(pending, CHUNK))
             pool = None
         else:
             pool = worker_pool(workers, initializer=_init_worker, initargs=(asdict(cfg), str(images)))
-            results = pool.imap_unordered(process_item, pending, chunksize=64)
+            results = pool.imap_unordered(process_chunk, _chunks(pending, CHUNK), chunksize=2)
         try:
-            for row in results:
+            for row in (r for chunk in results for r in chunk):
                 done[row["name"]] = row
                 journal.write(json.dumps(row) + "\n")
                 new += 1

@@ -50,7 +50,7 @@ class Landmarker:
         self.mode = detector
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(model_path(SHAPE_68)))
+        self._predictor = None  # loaded on first use: the batch masker may never need it (~1 s, 100 MB)
 
     def detect(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         """Face boxes in ``gray`` (uint8 HxW) as (left, top, right, bottom), largest first.
@@ -81,6 +81,8 @@ class Landmarker:
 
     def points(self, gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The 68 key points (dlib's 0-based order) inside ``box``, as an int32 (68, 2) array."""
+        if self._predictor is None:
+            self._predictor = self._dlib.shape_predictor(str(model_path(SHAPE_68)))
         shape = self._predictor(gray, self._dlib.rectangle(*box))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.int32)
 

@@ -5,6 +5,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from maskprivacy.report.paper import PAPER_RESULTS
 from maskprivacy.training.results import collect, format_table
 
 REPO = Path(__file__).resolve().parents[4]
@@ -34,6 +35,8 @@ def test_table_reads_the_numbers(tmp_path):
     t = format_table(run)
     assert "| masked | multitask | 91.2% | 80.0% | 60.0% | 6.81 | 8.81 |" in t  # uniform accuracies, random-split age
     assert "commit: abc1234" in t
+    paper = PAPER_RESULTS["masked_uniform"]  # the paper's row comes from report/paper.py, the one source
+    assert f"| paper, masked | per task | {100 * paper['sex_accuracy']:.2f}% | {100 * paper['race_accuracy']:.2f}% |" in t
 
 
 def test_script_updates_only_its_section(tmp_path):
