@@ -28,7 +28,7 @@ def stage_block(run: Path) -> list[str]:
         meta = next((run / "cache").glob(f"{cond}_s*/meta.json"), None)
         if meta:
             m = json.loads(meta.read_text())
-            out.append(f"- cache ({cond}, {m['n']} faces at {m['size']} px, built in one pass with the other condition): {m['wall_s']:.0f} s wall")
+            out.append(f"- cache ({cond}, {m['n']} faces at {m['size']} px): {m['wall_s']:.0f} s wall")
         if pj.is_file():
             p = json.loads(pj.read_text())
             out.append(f"- MoCo v2 pretraining ({cond}, {p['n_images']} faces, {p['epochs']} epochs at {p.get('input_size', '?')} px): "
