@@ -31,7 +31,7 @@ from ..data.labels import LabelError, parse_name
 from ..data.sources import SkippedFile, SourceItem, iter_source
 from .colors import parse_color
 from .draw import check_style, draw_mask
-from .batch_predictor import get_batch_predictor
+from .batch_predictor import get_batch_predictor, prepare_batch_predictor
 from .landmarks import get_landmarker
 from ..parallel import worker_pool
 
@@ -265,6 +265,8 @@ def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig
             results: Iterator[list[dict]] = map(process_chunk, _chunks(pending, CHUNK))
             pool = None
         else:
+            if cfg.predictor == "batched":
+                prepare_batch_predictor()
             pool = worker_pool(workers, initializer=_init_worker, initargs=(asdict(cfg), str(images)))
             results = pool.imap_unordered(process_chunk, _chunks(pending, CHUNK), chunksize=2)
         try:

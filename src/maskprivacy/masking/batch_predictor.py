@@ -221,13 +221,20 @@ class BatchShapePredictor:
         self._idx2 = self.idx2.reshape(n_cascades, -1)
         self._thresh = self.thresh.reshape(n_cascades, -1)
 
+    @staticmethod
+    def cache_file(path: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:
+        """Where the arrays of model ``path`` are cached (keyed by its size and modification time)."""
+        path = Path(path)
+        st = path.stat()
+        folder = Path(cache) if cache is not None else cache_dir()
+        return folder / f"{path.stem}-{st.st_size}-{st.st_mtime_ns}.npz"
+
     @classmethod
     def from_file(cls, path: str | os.PathLike, cache: str | os.PathLike | None = None) -> "BatchShapePredictor":
         """Load a dlib ``.dat`` model, through the ``.npz`` cache (built on first use)."""
         path = Path(path)
-        st = path.stat()
-        folder = Path(cache) if cache is not None else cache_dir()
-        npz = folder / f"{path.stem}-{st.st_size}-{st.st_mtime_ns}.npz"
+        npz = cls.cache_file(path, cache)
+        folder = npz.parent
         if npz.exists():
             try:
                 with np.load(npz) as z:
@@ -288,6 +295,14 @@ class BatchShapePredictor:
 
 
 _SHARED: dict[str, BatchShapePredictor] = {}
+
+
+def prepare_batch_predictor() -> None:
+    """Build the model cache once, before worker processes start (each would otherwise parse the file)."""
+    from .models_files import SHAPE_68, model_path
+
+    if not BatchShapePredictor.cache_file(model_path(SHAPE_68)).exists():
+        get_batch_predictor()
 
 
 def get_batch_predictor() -> BatchShapePredictor:
