@@ -39,7 +39,7 @@ STATUSES = ("ok", "multiple_faces", "bad_label", "no_face", "unreadable", "too_l
 # Statuses whose image was masked and written.
 MASKED = ("ok", "multiple_faces", "bad_label")
 # How the 68 points are computed: "batched" evaluates dlib's model for many faces at once
-# (batch_predictor.py, ~4x faster); "dlib" calls dlib's shape_predictor face by face.
+# (batch_predictor.py, faster: scripts/bench_mask.py); "dlib" calls dlib's shape_predictor face by face.
 PREDICTORS = ("batched", "dlib")
 # Faces whose points are predicted together, and the decoded pixels a worker may hold meanwhile.
 CHUNK = 32

@@ -1,6 +1,6 @@
 """dlib's 68-point shape predictor, evaluated for a whole batch of faces at once.
 
-Why: on this machine dlib's ``shape_predictor`` costs ~4.3 ms a face, half of the masker's CPU time.
+Why: dlib's ``shape_predictor`` was half of the masker's CPU time here (``scripts/bench_mask.py`` prints its time a face).
 The model is an ensemble of regression trees (Kazemi & Sullivan 2014): 15 cascades of 500 depth-4
 trees, each leaf holding a 136-float shape update, 65 MB of leaves in all. dlib walks it one face at
 a time, so every face pulls ~7,500 scattered leaves from memory. Here the *same model file* (read
@@ -17,7 +17,7 @@ float summation order: ``tests/test_batch_predictor.py`` checks the distance, an
 
 dlib's file format (dlib/serialize.h) is a stream of variable-length integers: a header byte whose
 low 4 bits give the byte count and whose bit 7 is the sign, then the magnitude, little-endian;
-floats are two such integers (mantissa, exponent). Parsing the 100 MB file takes ~10 s, so the
+floats are two such integers (mantissa, exponent). Parsing the 100 MB file takes seconds, so the
 arrays are cached as ``.npz`` next to other user caches (``MASKPRIVACY_CACHE`` or
 ``~/.cache/maskprivacy``), keyed by the model file's size and modification time.
 """

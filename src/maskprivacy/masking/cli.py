@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", default="fast", choices=("fast", "paper"),
                    help="fast: HOG on a 100-px copy of aligned crops, with fallbacks; paper: HOG with one up-sampling (slow)")
     p.add_argument("--predictor", default="batched", choices=("batched", "dlib"),
-                   help="batched: dlib's 68-point model evaluated for many faces at once (~4x faster); "
+                   help="batched: dlib's 68-point model evaluated for many faces at once (faster, same points up to rounding); "
                         "dlib: dlib's shape_predictor face by face")
     p.add_argument("--limit", type=int, help="only the first N files (for a quick look)")
     p.add_argument("--force", action="store_true", help="start over even if OUT holds a run with other settings")

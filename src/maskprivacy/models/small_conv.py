@@ -2,13 +2,13 @@
 
 Why this exists: at the CPU profile's 48-64 px inputs, a ResNet's last stage runs its 512-channel
 3x3 convolutions on a 2x2 map. oneDNN handles that shape badly on this kind of CPU: measured on the
-2-core AMD EPYC here (torch 2.14.1), forward + backward of one such convolution with a batch of 128
-takes ~260 ms, four times as long as a 256-channel 4x4 convolution of the same FLOP count, and the
-three of them eat over a third of a training step. On a map this small every output pixel sees the
-whole input, so the convolution *is* one dense matrix product: the 3x3 taps are gathered into a
-(C_out*H*W, C_in*H*W) matrix and multiplied with the flattened input, which MKL runs near its peak
-(~100 GFLOP/s here). Same parameter, same state dict, same result up to float rounding; on other
-devices, other shapes or other settings the module is a plain ``nn.Conv2d``.
+2-core AMD EPYC here (torch 2.14.1), forward + backward of one such convolution took several times as
+long as a 256-channel 4x4 convolution of the same FLOP count, and the three of them took over a third
+of a training step. On a map this small every output pixel sees the whole input, so the
+convolution *is* one dense matrix product: the 3x3 taps are gathered into a (C_out*H*W, C_in*H*W)
+matrix and multiplied with the flattened input, which MKL runs near its peak. Same parameter, same
+state dict, same result up to float rounding; on other devices, other shapes or other settings the
+module is a plain ``nn.Conv2d``.
 
 ``scripts/bench_train.py`` prints the speed-up in one run.
 """
