@@ -87,15 +87,18 @@ class MaskSummary:
 _W: dict[str, Any] = {}
 
 
-def _init_worker(cfg: dict, images_dir: str) -> None:
-    cv2.setNumThreads(1)
+def _init_worker(cfg: dict, images_dir: str, in_process: bool = False) -> None:
+    """Per-process state; ``in_process`` (workers=1) leaves the caller's thread settings alone."""
+    if not in_process:
+        cv2.setNumThreads(1)
     _W["cfg"] = MaskConfig(**cfg)
     _W["dir"] = Path(images_dir)
     _W["lm"] = get_landmarker(_W["cfg"].detector)
     if _W["cfg"].predictor == "batched":
         import torch
 
-        torch.set_num_threads(1)  # one process per core already
+        if not in_process:
+            torch.set_num_threads(1)  # one process per core already
         _W["bp"] = get_batch_predictor()
 
 
@@ -261,7 +264,7 @@ def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig
     new = 0
     with journal_path.open("a") as journal:
         if workers == 1:
-            _init_worker(asdict(cfg), str(images))
+            _init_worker(asdict(cfg), str(images), in_process=True)
             results: Iterator[list[dict]] = map(process_chunk, _chunks(pending, CHUNK))
             pool = None
         else:

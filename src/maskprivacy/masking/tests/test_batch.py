@@ -89,3 +89,22 @@ def test_resume_with_other_settings_is_refused(good_faces, tmp_path):
     run_masking(src, tmp_path / "o", MaskConfig(style="a"), workers=1, progress=False)
     with pytest.raises(ValueError, match="other settings"):
         run_masking(src, tmp_path / "o", MaskConfig(style="b"), workers=1, progress=False)
+
+
+def test_in_process_run_keeps_the_callers_torch_threads(tmp_path, good_faces):
+    """workers=1 runs in the caller's process (e.g. `reproduce` before training): its settings stay."""
+    import shutil
+
+    import torch
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for p in good_faces[:2]:
+        shutil.copy(p, src / p.name)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        s = run_masking(src, tmp_path / "out", workers=1, progress=False)
+        assert s.masked == 2 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
