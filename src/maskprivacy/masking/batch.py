@@ -178,11 +178,6 @@ def process_chunk(items: list[SourceItem]) -> list[dict]:
     return rows
 
 
-def process_item(item: SourceItem) -> dict:
-    """Mask one file; returns its report row (with ``points`` when a face was masked)."""
-    return process_chunk([item])[0]
-
-
 def _chunks(items: Iterator[SourceItem], size: int) -> Iterator[list[SourceItem]]:
     chunk: list[SourceItem] = []
     for it in items:
