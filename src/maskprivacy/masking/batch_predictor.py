@@ -15,9 +15,8 @@ Umeyama's method, feature pixels at anchor + transformed delta rounded to the ne
 float summation order: ``tests/test_batch_predictor.py`` checks the distance, and
 ``scripts/bench_mask.py`` prints it on a sample of the archive.
 
-dlib's file format (dlib/serialize.h) is a stream of variable-length integers: a header byte whose
-low 4 bits give the byte count and whose bit 7 is the sign, then the magnitude, little-endian;
-floats are two such integers (mantissa, exponent). Parsing the 100 MB file takes seconds, so the
+dlib's file format (dlib/serialize.h, decoded by ``maskprivacy.dlib_format``) is here a stream of
+variable-length integers only; floats are two such integers (mantissa, exponent). Parsing the 100 MB file takes seconds, so the
 arrays are cached as ``.npz`` next to other user caches (``MASKPRIVACY_CACHE`` or
 ``~/.cache/maskprivacy``), keyed by the model file's size and modification time.
 """
@@ -30,46 +29,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ..dlib_format import ModelFormatError, cache_file, floats_from_pairs, save_npz_atomic, varints
+
 Box = tuple[int, int, int, int]
-
-
-class ModelFormatError(ValueError):
-    """The file is not a dlib shape predictor of the layout this module reads."""
-
-
-def cache_dir() -> Path:
-    """Where derived model files go: ``$MASKPRIVACY_CACHE``, else ``$XDG_CACHE_HOME/maskprivacy``."""
-    if os.environ.get("MASKPRIVACY_CACHE"):
-        return Path(os.environ["MASKPRIVACY_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "maskprivacy"
-
-
-def _varints(data: bytes) -> np.ndarray:
-    """Every integer of a dlib serialisation stream, in order, as int64."""
-    step = bytes(1 + (k & 15) for k in range(256))
-    lengths = data.translate(step)
-    starts: list[int] = []
-    append = starts.append
-    i, n = 0, len(data)
-    while i < n:  # each integer's length is in its first byte: a sequential walk (the one slow part)
-        append(i)
-        i += lengths[i]
-    if i != n:
-        raise ModelFormatError("truncated dlib stream")
-    buf = np.frombuffer(data + b"\0" * 9, dtype=np.uint8)
-    pos = np.asarray(starts, dtype=np.int64)
-    head = buf[pos]
-    size = (head & 15).astype(np.int64)
-    if (size > 8).any() or (size == 0).any() or (head & 0x70).any():
-        raise ModelFormatError("not a dlib serialisation stream")
-    value = np.zeros(len(pos), dtype=np.uint64)
-    for k in range(8):
-        on = size > k
-        value[on] |= buf[pos[on] + 1 + k].astype(np.uint64) << np.uint64(8 * k)
-    out = value.astype(np.int64)
-    out[(head & 0x80) != 0] *= -1
-    return out
 
 
 class _Reader:
@@ -90,13 +52,7 @@ class _Reader:
         self.i += n
         return out
 
-    @staticmethod
-    def floats(pairs: np.ndarray) -> np.ndarray:
-        """(..., 2) mantissa/exponent pairs -> float32 values."""
-        exp = pairs[..., 1]
-        if (np.abs(exp) > 2000).any():  # dlib's codes for inf/nan: never in a trained model
-            raise ModelFormatError("non-finite value in the model")
-        return np.ldexp(pairs[..., 0].astype(np.float64), exp.astype(np.int32)).astype(np.float32)
+    floats = staticmethod(floats_from_pairs)
 
     def column(self) -> np.ndarray:
         nr, nc = abs(self.int()), abs(self.int())
@@ -107,7 +63,7 @@ class _Reader:
 
 def parse_dlib_shape_predictor(data: bytes) -> dict[str, np.ndarray]:
     """dlib ``shape_predictor`` bytes -> arrays (see :class:`BatchShapePredictor` for their shapes)."""
-    r = _Reader(_varints(data))
+    r = _Reader(varints(data))
     if r.int() != 1:
         raise ModelFormatError("unknown shape_predictor version")
     initial = r.column()
@@ -224,17 +180,13 @@ class BatchShapePredictor:
     @staticmethod
     def cache_file(path: str | os.PathLike, cache: str | os.PathLike | None = None) -> Path:
         """Where the arrays of model ``path`` are cached (keyed by its size and modification time)."""
-        path = Path(path)
-        st = path.stat()
-        folder = Path(cache) if cache is not None else cache_dir()
-        return folder / f"{path.stem}-{st.st_size}-{st.st_mtime_ns}.npz"
+        return cache_file(path, cache)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, cache: str | os.PathLike | None = None) -> "BatchShapePredictor":
         """Load a dlib ``.dat`` model, through the ``.npz`` cache (built on first use)."""
         path = Path(path)
         npz = cls.cache_file(path, cache)
-        folder = npz.parent
         if npz.exists():
             try:
                 with np.load(npz) as z:
@@ -242,14 +194,7 @@ class BatchShapePredictor:
             except (OSError, ValueError, KeyError, TypeError):
                 pass  # a damaged cache file: rebuild it below
         arrays = parse_dlib_shape_predictor(path.read_bytes())
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = npz.with_name(f"{npz.name}.{os.getpid()}.part")
-            with tmp.open("wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, npz)
-        except OSError:
-            pass  # a read-only home: work from memory
+        save_npz_atomic(npz, arrays)
         return cls(**arrays)
 
     def predict(self, grays: Sequence[np.ndarray], boxes: Sequence[Box]) -> np.ndarray:

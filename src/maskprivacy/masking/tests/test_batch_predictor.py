@@ -7,9 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
+from maskprivacy.dlib_format import ModelFormatError
+from maskprivacy.dlib_format import varints as _varints
 from maskprivacy.masking.batch_predictor import (
-    BatchShapePredictor, ModelFormatError, _similarity, _varints, get_batch_predictor,
-    parse_dlib_shape_predictor, similarity_svd,
+    BatchShapePredictor, _similarity, get_batch_predictor, parse_dlib_shape_predictor, similarity_svd,
 )
 from maskprivacy.masking.landmarks import get_landmarker
 from maskprivacy.masking.models_files import SHAPE_68, model_path
