@@ -11,10 +11,16 @@ How it works, and why:
   unmasked descriptor of a face are aligned by exactly the same points. Masked pixels come from
   ``M/images/<name>`` (what the CNN sees) or, when that file is absent, are redrawn on the original
   with the run's ``run.json`` style, colour and seed.
-* A descriptor costs ~25 ms a face on one core, so only the faces a run needs are computed (a
-  seeded subsample of the train part, the whole val and test parts), in parallel processes, and
-  cached in ``<cache>/descriptors_<condition>.npz`` next to the points they were computed from:
-  reruns and the second split reuse them, and a face whose points changed is recomputed.
+* Each face is cut by dlib into the aligned 150x150 chip that ``compute_face_descriptor`` would
+  cut (``dlib.get_face_chip``, padding 0.25), in worker processes; the chips go through dlib's
+  network re-built in PyTorch (``dlib_resnet.py``) in batches, because dlib runs it one face at a
+  time and that was the stage's cost (``scripts/bench_descriptor.py`` prints both speeds and the
+  agreement; ``descriptor="dlib"`` keeps dlib's own face-by-face path for that comparison). Both
+  give the same vectors to float rounding, so the cache below is shared by the two.
+* Only the faces a run needs are computed (a seeded subsample of the train part, the whole val
+  and test parts) and cached in ``<cache>/descriptors_<condition>.npz`` next to the points they
+  were computed from: reruns and the second split reuse them, and a face whose points changed is
+  recomputed.
 * Heads: logistic regression and an RBF SVC for sex, race and the 7 age buckets, ridge and an RBF
   SVR (on log age) for age; the head with the best validation score is kept and the validation
   scores of every candidate are written to ``config.heads`` of ``metrics.json``.
@@ -48,6 +54,9 @@ GOOD_STATUSES = ("ok", "multiple_faces")  # masked and well labelled: the faces 
 DEFAULT_N_TRAIN = 3000
 DESCRIPTOR_DIM = 128
 PADDING = 0.25  # dlib's default crop padding around the aligned face
+CHIP_SIZE = 150  # the network's input side (input_rgb_image_sized<150>)
+DESCRIPTOR_ENGINES = ("torch", "dlib")  # torch: batched dlib_resnet; dlib: compute_face_descriptor face by face
+DEFAULT_BATCH = 64
 SAVE_EVERY = 1000  # descriptors between cache checkpoints, so an interruption loses little
 
 
@@ -93,7 +102,7 @@ def load_run_faces(mask_run: str | os.PathLike) -> tuple[dict[str, RunFace], dic
 _W: dict[str, Any] = {}
 
 
-def _init_worker(images_dir: str, mask_cfg: dict) -> None:
+def _init_worker(images_dir: str, mask_cfg: dict, engine: str = "torch") -> None:
     import cv2
     import dlib
 
@@ -101,7 +110,8 @@ def _init_worker(images_dir: str, mask_cfg: dict) -> None:
 
     cv2.setNumThreads(1)
     _W["dlib"] = dlib
-    _W["net"] = dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR)))
+    # the torch engine only needs chips from the workers; dlib's network is loaded for the dlib one
+    _W["net"] = dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR))) if engine == "dlib" else None
     _W["images"] = Path(images_dir)
     _W["mask"] = mask_cfg
 
@@ -121,7 +131,8 @@ def _masked_pixels(name: str, rgb: np.ndarray, points: np.ndarray) -> np.ndarray
 
 def _describe(task: tuple[str, bytes, tuple[int, int, int, int], np.ndarray, tuple[str, ...]]
               ) -> tuple[str, dict[str, np.ndarray], str]:
-    """Worker: descriptors of one face for the wanted conditions; errors become a reason string."""
+    """Worker: for each wanted condition, the face's descriptor (dlib engine) or its aligned
+    150x150 RGB chip (torch engine, described in batches by the caller); errors become a reason."""
     from ..data.imageio import ImageError, decode_image
 
     name, data, box, points, conditions = task
@@ -135,8 +146,12 @@ def _describe(task: tuple[str, bytes, tuple[int, int, int, int], np.ndarray, tup
             img = rgb if cond == "unmasked" else _masked_pixels(name, rgb, points)
             if img.shape != rgb.shape:
                 return name, {}, f"masked image is {img.shape[1]}x{img.shape[0]}, original {rgb.shape[1]}x{rgb.shape[0]}"
-            vec = _W["net"].compute_face_descriptor(np.ascontiguousarray(img), shape, 0, PADDING)
-            out[cond] = np.asarray(vec, dtype=np.float32)
+            img = np.ascontiguousarray(img)
+            if _W["net"] is None:
+                out[cond] = dlib.get_face_chip(img, shape, CHIP_SIZE, PADDING)
+            else:
+                vec = _W["net"].compute_face_descriptor(img, shape, 0, PADDING)
+                out[cond] = np.asarray(vec, dtype=np.float32)
         return name, out, ""
     except ImageError as e:
         return name, {}, e.reason
@@ -195,21 +210,29 @@ class DescriptorStats:
     failed: dict[str, str] | None = None
     missing_from_data: int = 0
     wall_s: float = 0.0
+    engine: str = "torch"
 
 
 def compute_descriptors(data: str | os.PathLike, mask_run: str | os.PathLike, faces: dict[str, RunFace],
                         mask_cfg: dict, needed: dict[str, set[str]], cache_dir: str | os.PathLike,
-                        workers: int = 2, progress: bool = True) -> tuple[dict[str, dict[str, np.ndarray]], DescriptorStats]:
+                        workers: int = 2, progress: bool = True, engine: str = "torch",
+                        batch_size: int = DEFAULT_BATCH) -> tuple[dict[str, dict[str, np.ndarray]], DescriptorStats]:
     """``{condition: {name: descriptor}}`` for every needed face; computes only what the cache lacks.
 
     The originals are streamed once from ``data`` (folder or .tar.gz) and only the needed faces are
-    sent to the ``workers`` processes.
+    sent to the ``workers`` processes, which cut the chips (``engine="torch"``: this process runs
+    them through the network ``batch_size`` at a time) or compute the descriptors themselves
+    (``engine="dlib"``: dlib's ``compute_face_descriptor``, one face at a time).
     """
     from ..data.sources import iter_source
 
+    if engine not in DESCRIPTOR_ENGINES:
+        raise ValueError(f"descriptor engine must be one of {DESCRIPTOR_ENGINES}, got {engine!r}")
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
     t0 = time.perf_counter()
     cache = DescriptorCache(cache_dir)
-    stats = DescriptorStats(failed={})
+    stats = DescriptorStats(failed={}, engine=engine)
     result: dict[str, dict[str, np.ndarray]] = {c: {} for c in needed}
     todo: dict[str, list[str]] = {}
     for cond, names in needed.items():
@@ -237,7 +260,31 @@ def compute_descriptors(data: str | os.PathLike, mask_run: str | os.PathLike, fa
             from tqdm import tqdm
 
             bar = tqdm(total=sum(len(c) for c in todo.values()), desc="dlib descriptors", unit="desc", smoothing=0.05)
-        args = (str(Path(mask_run) / "images"), mask_cfg)
+        args = (str(Path(mask_run) / "images"), mask_cfg, engine)
+        net = None
+        if engine == "torch":
+            from .dlib_resnet import get_face_resnet
+
+            net = get_face_resnet()
+        pending: list[tuple[str, str, np.ndarray]] = []  # (name, condition, chip) awaiting the network
+        since_save = 0
+
+        def store(name: str, cond: str, vec: np.ndarray) -> None:
+            nonlocal since_save
+            cache.put(cond, faces[name], vec)
+            result[cond][name] = vec
+            stats.computed += 1
+            since_save += 1
+            if bar is not None:
+                bar.update(1)
+
+        def flush() -> None:
+            if pending:
+                vecs = net.describe(np.stack([c for _, _, c in pending]), batch_size=batch_size)
+                for (name, cond, _), vec in zip(pending, vecs):
+                    store(name, cond, vec)
+                pending.clear()
+
         pool = None
         if workers > 1:
             pool = worker_pool(workers, initializer=_init_worker, initargs=args)
@@ -245,21 +292,24 @@ def compute_descriptors(data: str | os.PathLike, mask_run: str | os.PathLike, fa
         else:
             _init_worker(*args)
             results = map(_describe, tasks())
-        since_save = 0
         try:
-            for name, descs, err in results:
+            for name, outs, err in results:
                 if err:
                     stats.failed[name] = err
-                for cond, vec in descs.items():
-                    cache.put(cond, faces[name], vec)
-                    result[cond][name] = vec
-                    stats.computed += 1
-                    since_save += 1
-                if bar is not None:
-                    bar.update(len(todo[name]))
+                    if bar is not None:
+                        bar.update(len(todo[name]))
+                for cond, arr in outs.items():
+                    if net is None:
+                        store(name, cond, arr)
+                    else:
+                        pending.append((name, cond, arr))
+                if len(pending) >= batch_size:
+                    flush()
                 if since_save >= SAVE_EVERY:
                     cache.save()
                     since_save = 0
+            if net is not None:
+                flush()
         finally:
             if pool is not None:
                 pool.terminate()
@@ -403,14 +453,15 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
                       splits: Sequence[str] = ("uniform", "random"), conditions: Sequence[str] = CONDITIONS,
                       n_train: int | None = DEFAULT_N_TRAIN, seed: int = 0, splits_dir: str | os.PathLike | None = None,
                       cache_dir: str | os.PathLike | None = None, workers: int = 2, split_seed: int = 2021,
-                      progress: bool = True) -> dict:
+                      progress: bool = True, engine: str = "torch", batch_size: int = DEFAULT_BATCH) -> dict:
     """Train and test the dlib-descriptor attacker; writes ``out/dlib_<condition>_<split>/``.
 
     Returns ``{condition: {split: metrics}}`` (the metrics.json contents) plus ``"descriptors"``
     (how many were cached, computed, failed). ``splits_dir`` defaults to ``out/splits`` (read if it
     holds the split, so pass the CNN's folder to test on its faces), ``cache_dir`` to ``out/dlib_cache``.
     ``n_train`` faces are drawn from the train part with ``seed`` (None or 0: all of it); the whole
-    val part chooses the heads and the whole test part is scored.
+    val part chooses the heads and the whole test part is scored. ``engine`` and ``batch_size``:
+    see :func:`compute_descriptors` (both engines give the same descriptors to float rounding).
     """
     from ..training.metrics import compute_metrics, confusion_png, write_predictions
     from ..training.splits import SPLITS
@@ -443,7 +494,8 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
             raise ValueError(f"split {s} ({path}) has no test face of this masking run")
     needed_names = set().union(*(set(p["train"]) | set(p["val"]) | set(p["test"]) for p in plan.values()))
     needed = {c: set(needed_names) for c in conditions}
-    descs, stats = compute_descriptors(data, mask_run, faces, mask_cfg, needed, cache_dir, workers, progress)
+    descs, stats = compute_descriptors(data, mask_run, faces, mask_cfg, needed, cache_dir, workers, progress,
+                                       engine, batch_size)
     if stats.failed and progress:
         print(f"attack-dlib: {len(stats.failed)} faces failed and are left out, e.g. "
               f"{next(iter(stats.failed.items()))}", file=sys.stderr)
@@ -477,7 +529,7 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
                 "attacker": "dlib_descriptor", "condition": c, "split": s,
                 "config": {
                     "attacker": "dlib_descriptor", "descriptor": "dlib_face_recognition_resnet_model_v1 (128-D)",
-                    "padding": PADDING, "num_jitters": 0, "condition": c, "split": s,
+                    "padding": PADDING, "num_jitters": 0, "descriptor_engine": engine, "condition": c, "split": s,
                     "n_train": len(part["train"]), "n_train_requested": n_train, "n_val": len(part["val"]),
                     "seed": seed, "split_seed": split_seed, "split_file": split_info[s]["path"],
                     "train_part_size": split_info[s]["train_part"],
@@ -500,7 +552,8 @@ def run_dlib_attacker(data: str | os.PathLike, mask_run: str | os.PathLike, out:
             tmp.write_text(json.dumps(metrics, indent=2) + "\n")
             os.replace(tmp, run_dir / "metrics.json")
             results[c][s] = metrics
-    results["descriptors"] = {"cached": stats.cached, "computed": stats.computed, "failed": len(stats.failed or {}),
+    results["descriptors"] = {"engine": engine, "cached": stats.cached, "computed": stats.computed,
+                              "failed": len(stats.failed or {}),
                               "missing_from_data": stats.missing_from_data, "wall_s": round(stats.wall_s, 2),
                               "cache_dir": str(cache_dir), "total_wall_s": round(time.perf_counter() - t_start, 2)}
     return results

@@ -1,8 +1,8 @@
 """The dlib-descriptor attacker on the sample data: real descriptors, real heads, the contract's files.
 
 One module-wide run (150 sample faces masked in a temporary folder, a uniform split with a large
-test part, both conditions: ~300 descriptors) feeds most tests, because a descriptor costs ~0.15 s
-of CPU here; the first test that uses it pays ~25 s on two idle cores and is marked slow.
+test part, both conditions: ~300 descriptors) feeds most tests, because masking and describing
+that many faces takes tens of seconds; the first test that uses it pays for it and is marked slow.
 """
 from __future__ import annotations
 
@@ -141,6 +141,26 @@ def test_redrawn_mask_matches_the_run_images(attack, mask_run, data_dir, tmp_pat
     for n in names:
         ref, plain = stored.valid("masked", faces[n]), stored.valid("unmasked", faces[n])
         assert np.linalg.norm(got["masked"][n] - ref) < 0.25 * np.linalg.norm(plain - ref)
+
+
+def test_torch_and_dlib_engines_give_the_same_descriptors(mask_run, data_dir, tmp_path):
+    """The batched torch network and dlib's face-by-face path agree on the same faces, both conditions,
+    across uneven batches (5 + 5 + 2 chips) and with chips cut in worker processes."""
+    faces, cfg = load_run_faces(mask_run)
+    names = set(sorted(faces)[:6])
+    got = {}
+    for engine, workers in (("dlib", 1), ("torch", 2)):
+        d, stats = compute_descriptors(data_dir, mask_run, faces, cfg, {"masked": names, "unmasked": names},
+                                       tmp_path / engine, workers=workers, progress=False, engine=engine, batch_size=5)
+        assert stats.computed == 12 and not stats.failed and stats.engine == engine
+        got[engine] = d
+    for cond in ("masked", "unmasked"):
+        a = np.stack([got["torch"][cond][n] for n in sorted(names)]).astype(np.float64)
+        b = np.stack([got["dlib"][cond][n] for n in sorted(names)]).astype(np.float64)
+        cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        assert cos.min() >= 0.9999 and np.abs(a - b).max() < 1e-4
+    with pytest.raises(ValueError, match="engine"):
+        compute_descriptors(data_dir, mask_run, faces, cfg, {"masked": names}, tmp_path / "x", engine="cuda")
 
 
 def test_split_is_made_as_the_cnn_pipeline_makes_it(mask_run, tmp_path):
