@@ -109,7 +109,7 @@ class DlibStream:
         return int(varints(self._take(1 + (head & 15)))[0])
 
     def float(self) -> float:
-        return float(floats_from_pairs(np.array([self.int(), self.int()]))) 
+        return float(floats_from_pairs(np.array([self.int(), self.int()])))
 
     def string(self) -> str:
         n = self.int()

@@ -79,17 +79,16 @@ def anet_layers() -> list[Layer]:
     return layers
 
 
-def _training_state(s: DlibStream, lowest: bool) -> None:
-    """Skip what an ``add_layer`` saves after its details: flags and (emptied) training tensors."""
+def _training_state(s: DlibStream, lowest_version: int | None) -> None:
+    """Skip what an ``add_layer`` saves after its details: flags and (emptied) training tensors.
+    ``lowest_version``: the version of the add_layer right on the input layer, None for the others."""
     for _ in range(3):  # this_layer_setup_called, gradient_input_is_stale, get_output..._disabled
         s.bool()
     s.tensor()  # x_grad
     s.tensor()  # cached_output
-    if lowest:
-        s.tensor()  # grad_final
-        s.int()     # _sample_expansion_factor (version 3)
-    else:
-        s.tensor()  # params_grad (version 2)
+    s.tensor()  # params_grad; grad_final for the lowest layer
+    if lowest_version == 3:
+        s.int()  # _sample_expansion_factor
 
 
 def parse_dlib_face_resnet(data: bytes) -> dict[str, np.ndarray]:
@@ -178,7 +177,7 @@ def parse_dlib_face_resnet(data: bytes) -> dict[str, np.ndarray]:
             out["fc_w"] = params.reshape(n_in, n_out)
         else:  # pragma: no cover - anet_layers() holds no other kind
             raise AssertionError(kind)
-        _training_state(s, lowest=first and lowest_version == 3)
+        _training_state(s, lowest_version if first else None)
         first = False
     if not s.at_end():
         raise ModelFormatError(f"{len(data) - s.i} unexpected bytes after the network")
