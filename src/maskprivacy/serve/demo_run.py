@@ -12,10 +12,12 @@ from pathlib import Path
 
 def make_demo_run(out: str | os.PathLike, arch: str = "resnet18", stem: str = "imagenet", input_size: int = 64,
                   splits: tuple[str, ...] = ("uniform",), seed: int = 0, crop: tuple[float, ...] = (0.0, 0.0, 1.0, 1.0),
-                  cache_size: int | None = None) -> Path:
-    """Write ``out/train/<masked|unmasked>_<split>/model.pt`` with untrained (seeded) weights.
+                  cache_size: int | None = None, robust: bool = False) -> Path:
+    """Write ``out/train/<unmasked|masked>_<split>/model.pt`` with untrained (seeded) weights.
 
     ``cache_size`` records the side of the training cache, as a trained run's would be found.
+    ``robust`` also writes ``robust_<split>`` (the mask-robust attacker's place), so the routing of
+    faces that already wear a mask can be exercised.
     """
     import torch
 
@@ -23,10 +25,11 @@ def make_demo_run(out: str | os.PathLike, arch: str = "resnet18", stem: str = "i
     from ..models.predictor import Predictor
 
     out = Path(out)
-    for i, (cond, split) in enumerate((c, s) for c in ("unmasked", "masked") for s in splits):
+    conds = ("unmasked", "masked", "robust") if robust else ("unmasked", "masked")
+    for i, (cond, split) in enumerate((c, s) for c in conds for s in splits):
         torch.manual_seed(seed + i)
         net = create_model(arch, ALL_TASKS, stem=stem)
         info = {"untrained": True, **({"cache_size": cache_size} if cache_size else {})}
-        Predictor(net, arch=arch, stem=stem, input_size=input_size, crop=crop, masked=(cond == "masked"),
+        Predictor(net, arch=arch, stem=stem, input_size=input_size, crop=crop, masked=(cond != "unmasked"),
                   device="cpu", info=info).save(out / "train" / f"{cond}_{split}" / "model.pt")
     return out
