@@ -6,9 +6,17 @@ Any label may be blank; metrics are computed for whatever labels exist. One face
 (the largest). Photos whose face is not found, or that cannot be read, are counted and listed, never
 silently dropped.
 
-Which model reads a face: with ``mask_style=None`` a bare face goes to the unmasked-face models and a
-face marked ``masked=1`` to the masked-face models as it is; with a style, bare faces get that digital
-mask and go to the masked-face models. Where ``masked`` is blank, the colour check decides.
+Which model reads a face is :func:`maskprivacy.serve.analyze.reader_for`'s rule, as in ``analyze``:
+with ``mask_style=None`` a bare face goes to the unmasked-face attacker and a face marked ``masked=1``
+as it is to the mask-robust attacker when the run has one (else the paper-style masked-face one);
+with a style, bare faces get that digital mask and go to the paper-style masked-face attacker. Where
+``masked`` is blank, the colour check decides.
+
+What a researcher needs from a skewed set (the dev set has 22 women in 311 photos): per class task
+(sex, race, and the age bucket from the true age) accuracy, balanced accuracy, per-class accuracy,
+the confusion matrix and the count of each class, computed by the training stage's own
+:func:`maskprivacy.training.metrics.classification_metrics`; and, with ``predictions=``, one CSV row
+per photo to recompute anything else.
 """
 from __future__ import annotations
 
@@ -20,7 +28,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..data.labels import MAX_AGE, RACE_NAMES, SEX_NAMES
+from ..data.labels import MAX_AGE, RACE_NAMES, SEX_NAMES, age_to_bucket
+from .analyze import CLASS_NAMES
 
 LABEL_COLUMNS = ("sex", "race", "age", "masked")
 
@@ -41,10 +50,13 @@ class EvalResult:
     metrics: dict[str, dict[str, Any]]
     not_found: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)  # unreadable photos and bad label rows
+    models: dict[str, int] = field(default_factory=dict)  # model name -> faces it read
+    already_masked: dict[str, int] = field(default_factory=dict)  # {"yes": n, "no": n} over the faces found
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)  # one per photo (predictions CSV)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "faces_found": self.faces_found, **self.metrics,
-                "not_found": self.not_found, "errors": self.errors}
+        return {"n": self.n, "faces_found": self.faces_found, **self.metrics, "models": self.models,
+                "already_masked": self.already_masked, "not_found": self.not_found, "errors": self.errors}
 
 
 def _int_label(value: str, name: str, allowed: range) -> int | None:
@@ -95,11 +107,86 @@ def _batches(rows: list[LabelRow], size: int) -> Iterator[list[LabelRow]]:
         yield rows[s:s + size]
 
 
+def _photo_row(r: LabelRow, found: bool | None, reading: dict[str, Any] | None = None,
+               already_masked: bool | None = None, error: str = "") -> dict[str, Any]:
+    """One row of the predictions CSV: the photo, its labels, what was found and what the model read."""
+    row: dict[str, Any] = {"path": r.path, "found": "" if found is None else int(found),
+                           "already_masked": "" if already_masked is None else int(already_masked),
+                           "model": (reading or {}).get("model", ""),
+                           "sex_true": r.sex, "race_true": r.race, "age_true": r.age,
+                           "masked_label": None if r.masked is None else int(r.masked)}
+    for t, names in CLASS_NAMES.items():
+        rd = (reading or {}).get(t) or {}
+        row[f"{t}_pred"] = rd.get("index")
+        probs = rd.get("probabilities") or {}
+        for n in names:
+            row[f"{t}_prob_{n}"] = probs.get(n)
+    row["age_pred"] = ((reading or {}).get("age") or {}).get("years")
+    row["error"] = error
+    return row
+
+
+PREDICTION_COLUMNS = tuple(_photo_row(LabelRow("", None, None, None, None), None))
+
+
+def write_predictions_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
+    """One row per photo (:data:`PREDICTION_COLUMNS`); blanks for what is unknown; written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, PREDICTION_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: ("" if r.get(c) is None else (f"{r[c]:.6g}" if isinstance(r[c], float) else r[c]))
+                        for c in PREDICTION_COLUMNS})
+    os.replace(tmp, path)
+    return path
+
+
+def metrics_from_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per task metrics over the photos whose face was read and whose label is known.
+
+    ``sex``, ``race``: :func:`~maskprivacy.training.metrics.classification_metrics` (accuracy,
+    balanced accuracy, per-class accuracy, confusion matrix with rows = true class, support = count
+    per true class) plus ``n`` and ``predicted`` (count per predicted class); ``age_bucket``: the
+    same from the true age's bucket (7 buckets); ``age``: MAE and RMSE in years. A task appears when
+    any row has its label; its metrics are None when no labelled face was read.
+    """
+    from ..training.metrics import age_metrics, classification_metrics
+
+    out: dict[str, dict[str, Any]] = {}
+    read = [r for r in rows if r["found"] == 1 and r["model"]]
+    for task, truth in (("sex", "sex_true"), ("race", "race_true"), ("age_bucket", "age_true")):
+        if not any(r[truth] is not None for r in rows):
+            continue
+        pairs = [(r[truth], r[f"{task}_pred"]) for r in read if r[truth] is not None and r[f"{task}_pred"] is not None]
+        names = CLASS_NAMES[task]
+        y = np.array([age_to_bucket(t) if task == "age_bucket" else t for t, _ in pairs], np.int64)
+        p = np.array([q for _, q in pairs], np.int64)
+        m = classification_metrics(y, p, names)
+        m["n"] = len(pairs)
+        m["predicted"] = {n: int((p == i).sum()) for i, n in enumerate(names)}
+        out[task] = m
+    if any(r["age_true"] is not None for r in rows):
+        pairs = [(r["age_true"], r["age_pred"]) for r in read if r["age_true"] is not None and r["age_pred"] is not None]
+        out["age"] = {**age_metrics(np.array([a for a, _ in pairs], float), np.array([b for _, b in pairs], float)),
+                      "n": len(pairs)}
+    return out
+
+
 def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | os.PathLike,
              mask_style: str | None = None, mask_color: str = "white", split: str = "uniform",
              detector: str = "auto", progress: bool = False, batch_size: int = 16,
-             tta: bool | None = None) -> EvalResult:
-    """Accuracy (sex, race) and MAE (age) of a run's models on a labelled folder of photos."""
+             tta: bool | None = None, real_mask: str = "auto",
+             predictions: str | os.PathLike | None = None) -> EvalResult:
+    """Accuracy, balanced and per-class accuracy, confusion matrices (sex, race, age bucket) and age
+    MAE of a run's models on a labelled folder of photos.
+
+    ``real_mask``: which attacker reads faces that already wear a mask (``auto``: the mask-robust
+    one when the run has it; ``masked``; ``robust``). ``predictions``: also write one CSV row per
+    photo there (:data:`PREDICTION_COLUMNS`).
+    """
     from tqdm import tqdm
 
     from ..data.imageio import ImageError, decode_image
@@ -110,11 +197,11 @@ def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | 
         raise FileNotFoundError(f"--images {root}: no such folder")
     errors: list[dict[str, str]] = []
     rows = read_labels(labels, errors)
-    analyzer = get_analyzer(model, split, detector, tta)
+    analyzer = get_analyzer(model, split, detector, tta, real_mask)
     style = None if mask_style in (None, "none") else mask_style
     n_bad_rows = len(errors)
     not_found: list[str] = []
-    pairs: list[tuple[LabelRow, dict[str, Any]]] = []
+    out_rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(rows), unit="photo", disable=not progress, desc="evaluate")
     for batch in _batches(rows, batch_size):
         ok: list[tuple[LabelRow, np.ndarray]] = []
@@ -126,28 +213,31 @@ def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | 
                 ok.append((r, decode_image(p.read_bytes())))
             except FileNotFoundError:
                 errors.append({"path": r.path, "reason": "no such file"})
+                out_rows.append(_photo_row(r, None, error="no such file"))
             except (ImageError, OSError) as e:
                 errors.append({"path": r.path, "reason": str(e)})
+                out_rows.append(_photo_row(r, None, error=str(e)))
         results = analyzer.analyze_batch([a for _, a in ok], style, mask_color, [r.masked for r, _ in ok]) if ok else []
         for (r, _), res in zip(ok, results):
             if not res.faces:
                 not_found.append(r.path)
+                out_rows.append(_photo_row(r, False, error="no face found"))
                 continue
             f = res.faces[0]
             reading = f.masked if (style and not f.already_masked) else f.as_is
-            if reading is not None:
-                pairs.append((r, reading))
+            out_rows.append(_photo_row(r, True, reading, f.already_masked,
+                                       "" if reading is not None else "no model for this face"))
         bar.update(len(batch))
     bar.close()
-
-    metrics: dict[str, dict[str, Any]] = {}
-    for task in ("sex", "race"):
-        hits = [int(rd[task]["index"] == getattr(r, task)) for r, rd in pairs
-                if getattr(r, task) is not None and task in rd]
-        if any(getattr(r, task) is not None for r in rows):
-            metrics[task] = {"accuracy": float(np.mean(hits)) if hits else None, "n": len(hits)}
-    errs = [abs(rd["age"]["years"] - r.age) for r, rd in pairs if r.age is not None and "age" in rd]
-    if any(r.age is not None for r in rows):
-        metrics["age"] = {"mae": float(np.mean(errs)) if errs else None, "n": len(errs)}
-    return EvalResult(n=len(rows) + n_bad_rows, faces_found=len(rows) - len(not_found) - (len(errors) - n_bad_rows),
-                      metrics=metrics, not_found=not_found, errors=errors)
+    order = {r.path: i for i, r in enumerate(rows)}
+    out_rows.sort(key=lambda d: order.get(d["path"], -1))
+    models: dict[str, int] = {}
+    for d in out_rows:
+        if d["model"]:
+            models[d["model"]] = models.get(d["model"], 0) + 1
+    found = [d for d in out_rows if d["found"] == 1]
+    masked_counts = {"yes": sum(d["already_masked"] == 1 for d in found), "no": sum(d["already_masked"] == 0 for d in found)}
+    if predictions is not None:
+        write_predictions_csv(predictions, out_rows)
+    return EvalResult(n=len(rows) + n_bad_rows, faces_found=len(found), metrics=metrics_from_rows(out_rows),
+                      not_found=not_found, errors=errors, models=models, already_masked=masked_counts, rows=out_rows)
