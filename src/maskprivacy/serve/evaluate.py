@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -187,9 +188,6 @@ def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | 
     one when the run has it; ``masked``; ``robust``). ``predictions``: also write one CSV row per
     photo there (:data:`PREDICTION_COLUMNS`).
     """
-    from tqdm import tqdm
-
-    from ..data.imageio import ImageError, decode_image
     from .analyze import get_analyzer
 
     root = Path(images)
@@ -198,8 +196,23 @@ def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | 
     errors: list[dict[str, str]] = []
     rows = read_labels(labels, errors)
     analyzer = get_analyzer(model, split, detector, tta, real_mask)
+    res = evaluate_rows(root, rows, analyzer, mask_style, mask_color, progress, batch_size)
+    res.n += len(errors)
+    res.errors = errors + res.errors
+    if predictions is not None:
+        write_predictions_csv(predictions, res.rows)
+    return res
+
+
+def evaluate_rows(root: Path, rows: list[LabelRow], analyzer, mask_style: str | None = None,
+                  mask_color: str = "white", progress: bool = False, batch_size: int = 16) -> EvalResult:
+    """:func:`evaluate` on rows already read, with an :class:`~maskprivacy.serve.analyze.Analyzer`."""
+    from tqdm import tqdm
+
+    from ..data.imageio import ImageError, decode_image
+
     style = None if mask_style in (None, "none") else mask_style
-    n_bad_rows = len(errors)
+    errors: list[dict[str, str]] = []
     not_found: list[str] = []
     out_rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(rows), unit="photo", disable=not progress, desc="evaluate")
@@ -237,7 +250,122 @@ def evaluate(images: str | os.PathLike, labels: str | os.PathLike, model: str | 
             models[d["model"]] = models.get(d["model"], 0) + 1
     found = [d for d in out_rows if d["found"] == 1]
     masked_counts = {"yes": sum(d["already_masked"] == 1 for d in found), "no": sum(d["already_masked"] == 0 for d in found)}
-    if predictions is not None:
-        write_predictions_csv(predictions, out_rows)
-    return EvalResult(n=len(rows) + n_bad_rows, faces_found=len(found), metrics=metrics_from_rows(out_rows),
+    return EvalResult(n=len(rows), faces_found=len(found), metrics=metrics_from_rows(out_rows),
                       not_found=not_found, errors=errors, models=models, already_masked=masked_counts, rows=out_rows)
+
+
+# ---------------------------------------------------------------- the "real masks" row of a protection table
+
+PERSON_RE = re.compile(r"(?:^|/)(p\d+)_[^/]*$")  # realmask-dev's names: images/p003_10m.jpg -> person p003
+
+
+def person_of(path: str) -> str | None:
+    """The person a realmask-dev photo shows (its ``pNNN_`` prefix), or None for other names."""
+    m = PERSON_RE.search(path)
+    return m.group(1) if m else None
+
+
+def accuracy_with_ci(rows: list[dict[str, Any]], task: str, n_boot: int = 2000, seed: int = 0,
+                     level: float = 0.95) -> dict[str, Any]:
+    """Accuracy and balanced accuracy of ``task`` over the read rows, with bootstrap intervals.
+
+    Photos of one person are not independent (realmask-dev has 2-3 photos per person and condition),
+    so when every path names its person (:func:`person_of`) people are resampled, not photos: the
+    interval then reflects how many people were seen. Each resample uses the same people for both
+    figures (:func:`maskprivacy.privacy.pvi.bootstrap_means` on per-person sums; a ratio of means is
+    a ratio of sums). Percentile intervals at ``level``; ``ci`` is the accuracy's, ``balanced_ci`` the
+    balanced accuracy's.
+    """
+    from ..privacy.pvi import _interval, bootstrap_means
+
+    names = CLASS_NAMES[task]
+    truth = f"{task}_true"
+    read = [r for r in rows if r["found"] == 1 and r[truth] is not None and r[f"{task}_pred"] is not None]
+    if not read:
+        return {"accuracy": None, "balanced_accuracy": None, "ci": [None, None], "balanced_ci": [None, None],
+                "n": 0, "resampled": None}
+    persons = [person_of(r["path"]) for r in read]
+    by_person = all(persons)
+    keys = persons if by_person else [r["path"] for r in read]
+    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    k = len(names)
+    sums = np.zeros((len(index), 2 + 2 * k))  # photos, hits, then per class: photos, hits
+    for key, r in zip(keys, read):
+        y, hit = int(r[truth]), float(r[truth] == r[f"{task}_pred"])
+        g = index[key]
+        sums[g, 0] += 1
+        sums[g, 1] += hit
+        sums[g, 2 + y] += 1
+        sums[g, 2 + k + y] += hit
+
+    present = sums[:, 2:2 + k].sum(0) > 0  # classes with photos; a resample that lacks one skips it
+
+    def figures(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Accuracy and balanced accuracy from (summed or mean) columns; works on one row or many."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = m[..., 1] / m[..., 0]
+            recall = m[..., 2 + k:][..., present] / m[..., 2:2 + k][..., present]
+            return acc, np.nanmean(recall, axis=-1)
+
+    acc, bal = figures(sums.sum(0))
+    b_acc, b_bal = figures(bootstrap_means(sums, n_boot=n_boot, seed=seed))
+    return {"accuracy": float(acc), "balanced_accuracy": float(bal), "ci": _interval(b_acc, level),
+            "balanced_ci": _interval(b_bal, level), "n": len(read),
+            "resampled": f"{len(index)} {'people' if by_person else 'photos'}"}
+
+
+def realmask_summary(run: str | os.PathLike, images_dir: str | os.PathLike, labels_csv: str | os.PathLike,
+                     split: str = "uniform", detector: str = "auto", n_boot: int = 2000, seed: int = 0,
+                     level: float = 0.95, progress: bool = False) -> dict[str, Any]:
+    """The "real masks" row of a protection-by-style table: each masked-face attacker on real masks.
+
+    The photos with ``masked=1`` are read as they are (told "already masked", so the mask check plays
+    no part) by every masked-face attacker the run has: ``masked`` (paper-style, trained on the white
+    type-a mask) and ``robust`` (trained on many mask styles) when present. As a comparison, the same
+    set's bare photos (``masked=0``) get the digital type-a mask and go to the paper-style attacker:
+    ``masked_digital_a``. Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
+    intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``.
+
+    A different population from UTKFace's test faces (here: South Asian adults photographed with their
+    own masks), so the row must be read as such; ``population`` says it.
+    """
+    from .analyze import get_analyzer
+
+    root = Path(images_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder")
+    errors: list[dict[str, str]] = []
+    rows = read_labels(labels_csv, errors)
+    real = [r for r in rows if r.masked is True]
+    bare = [r for r in rows if r.masked is False]
+    if not real:
+        raise ValueError(f"{labels_csv}: no rows with masked=1 (real masks) to evaluate")
+    probe = get_analyzer(run, split, detector)
+    conditions = [c for c in ("masked", "robust") if c in probe.models.predictors]
+    if not conditions:
+        raise FileNotFoundError(f"{run} has no masked-face attacker (masked_{split} or robust_{split})")
+    people = {person_of(r.path) for r in rows}
+    population = (f"realmask-dev: {len(real)} photos with real masks and {len(bare)} without, of "
+                  f"{len(people) if None not in people else 'unknown'} people (a different population from "
+                  f"UTKFace's test faces: read as its own row)")
+    attackers: dict[str, dict[str, Any]] = {}
+
+    def entry(res: EvalResult, model: str, photos: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"model": model, "photos": photos}
+        for task in ("sex", "race"):
+            if any(getattr(r, task) is not None for r in rows):
+                d[task] = accuracy_with_ci(res.rows, task, n_boot, seed, level)
+        d["n"] = res.faces_found
+        d["not_found"] = len(res.not_found)
+        return d
+
+    for c in conditions:
+        an = get_analyzer(run, split, detector, real_mask=c)
+        res = evaluate_rows(root, real, an, None, progress=progress)
+        attackers[c] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
+    if bare and "masked" in conditions:
+        res = evaluate_rows(root, bare, probe, "a", "white", progress=progress)
+        attackers["masked_digital_a"] = entry(res, probe.models.name("masked"),
+                                              "bare photos (masked=0) with the digital white type-a mask")
+    return {"population": population, "split": split, "ci_level": level, "n_boot": n_boot, "seed": seed,
+            "attackers": attackers, "errors": errors}

@@ -97,3 +97,34 @@ def test_evaluate_text_output_shows_per_class(fixed_run, folder, tmp_path, capsy
     out = capsys.readouterr().out
     assert "sex accuracy: 40.0%, balanced 41.7% (n=5); per class: male 33.3% (n=3), female 50.0% (n=2)" in out
     assert "robust_uniform (2 faces)" in out and (tmp_path / "p.csv").is_file()
+
+
+def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
+    """Each masked-face attacker on the photos with real masks, plus bare photos + digital mask a."""
+    from maskprivacy.serve.evaluate import realmask_summary
+
+    (tmp_path / "images").mkdir()
+    # people p001, p002 (men) and p003 (woman); two photos each with a "real mask", one bare
+    rows = []
+    for i, (person, sex) in enumerate((("p001", 0), ("p002", 0), ("p003", 1))):
+        for j, masked in enumerate((1, 1, 0)):
+            name = f"images/{person}_{masked}{j}m.jpg"
+            shutil.copy(good_faces[(3 * i + j) % len(good_faces)], tmp_path / name)
+            rows.append((name, sex, 3, masked))
+    with open(tmp_path / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "sex", "race", "masked"])
+        w.writerows(rows)
+    d = realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300)
+    assert "realmask-dev" in d["population"] and "3 people" in d["population"]
+    assert set(d["attackers"]) == {"masked", "robust", "masked_digital_a"}
+    rob, pap, dig = (d["attackers"][k] for k in ("robust", "masked", "masked_digital_a"))
+    assert rob["model"] == "robust_uniform" and rob["n"] == 6 and dig["n"] == 3
+    # robust reads every face male: 4 of 6 right; men all right, the woman never -> balanced 0.5
+    assert rob["sex"]["accuracy"] == pytest.approx(4 / 6) and rob["sex"]["balanced_accuracy"] == pytest.approx(0.5)
+    lo, hi = rob["sex"]["ci"]
+    assert 0 <= lo <= 4 / 6 <= hi <= 1 and lo < hi and rob["sex"]["resampled"] == "3 people"
+    assert pap["sex"]["accuracy"] == pytest.approx(2 / 6)  # the paper-style attacker reads female
+    assert rob["race"]["accuracy"] == 0 and pap["race"]["accuracy"] == 0  # White / Black for Indian faces
+    assert dig["sex"]["accuracy"] == pytest.approx(1 / 3) and dig["photos"].startswith("bare photos")
+    assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d  # same seed, same row
