@@ -22,6 +22,11 @@ Runs on a labelled folder of real photos with and without masks (``realmask-dev`
   or smaller, higher or lower than the same person's bare face reaches the models in a geometry they
   never saw.
 
+``--run RUN_DIR`` (a run with trained attackers) also prints
+:func:`maskprivacy.serve.evaluate.realmask_summary`: each masked-face attacker's sex and race accuracy,
+balanced accuracy and 95% intervals (people resampled) on the photos with real masks, and the bare
+photos with the digital type-a mask through the paper-style attacker.
+
 Every threshold here is the package's; nothing is fitted to this set (it is for reporting only).
 
     python scripts/check_realmask.py --data ../shared/data/realmask-dev --utk ../shared/data/utkface-sample
@@ -97,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--utk-limit", type=int, default=200)
     ap.add_argument("--detector", default="auto", choices=("auto", "blazeface", "dlib"))
     ap.add_argument("--hog", action="store_true", help="also count dlib HOG alone (no CNN) on every photo")
+    ap.add_argument("--run", type=Path, help="a run with trained attackers: also print realmask_summary")
+    ap.add_argument("--split", default="uniform", choices=("uniform", "random"))
     args = ap.parse_args(argv)
 
     labels = args.data / "labels.csv"
@@ -229,6 +236,19 @@ def main(argv: list[str] | None = None) -> int:
                   f"median {np.median(ratio):.3f} [IQR {np.percentile(ratio, 25):.3f}-{np.percentile(ratio, 75):.3f}], "
                   f"within 10%: {np.mean(np.abs(ratio - 1) <= 0.10):.0%}; eye line shift median {np.median(dy):+.1f} px "
                   f"[IQR {np.percentile(dy, 25):+.1f} to {np.percentile(dy, 75):+.1f}]")
+    if args.run is not None:
+        from maskprivacy.serve.evaluate import realmask_summary
+
+        d = realmask_summary(args.run, args.data, labels, split=args.split)
+        print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
+        for name, a in d["attackers"].items():
+            parts = []
+            for task in ("sex", "race"):
+                if task in a and a[task]["accuracy"] is not None:
+                    m = a[task]
+                    parts.append(f"{task} {m['accuracy']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}], balanced "
+                                 f"{m['balanced_accuracy']:.3f} [{m['balanced_ci'][0]:.3f}, {m['balanced_ci'][1]:.3f}]")
+            print(f"  {name:17s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
     print(f"\ntook {time.time() - t0:.0f} s")
     return 0
 
