@@ -1,5 +1,5 @@
 """Where FaceMesh puts the points above a mask on UTKFace's crops. Do not edit: written by
-scripts/make_mesh_template.py on 2026-12-02 from /work/shared/data/utkface-sample (619 bare crops,
+scripts/make_mesh_template.py on 2026-12-02 from ../shared/data/utkface-sample (619 bare crops,
 461 with digital masks of styles a, b, c, cloth, d, e, f, n95, surgical). Pixels of the 200x200 crop;
 rows in the order of serve/mesh.py's UPPER (eyes, brows, nose bridge) and EYE_CORNERS.
 """

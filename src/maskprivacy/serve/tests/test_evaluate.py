@@ -68,6 +68,7 @@ def test_evaluate_json_has_confusion_per_class_and_balanced_accuracy(fixed_run, 
     # true buckets 31-45, 20-30, 61+ (bare: read 31-45) and 20-30, 46-60 (masked: read 20-30)
     assert d["age_bucket"]["accuracy"] == pytest.approx(2 / 5) and len(d["age_bucket"]["confusion"]) == 7
     assert d["age"]["mae"] == pytest.approx((0 + 20 + 30 + 0 + 25) / 5, abs=0.01) and d["age"]["n"] == 5
+    assert d["age"]["rmse"] == pytest.approx(np.sqrt((0 + 400 + 900 + 0 + 625) / 5), abs=0.01)
 
 
 def test_evaluate_can_read_real_masks_with_the_paper_attacker_and_writes_predictions(fixed_run, folder, tmp_path):
