@@ -40,11 +40,9 @@ import platform
 import subprocess
 import sys
 import time
-import warnings
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from maskprivacy.data.imageio import decode_image
