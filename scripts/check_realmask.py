@@ -91,6 +91,22 @@ def eye_geometry(c: np.ndarray) -> tuple[float, float, float]:
     return float(np.hypot(*d)), float(np.degrees(np.arctan2(d[1], d[0]))), float(c[:, 1].mean())
 
 
+def _print_summary(args: argparse.Namespace, labels: Path) -> None:
+    from maskprivacy.serve.evaluate import realmask_summary
+
+    d = realmask_summary(args.run, args.data, labels, split=args.split, detector=args.detector)
+    print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
+    for name, a in d["attackers"].items():
+        parts = []
+        for task in ("sex", "race"):
+            if task in a and a[task]["accuracy"] is not None:
+                m = a[task]
+                parts.append(f"{task} {m['accuracy']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}], balanced "
+                             f"{m['balanced_accuracy']:.3f} [{m['balanced_ci'][0]:.3f}, {m['balanced_ci'][1]:.3f}]")
+        print(f"  {name:17s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
+    print(f"  (95% bootstrap intervals, {d['n_boot']} resamples of people, seed {d['seed']})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path("../shared/data/realmask-dev"),
@@ -102,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hog", action="store_true", help="also count dlib HOG alone (no CNN) on every photo")
     ap.add_argument("--run", type=Path, help="a run with trained attackers: also print realmask_summary")
     ap.add_argument("--split", default="uniform", choices=("uniform", "random"))
+    ap.add_argument("--summary-only", action="store_true", help="with --run: only the attackers' figures")
     args = ap.parse_args(argv)
+    if args.summary_only and args.run is None:
+        ap.error("--summary-only needs --run")
 
     labels = args.data / "labels.csv"
     if not labels.is_file():
@@ -111,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     with open(labels, newline="", encoding="utf-8-sig") as fh:
         rows = [r for r in csv.DictReader(fh) if r.get("masked", "").strip() in ("0", "1")]
     t0 = time.time()
+    if args.summary_only:
+        print(f"machine: {os.cpu_count()} cores, {_cpu()}; python {platform.python_version()}; commit {_commit()}")
+        _print_summary(args, labels)
+        print(f"\ntook {time.time() - t0:.0f} s")
+        return 0
     det = get_detector(args.detector)
     mesh = FaceMeshLocator()
     lmk = get_landmarker("fast")
@@ -235,18 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"within 10%: {np.mean(np.abs(ratio - 1) <= 0.10):.0%}; eye line shift median {np.median(dy):+.1f} px "
                   f"[IQR {np.percentile(dy, 25):+.1f} to {np.percentile(dy, 75):+.1f}]")
     if args.run is not None:
-        from maskprivacy.serve.evaluate import realmask_summary
-
-        d = realmask_summary(args.run, args.data, labels, split=args.split)
-        print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
-        for name, a in d["attackers"].items():
-            parts = []
-            for task in ("sex", "race"):
-                if task in a and a[task]["accuracy"] is not None:
-                    m = a[task]
-                    parts.append(f"{task} {m['accuracy']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}], balanced "
-                                 f"{m['balanced_accuracy']:.3f} [{m['balanced_ci'][0]:.3f}, {m['balanced_ci'][1]:.3f}]")
-            print(f"  {name:17s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
+        _print_summary(args, labels)
     print(f"\ntook {time.time() - t0:.0f} s")
     return 0
 
