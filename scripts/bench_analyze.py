@@ -89,7 +89,7 @@ def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
         n = max(1, len(pairs))
         t_al, found = cpu(lambda p: align_face(*p), pairs)
         t_mask, masked = cpu(lambda f: draw_mask(f.aligned.crop, f.aligned.points68, style), found)
-        crops = [_to_side(f.aligned.crop, an.models.side[False]) for f in found]
+        crops = [_to_side(f.aligned.crop, an.models.side["unmasked"]) for f in found]
         pred = an.models.unmasked
         with _torch_threads(an.threads):
             t_b1, _ = cpu(lambda c: pred.predict(c[None]), crops)

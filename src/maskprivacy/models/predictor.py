@@ -149,7 +149,7 @@ class Predictor:
         return out
 
 
-_RUN_DIR = re.compile(r"^(masked|unmasked)_(random|uniform)$")
+_RUN_DIR = re.compile(r"^(masked|unmasked|robust)_(random|uniform)$")
 
 
 def load_run_predictors(run: str | os.PathLike, device: str | torch.device | None = None) -> dict[tuple[str, str], Predictor]:

@@ -3,14 +3,15 @@
 For every face of a photo (found and aligned by :mod:`.faces`):
 
 * ``as_is``: the prediction for the face as photographed, by the models trained on bare faces, or,
-  if the face already wears a real mask, by the models trained on masked faces;
+  if the face already wears a real mask, by the run's mask-robust attacker (trained on many mask
+  styles) when it has one, else by the paper-style masked-face attacker (see :func:`reader_for`);
 * ``masked``: the prediction for the same face wearing a digital mask of the chosen style, drawn
   from its 68 points exactly as the masking stage drew it on the training faces, by the masked-face
   models (skipped for faces that already wear a mask: a second mask would be drawn over the first);
 * ``change``: what the mask changed (labels, confidence in the original reading, age in years).
 
-Models come from a run directory (``RUN/train/<masked|unmasked>_<split>/model.pt``, written by the
-attacker stage); the uniform split's by default. Everything is computed in memory; nothing is
+Models come from a run directory (``RUN/train/<unmasked|masked|robust>_<split>/model.pt``, written by
+the attacker stage); the uniform split's by default. Everything is computed in memory; nothing is
 written anywhere.
 """
 from __future__ import annotations
@@ -33,12 +34,42 @@ SPLITS = ("uniform", "random")
 CLASS_NAMES: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
 
 
+# Attackers a run may hold, by the faces they were trained on: bare faces, faces wearing the paper's
+# digital mask (type "a", white), and faces wearing masks drawn from many styles ("mask-robust").
+CONDITIONS = ("unmasked", "masked", "robust")
+REAL_MASK_READERS = ("auto", "masked", "robust")
+READER_WORDS = {"unmasked": "the attacker trained on bare faces",
+                "masked": "the attacker trained on the paper's white type-a mask",
+                "robust": "the mask-robust attacker, trained on many mask styles"}
+
+
+def reader_for(already_masked: bool, digital: bool = False, available: Sequence[str] = CONDITIONS,
+               real_mask: str = "auto") -> str:
+    """Which attacker (condition) reads a face: the one routing rule of analyze, evaluate and the API.
+
+    * a bare face as photographed: ``unmasked``;
+    * a bare face wearing our digital mask: ``masked``, the attacker trained on exactly that mask
+      (the paper's experiment);
+    * a face that already wears a real mask: ``robust`` when the run has it, because it was trained on
+      masks of many shapes, colours and textures, as real masks are, and the paper-style attacker has
+      only ever seen one flat white mask; else ``masked``. ``real_mask`` = ``"masked"`` or
+      ``"robust"`` forces one (to compare attackers on the same faces).
+    """
+    if not already_masked:
+        return "masked" if digital else "unmasked"
+    if real_mask not in REAL_MASK_READERS:
+        raise ValueError(f"real_mask must be one of {', '.join(REAL_MASK_READERS)}, got {real_mask!r}")
+    if real_mask != "auto":
+        return real_mask
+    return "robust" if "robust" in available else "masked"
+
+
 class NoModelsError(FileNotFoundError):
     """The run directory has no trained models to analyse with."""
 
 
 def _no_models_message(run: Path, split: str) -> str:
-    return (f"no trained models in {run}: expected {run}/train/<masked|unmasked>_{split}/model.pt. "
+    return (f"no trained models in {run}: expected {run}/train/<unmasked|masked|robust>_{split}/model.pt. "
             f"Train them with `maskprivacy reproduce --profile cpu --out {run}`, or pass --model RUN_DIR "
             f"(a run directory of the attacker stage; default: $MASKPRIVACY_MODEL or runs/cpu).")
 
@@ -69,30 +100,65 @@ def _to_side(crop: np.ndarray, side: int | None) -> np.ndarray:
 
 
 class ModelSet:
-    """The bare-face and masked-face predictors of one run and split."""
+    """The attackers of one run and split: bare-face, paper-style masked-face and mask-robust, where present."""
 
-    def __init__(self, run: str | os.PathLike, split: str = "uniform", device: str | None = None):
+    def __init__(self, run: str | os.PathLike, split: str = "uniform", device: str | None = None,
+                 real_mask: str = "auto"):
+        """``real_mask``: which attacker reads faces that already wear a mask (:func:`reader_for`)."""
         from ..models.predictor import load_run_predictors
 
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        if real_mask not in REAL_MASK_READERS:
+            raise ValueError(f"real_mask must be one of {', '.join(REAL_MASK_READERS)}, got {real_mask!r}")
         self.run = Path(run)
         if not self.run.is_dir():
             raise NoModelsError(_no_models_message(self.run, split))
         preds = load_run_predictors(self.run, device=device)
         self.split = split
-        self.unmasked = preds.get(("unmasked", split))
-        self.masked = preds.get(("masked", split))
-        if self.unmasked is None and self.masked is None:
+        self.real_mask = real_mask
+        self.predictors = {c: preds[(c, split)] for c in CONDITIONS if (c, split) in preds}
+        if not self.predictors:
             raise NoModelsError(_no_models_message(self.run, split))
-        self.untrained = any(p is not None and p.info.get("untrained") for p in (self.unmasked, self.masked))
-        self.side = {c: _training_side(self.run, self.name(c).split("_")[0], self.get(c)) for c in (False, True)}
+        if real_mask != "auto" and real_mask not in self.predictors:
+            raise NoModelsError(f"{self.run} has no {real_mask}_{split} model to read faces that wear a mask "
+                                f"(it has: {', '.join(self.names()) or 'none'})")
+        self.untrained = any(p.info.get("untrained") for p in self.predictors.values())
+        self.side = {c: _training_side(self.run, c, p) for c, p in self.predictors.items()}
 
-    def name(self, masked: bool) -> str:
-        return f"{'masked' if masked else 'unmasked'}_{self.split}"
+    @property
+    def unmasked(self):
+        return self.predictors.get("unmasked")
 
-    def get(self, masked: bool):
-        return self.masked if masked else self.unmasked
+    @property
+    def masked(self):
+        return self.predictors.get("masked")
+
+    @property
+    def robust(self):
+        return self.predictors.get("robust")
+
+    def condition(self, which: bool | str) -> str:
+        """A condition name; ``False``/``True`` (bare/masked, the older interface) read as unmasked/masked."""
+        if isinstance(which, str):
+            if which not in CONDITIONS:
+                raise ValueError(f"condition must be one of {', '.join(CONDITIONS)}, got {which!r}")
+            return which
+        return "masked" if which else "unmasked"
+
+    def name(self, which: bool | str) -> str:
+        return f"{self.condition(which)}_{self.split}"
+
+    def get(self, which: bool | str):
+        return self.predictors.get(self.condition(which))
+
+    def names(self) -> list[str]:
+        """The models this run has, e.g. ``["unmasked_uniform", "masked_uniform", "robust_uniform"]``."""
+        return [self.name(c) for c in CONDITIONS if c in self.predictors]
+
+    def reader(self, already_masked: bool, digital: bool = False) -> str:
+        """The condition whose model reads this face (:func:`reader_for` with this run's models)."""
+        return reader_for(already_masked, digital, tuple(self.predictors), self.real_mask)
 
 
 def _reading(out: dict[str, np.ndarray], i: int, model: str) -> dict[str, Any]:
@@ -205,7 +271,8 @@ class Analyzer:
     """Detector, aligner and one run's models, loaded once; analyses photos one by one or in batches."""
 
     def __init__(self, model: str | os.PathLike = DEFAULT_MODEL, split: str = "uniform", detector: str = "auto",
-                 device: str | None = None, threads: int | None = 1, tta: bool | None = None):
+                 device: str | None = None, threads: int | None = 1, tta: bool | None = None,
+                 real_mask: str = "auto"):
         """``threads``: torch threads while the models run (None: leave torch's setting).
 
         One by default: an analysis feeds the networks a few 64-px crops at a time, too little work to
@@ -213,14 +280,15 @@ class Analyzer:
         (on the shared 2-core machine, two threads made single requests ten times slower).
         ``tta``: None keeps each model's own flip averaging (as it was evaluated); False halves the
         models' cost, at the price of readings that differ slightly from the run's reported metrics.
+        ``real_mask``: which attacker reads faces that already wear a mask: ``auto`` (the mask-robust
+        one when the run has it, else the paper-style one), ``masked`` or ``robust`` (:func:`reader_for`).
         """
         from .detect import get_detector
 
-        self.models = ModelSet(model, split, device)
+        self.models = ModelSet(model, split, device, real_mask)
         if tta is not None:
-            for p in (self.models.unmasked, self.models.masked):
-                if p is not None:
-                    p.tta = bool(tta)
+            for p in self.models.predictors.values():
+                p.tta = bool(tta)
         self.detector = detector
         self.threads = threads
         self.detector_backend = get_detector(detector).backend  # load now, not on the first request
@@ -244,30 +312,31 @@ class Analyzer:
             rgb = load_rgb(img)
             photos.append((rgb, find_faces(rgb, flag, self.detector)))
 
-        # Gather the crops each model must read: [(photo, face, which)], which in as_is / masked.
-        jobs: dict[bool, list[tuple[int, int, str, np.ndarray]]] = {False: [], True: []}
+        # Gather the crops each model must read: [(photo, face, which)], which in as_is / masked;
+        # the model is chosen by the one routing rule (ModelSet.reader / reader_for).
+        jobs: dict[str, list[tuple[int, int, str, np.ndarray]]] = {c: [] for c in CONDITIONS}
         masked_crops: dict[tuple[int, int], np.ndarray] = {}
         for pi, (_, faces) in enumerate(photos):
             for fi, f in enumerate(faces):
-                jobs[f.already_masked].append((pi, fi, "as_is", f.aligned.crop))
+                jobs[self.models.reader(f.already_masked)].append((pi, fi, "as_is", f.aligned.crop))
                 if style and not f.already_masked:
                     mc = draw_mask(f.aligned.crop, f.aligned.points68, style=style, color=mask_color,
                                    seed=seed, key=f"{pi}/{fi}")
                     masked_crops[(pi, fi)] = mc
-                    jobs[True].append((pi, fi, "masked", mc))
+                    jobs[self.models.reader(False, digital=True)].append((pi, fi, "masked", mc))
         readings: dict[tuple[int, int, str], dict[str, Any]] = {}
         todo = [(cond, items, self.models.get(cond)) for cond, items in jobs.items()
                 if items and self.models.get(cond) is not None]
 
-        def run(cond: bool, items: list, pred) -> dict[str, np.ndarray]:
+        def run(cond: str, items: list, pred) -> dict[str, np.ndarray]:
             return pred.predict(np.stack([_to_side(c, self.models.side[cond]) for *_, c in items]))
 
         with _torch_threads(self.threads):
-            if len(todo) == 2 and self.threads == 1:
-                # The two models side by side, one core each (torch releases the GIL in its kernels).
+            if len(todo) >= 2 and self.threads == 1:
+                # The models side by side, one core each (torch releases the GIL in its kernels).
                 from concurrent.futures import ThreadPoolExecutor
 
-                with ThreadPoolExecutor(2) as ex:
+                with ThreadPoolExecutor(min(2, len(todo))) as ex:
                     outs = list(ex.map(lambda t: run(*t), todo))
             else:
                 outs = [run(*t) for t in todo]
@@ -282,12 +351,14 @@ class Analyzer:
                 notes = []
                 as_is = readings.get((pi, fi, "as_is"))
                 masked = readings.get((pi, fi, "masked"))
+                reader = self.models.reader(f.already_masked)
                 if as_is is None:
-                    notes.append(f"this run has no {self.models.name(f.already_masked)} model")
+                    notes.append(f"this run has no {self.models.name(reader)} model")
                 if f.already_masked:
-                    notes.append("already wears a mask: read by the masked-face models as it is, no digital mask added")
+                    notes.append(f"already wears a mask: read as it is by {self.models.name(reader)} "
+                                 f"({READER_WORDS[reader]}), no digital mask added")
                 elif style and masked is None:
-                    notes.append(f"this run has no {self.models.name(True)} model")
+                    notes.append(f"this run has no {self.models.name(self.models.reader(False, True))} model")
                 face_results.append(FaceResult(
                     box=f.box, detector=f.detection.source, detector_score=f.detection.score,
                     already_masked=f.already_masked, masked_reason=f.masked_reason, alignment=f.aligned.method,
@@ -315,30 +386,33 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(prev)
 
 
-_ANALYZERS: dict[tuple[str, str, str, bool | None], Analyzer] = {}
+_ANALYZERS: dict[tuple[str, str, str, bool | None, str], Analyzer] = {}
 _LOCK = threading.Lock()
 
 
 def get_analyzer(model: str | os.PathLike = DEFAULT_MODEL, split: str = "uniform", detector: str = "auto",
-                 tta: bool | None = None) -> Analyzer:
-    """A cached :class:`Analyzer` per (run, split, detector, tta); models load once per process."""
-    key = (str(Path(model).resolve()), split, detector, tta)
+                 tta: bool | None = None, real_mask: str = "auto") -> Analyzer:
+    """A cached :class:`Analyzer` per (run, split, detector, tta, real_mask); models load once per process."""
+    key = (str(Path(model).resolve()), split, detector, tta, real_mask)
     with _LOCK:
         if key not in _ANALYZERS:
-            _ANALYZERS[key] = Analyzer(model, split, detector, tta=tta)
+            _ANALYZERS[key] = Analyzer(model, split, detector, tta=tta, real_mask=real_mask)
         return _ANALYZERS[key]
 
 
 def analyze(image: Any, model: str | os.PathLike = DEFAULT_MODEL, mask_style: str | None = "a",
             mask_color: str = "white", already_masked: bool | None = None, split: str = "uniform",
-            detector: str = "auto") -> PhotoResult:
+            detector: str = "auto", real_mask: str = "auto") -> PhotoResult:
     """Analyse every face of ``image`` (a path, encoded bytes, a PIL image or an RGB array).
 
     ``already_masked``: None lets a colour check decide per face whether it already wears a real
     mask; True/False says so for every face of the photo. ``mask_style``: one of
-    :data:`maskprivacy.masking.draw.STYLES`, or None for no digital mask.
+    :data:`maskprivacy.masking.draw.STYLES`, or None for no digital mask. ``real_mask``: which attacker
+    reads faces that already wear a mask (``auto``: the run's mask-robust one if it has it, else the
+    paper-style masked-face one; see :func:`reader_for`). Each reading names its model (``"model"``).
 
     >>> r = analyze("photo.jpg", model="runs/cpu", mask_style="a")   # doctest: +SKIP
     >>> r[0].as_is["sex"], r[0].masked["sex"], r[0].change, r.summary  # doctest: +SKIP
     """
-    return get_analyzer(model, split, detector).analyze(image, mask_style, mask_color, already_masked)
+    return get_analyzer(model, split, detector, real_mask=real_mask).analyze(image, mask_style, mask_color,
+                                                                             already_masked)

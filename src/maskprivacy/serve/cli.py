@@ -7,7 +7,7 @@ import sys
 
 from ..masking.draw import STYLES
 
-MODEL_HELP = ("run directory of the attacker stage (holds train/<masked|unmasked>_<split>/model.pt); "
+MODEL_HELP = ("run directory of the attacker stage (holds train/<unmasked|masked|robust>_<split>/model.pt); "
               "default: $MASKPRIVACY_MODEL, else runs/cpu (what `maskprivacy reproduce --profile cpu --out runs/cpu` writes)")
 
 
@@ -27,16 +27,25 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "run's reported metrics")
 
 
+def _real_mask(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--real-mask-model", default="auto", choices=("auto", "masked", "robust"),
+                   help="which attacker reads faces that already wear a real mask: auto = the run's mask-robust "
+                        "attacker (robust_<split>, trained on many mask styles) when it has one, else the "
+                        "paper-style one (masked_<split>, trained on the white type-a mask)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser(
         "analyze", help="what trained models read from each face of your photos, with and without a mask",
         description="Find every face of each photo, align it to UTKFace's crop geometry, and read sex, race and age "
                     "with the run's models: as it is (bare faces: unmasked-face models; faces already wearing a mask: "
-                    "masked-face models) and wearing a digital mask (masked-face models). Shows what the mask changed. "
+                    "the mask-robust attacker if the run has one, else the masked-face models) and wearing a digital "
+                    "mask (masked-face models). Each reading names its model. Shows what the mask changed. "
                     "Nothing is written.", formatter_class=fmt)
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files (JPEG, PNG, ...)")
     _common(p)
+    _real_mask(p)
     p.add_argument("--mask", default="a", choices=(*STYLES, "none"), help="digital mask style (none: no digital mask)")
     p.add_argument("--color", default="white", help="mask colour: white, a name, R,G,B, #RRGGBB or random")
     p.add_argument("--already-masked", default="auto", choices=("auto", "yes", "no"),
@@ -50,18 +59,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(relative to --images) and any of: sex (0 male, 1 female), race (UTKFace codes 0 White, 1 Black, "
                     "2 Asian, 3 Indian, 4 Others), age (years), masked (0/1: the photo already shows a real mask; "
                     "blank: a colour check decides). Blanks are allowed; metrics are reported for the labels present. "
-                    "Bare faces go to the unmasked-face models, masked ones (real, or digital with --mask STYLE) to the "
-                    "masked-face models. The largest face of each photo is read; photos without a face are counted.",
+                    "Bare faces go to the unmasked-face models; faces with a real mask to the mask-robust attacker when "
+                    "the run has one (else the masked-face models); bare faces given a digital mask (--mask STYLE) to "
+                    "the masked-face models. The largest face of each photo is read; photos without a face are counted. "
+                    "Per task: accuracy, balanced accuracy, per-class accuracy, confusion matrix and class counts.",
         formatter_class=fmt)
     e.add_argument("--images", required=True, metavar="DIR", help="folder the paths in LABELS are relative to")
     e.add_argument("--labels", required=True, metavar="LABELS", help="labels.csv")
     _common(e)
+    _real_mask(e)
     e.add_argument("--mask", default="none", choices=(*STYLES, "none"),
                    help="draw this digital mask on bare faces first (none: evaluate the photos as they are)")
     e.add_argument("--color", default="white", help="mask colour")
     e.add_argument("--json", action="store_true",
-                   help='print one object: {"n", "faces_found", "sex": {"accuracy"}, "race": {"accuracy"}, '
-                        '"age": {"mae"}} (keys only for labels present) plus not_found and errors lists')
+                   help='print one object: {"n", "faces_found", "sex", "race", "age_bucket": {"accuracy", '
+                        '"balanced_accuracy", "per_class", "support", "predicted", "confusion" (rows: true class), "n"}, '
+                        '"age": {"mae", "rmse", "n"}, "models": {model: faces read}, "already_masked": {"yes", "no"}} '
+                        '(tasks only for labels present; age_bucket from the age label) plus not_found and errors lists')
+    e.add_argument("--predictions", metavar="CSV",
+                   help="also write one row per photo: path, found, already_masked, model, true labels, predicted "
+                        "labels (codes as in LABELS) and every class probability, predicted age, error")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_evaluate)
 
@@ -87,7 +104,8 @@ def _analyze(args: argparse.Namespace) -> int:
     from ..data.imageio import ImageError, decode_image
     from .analyze import get_analyzer
 
-    analyzer = get_analyzer(args.model, args.split, args.detector, False if args.no_tta else None)
+    analyzer = get_analyzer(args.model, args.split, args.detector, False if args.no_tta else None,
+                            args.real_mask_model)
     style = None if args.mask == "none" else args.mask
     photos, failed = [], 0
     for path in args.photos:
@@ -114,17 +132,27 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     res = evaluate(args.images, args.labels, args.model, None if args.mask == "none" else args.mask, args.color,
                    args.split, args.detector, progress=not (args.quiet or args.json),
-                   tta=False if args.no_tta else None)
+                   tta=False if args.no_tta else None, real_mask=args.real_mask_model, predictions=args.predictions)
     if args.json:
         print(json.dumps(res.to_dict()))
         return 0
     print(f"photos: {res.n}   faces found: {res.faces_found}   not found: {len(res.not_found)}   "
           f"unreadable or bad rows: {len(res.errors)}")
+    print("  read by: " + (", ".join(f"{m} ({k} faces)" for m, k in res.models.items()) or "no model"))
+
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{100 * v:.1f}%"
+
     for task, m in res.metrics.items():
-        key = "mae" if task == "age" else "accuracy"
-        v = m[key]
-        shown = "n/a" if v is None else (f"{v:.2f} years" if key == "mae" else f"{100 * v:.1f}%")
-        print(f"  {task} {key}: {shown} (n={m['n']})")
+        if task == "age":
+            shown = "n/a" if m["mae"] is None else f"{m['mae']:.2f} years"
+            print(f"  age mae: {shown} (n={m['n']})")
+            continue
+        per = ", ".join(f"{c} {pct(v)} (n={m['support'][c]})" for c, v in m["per_class"].items() if m["support"][c])
+        print(f"  {task} accuracy: {pct(m['accuracy'])}, balanced {pct(m['balanced_accuracy'])} (n={m['n']})"
+              + (f"; per class: {per}" if per else ""))
+    if args.predictions:
+        print(f"  one row per photo: {args.predictions}")
     for p in res.not_found[:20]:
         print(f"  no face: {p}")
     for e in res.errors[:20]:

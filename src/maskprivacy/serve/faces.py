@@ -7,8 +7,9 @@ One job per step (``detect``, ``align``, ``maskcheck``); this module only sequen
 2. the 68 points are found on that crop as the masking stage found them on UTKFace, and the
    colour check (:mod:`.maskcheck`) says whether the lower face is covered, unless the caller knows;
 3. a bare face is re-cut from the original photo with all 68 points against the template; a masked
-   one from BlazeFace's key points against their masked template, refined by the 68 points above
-   the mask (brows, eyes, nose bridge);
+   one from FaceMesh's eye, brow and nose-bridge points against where FaceMesh puts them on UTKFace's
+   digitally masked crops (:mod:`.mesh`), or, when FaceMesh finds no face (or MediaPipe is absent),
+   from BlazeFace's key points against their masked template, refined by the 68 points above the mask;
 4. on the final crop the 68 points are found again: they place the digital mask exactly as the
    masking stage placed it on the training faces.
 """
@@ -56,8 +57,18 @@ def _initial_matrix(rgb: np.ndarray, det: Detection, landmarker) -> np.ndarray:
     return similarity(pts, POINTS68)
 
 
-def align_face(rgb: np.ndarray, det: Detection, already_masked: bool | None = None) -> FoundFace:
-    """Align one detected face and decide whether it already wears a mask."""
+MASKED_ALIGNERS = ("auto", "facemesh", "blazeface")
+
+
+def align_face(rgb: np.ndarray, det: Detection, already_masked: bool | None = None,
+               masked_aligner: str = "auto") -> FoundFace:
+    """Align one detected face and decide whether it already wears a mask.
+
+    ``masked_aligner`` (faces behind a mask): ``auto`` = FaceMesh's points above the mask when it finds
+    the face, else BlazeFace + dlib's upper points; ``facemesh`` / ``blazeface`` force one (to compare).
+    """
+    if masked_aligner not in MASKED_ALIGNERS:
+        raise ValueError(f"masked_aligner must be one of {', '.join(MASKED_ALIGNERS)}, got {masked_aligner!r}")
     lm = get_landmarker("fast")
     m0 = _initial_matrix(rgb, det, lm)
     crop0 = warp(rgb, m0)
@@ -70,7 +81,19 @@ def align_face(rgb: np.ndarray, det: Detection, already_masked: bool | None = No
     else:
         masked = bool(already_masked)
         reason = "told by caller"
-    if masked:
+    mesh_pts = None
+    if masked and masked_aligner != "blazeface":
+        from .mesh import get_mesh
+
+        locator = get_mesh()
+        mesh_pts = locator.points(rgb, det.box) if locator is not None else None
+    if mesh_pts is not None:
+        from .mesh import UPPER
+        from .mesh_template_data import MESH_UPPER_MASKED
+
+        m = similarity(mesh_pts[UPPER], np.array(MESH_UPPER_MASKED))
+        how = "facemesh upper points"
+    elif masked:
         # BlazeFace sees a masked face smaller than a bare one: its masked template puts it back,
         # then one fit of the points above the mask refines it (more rounds drift: see docs/ANALYZE.md).
         if det.keypoints is not None:

@@ -7,10 +7,13 @@ crop, the skin between the eyebrows (the glabella, above any mask) is compared w
 (mouth, chin and lower cheeks, from the template's 68 points). If few lower-face pixels have the
 glabella's colour, something covers the lower face.
 
-Measured by ``scripts/calibrate_mask_check.py`` on UTKFace crops with digital masks of every style
-(see docs/ANALYZE.md). Known failure modes: skin-coloured masks (read as bare), thick beards,
-strong shadows or face paint (read as masked), fringes or glasses over the glabella. Callers can
-always say what they know (``already_masked=True/False``) instead.
+Calibrated by ``scripts/check_faces.py`` on UTKFace crops with digital masks of every style (the
+threshold that is best on one half of the faces, checked on the other), and measured on real masked
+photos, never tuned to them, by ``scripts/check_realmask.py`` (both in docs/ANALYZE.md). Known failure
+modes, seen on real photos: glasses or a fringe over the glabella, dark masks on faces in shadow and
+greyscale photos (read as bare); turned heads, whose lower-face region then holds background, thick
+beards, strong shadows or face paint (read as masked); skin-coloured masks (read as bare). Callers
+can always say what they know (``already_masked=True/False``) instead.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ LOWER_BOOL = LOWER.astype(bool)
 LIGHTNESS_WEIGHT = 0.3
 SKIN_DELTA_E = 15.0
 # Below this share of skin-coloured lower-face pixels, the face is read as masked
-# (chosen by scripts/calibrate_mask_check.py on held-out UTKFace faces).
+# (chosen by scripts/check_faces.py on UTKFace faces with digital masks; see docs/ANALYZE.md).
 MASKED_BELOW = 0.22
 
 

@@ -63,7 +63,9 @@ def change_text(ch: dict[str, Any] | None) -> str:
 def face_text(i: int, f: "FaceResult", style: str | None, color: str) -> str:
     head = f"Face {i}"
     if f.already_masked:
-        return f"{head} already wears a mask: the masked-face model reads {reading_text(f.as_is)}."
+        robust = bool(f.as_is) and str(f.as_is.get("model", "")).startswith("robust")
+        who = "the mask-robust model" if robust else "the masked-face model"
+        return f"{head} already wears a mask: {who} reads {reading_text(f.as_is)}."
     s = f"{head} (no mask): the model reads {reading_text(f.as_is)}."
     if style and f.masked is not None:
         s += (f" With a digital {color + ' ' if color and color != 'random' else ''}{STYLE_WORDS.get(style, style)} "

@@ -109,3 +109,33 @@ def test_group_photo_finds_every_face(good_faces):
     assert np.abs(np.array(xs) - pasted).max() < 45  # one per pasted 260-px face, each where it was pasted
     for f in faces:
         assert f.aligned.crop.shape == (SIZE, SIZE, 3) and f.aligned.points68.shape == (68, 2)
+
+
+def test_masked_faces_are_aligned_from_facemesh_points_above_the_mask(good_faces):
+    """Digitally masked UTKFace crops, rotated and enlarged into photos, are cut back to UTKFace's geometry
+    from FaceMesh's eye, brow and nose-bridge points (the mask hides the rest); where FaceMesh finds no
+    face, from BlazeFace + dlib's upper points, as before."""
+    if not mediapipe_available():
+        pytest.skip("mediapipe is not installed")
+    from maskprivacy.masking.draw import draw_mask
+    from maskprivacy.masking.landmarks import get_landmarker
+    from maskprivacy.serve.faces import align_face
+
+    errs, how = [], []
+    for i, p in enumerate(good_faces):
+        face = load_rgb(p)
+        pts = get_landmarker("fast").faces(face)[0].points
+        masked = draw_mask(face, pts, style=("surgical", "cloth", "n95", "a")[i % 4], color="random", key=p.name)
+        m_true = _sim(6, 1.6, 200, 80)
+        photo = cv2.warpAffine(masked, m_true, (700, 560), borderMode=cv2.BORDER_CONSTANT, borderValue=(118, 118, 118))
+        found = find_faces(photo, already_masked=True)
+        assert len(found) == 1
+        how.append(found[0].aligned.method)
+        # where UTKFace's template points land after photo -> crop: the identity if the cut is UTKFace's
+        m_round = compose(found[0].aligned.matrix, m_true)
+        errs.append(np.linalg.norm(transform_points(POINTS68, m_round) - POINTS68, axis=1).mean())
+    mesh = [e for e, h in zip(errs, how) if h == "facemesh upper points"]
+    assert len(mesh) >= 4 and set(how) <= {"facemesh upper points", "upper 68 points"}, how
+    assert np.mean(mesh) < 6, errs  # UTKFace's own faces scatter ~7.6 px around the template
+    with pytest.raises(ValueError, match="masked_aligner"):
+        align_face(photo, found[0].detection, True, masked_aligner="x")

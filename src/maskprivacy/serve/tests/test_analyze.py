@@ -106,15 +106,15 @@ def test_faces_are_resized_like_the_training_cache(tmp_path, face_path):
     from maskprivacy.serve.demo_run import make_demo_run
 
     run = make_demo_run(tmp_path / "run", input_size=32)
-    assert ModelSet(run).side == {False: None, True: None}
+    assert ModelSet(run).side == {"unmasked": None, "masked": None}
     for c in ("unmasked", "masked"):
         (run / "cache" / f"{c}_s80").mkdir(parents=True)
     an = Analyzer(run)
-    assert an.models.side == {False: 80, True: 80}
+    assert an.models.side == {"unmasked": 80, "masked": 80}
     f = an.analyze(load_rgb(face_path), None)[0]
     direct = an.models.unmasked.predict(cv2.resize(f.crop, (80, 80), interpolation=cv2.INTER_AREA))
     np.testing.assert_allclose(list(f.as_is["race"]["probabilities"].values()), direct["race"][0], atol=1e-4)
-    assert ModelSet(make_demo_run(tmp_path / "r2", input_size=32, cache_size=64)).side == {False: 64, True: 64}
+    assert ModelSet(make_demo_run(tmp_path / "r2", input_size=32, cache_size=64)).side == {"unmasked": 64, "masked": 64}
 
 
 def test_flip_averaging_can_be_switched_off_per_analyzer(demo_run, face_path):
@@ -125,3 +125,40 @@ def test_flip_averaging_can_be_switched_off_per_analyzer(demo_run, face_path):
     a = fast.analyze(load_rgb(face_path))[0].as_is["sex"]["probabilities"]["male"]
     b = exact.analyze(load_rgb(face_path))[0].as_is["sex"]["probabilities"]["male"]
     assert a != b
+
+
+def test_reader_rule():
+    """One rule for analyze, evaluate and the API: real masks go to the mask-robust attacker when there is one."""
+    from maskprivacy.serve.analyze import reader_for
+
+    assert reader_for(False) == "unmasked" and reader_for(False, digital=True) == "masked"
+    assert reader_for(True) == "robust"
+    assert reader_for(True, available=("unmasked", "masked")) == "masked"
+    assert reader_for(True, real_mask="masked") == "masked"
+    assert reader_for(False, digital=True, real_mask="robust") == "masked"  # digital masks: the paper's attacker
+    with pytest.raises(ValueError, match="real_mask"):
+        reader_for(True, real_mask="cnn")
+
+
+def test_real_masks_go_to_the_robust_attacker_when_the_run_has_one(tmp_path, face_path):
+    from maskprivacy.serve.analyze import Analyzer
+    from maskprivacy.serve.demo_run import make_demo_run
+
+    run = make_demo_run(tmp_path / "run", input_size=32, robust=True)
+    real = _masked_version(face_path, "surgical", "random")
+    an = Analyzer(run)
+    assert an.models.names() == ["unmasked_uniform", "masked_uniform", "robust_uniform"]
+    f = an.analyze(real, "a", already_masked=True)[0]
+    _check_reading(f.as_is, "robust_uniform")
+    assert "robust_uniform" in " ".join(f.notes) and "mask-robust model reads" in an.analyze(real, "a", already_masked=True).summary
+    bare = an.analyze(load_rgb(face_path), "a", already_masked=False)[0]
+    _check_reading(bare.as_is, "unmasked_uniform")
+    _check_reading(bare.masked, "masked_uniform")  # a digital type-a mask: the paper's attacker
+    forced = Analyzer(run, real_mask="masked").analyze(real, "a", already_masked=True)[0]
+    _check_reading(forced.as_is, "masked_uniform")
+    assert forced.as_is["sex"]["probabilities"] != f.as_is["sex"]["probabilities"]
+    # a run without a robust model: the paper-style attacker, as before; asking for robust is a clear error
+    old = make_demo_run(tmp_path / "old", input_size=32)
+    _check_reading(Analyzer(old).analyze(real, None, already_masked=True)[0].as_is, "masked_uniform")
+    with pytest.raises(NoModelsError, match="no robust_uniform model"):
+        Analyzer(old, real_mask="robust")
