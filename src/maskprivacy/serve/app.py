@@ -299,7 +299,10 @@ def create_app(model: str, split: str = "uniform", detector: str = "auto", max_u
     """
     from .analyze import get_analyzer
 
+    from .detect import get_detector
+
     analyzer = get_analyzer(model, split, detector, tta)
+    get_detector(detector).isolate_cnn()  # dlib's CNN holds the GIL for seconds: not in this process
     slots = Slots(max_concurrent, max_waiting, wait_s)
     app = FastAPI(
         title="maskprivacy: does a face mask protect my privacy?",

@@ -194,8 +194,38 @@ class BlazeFaceDetector:
         return nms(dets)
 
 
+_CHILD_CNN = None  # the CNN of the child process that runs it for an isolated DlibDetector
+
+
+def _load_cnn():
+    import dlib
+
+    from ..masking.models_files import CNN_DETECTOR, model_path
+
+    return dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
+
+
+def _cnn_boxes(cnn, rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int, float]]:
+    return [(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), float(d.confidence))
+            for d in cnn(rgb, upsample)]
+
+
+def _cnn_in_child(rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int, float]]:
+    """Runs in the child process of an isolated :class:`DlibDetector` (loads the CNN once there)."""
+    global _CHILD_CNN
+    if _CHILD_CNN is None:
+        _CHILD_CNN = _load_cnn()
+    return _cnn_boxes(_CHILD_CNN, rgb, upsample)
+
+
 class DlibDetector:
-    """dlib HOG (0 then 1 up-sampling), then the MMOD CNN when HOG finds nothing."""
+    """dlib HOG (0 then 1 up-sampling), then the MMOD CNN when HOG finds nothing.
+
+    dlib's Python bindings hold the GIL while they run: the CNN's few seconds would freeze every
+    other thread of the process, a web server's event loop included. :meth:`isolate_cnn` moves the
+    CNN into one child process (the web service does this; its input is at most ``CNN_MAX_PIXELS``,
+    under 1 MB to send), which also keeps a crash inside dlib from taking the server down.
+    """
 
     CNN_SIDE = 640  # the CNN costs ~seconds; it runs on a copy no larger than this
 
@@ -207,13 +237,37 @@ class DlibDetector:
         self._cnn = None
         self.use_cnn = use_cnn
         self._lock = threading.Lock()
+        self._pool = None  # a one-process pool when isolated
 
-    def _cnn_detector(self):
-        if self._cnn is None:
-            from ..masking.models_files import CNN_DETECTOR, model_path
+    def isolate_cnn(self) -> None:
+        """Run the CNN in a child process from now on (started now, in the background)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._start_pool()
 
-            self._cnn = self._dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
-        return self._cnn
+    @staticmethod
+    def _start_pool():
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the server has threads (a forked child could inherit a held lock)
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        pool.submit(_cnn_in_child, np.zeros((CNN_MIN_SIDE, CNN_MIN_SIDE, 3), np.uint8), 0)  # load it now
+        return pool
+
+    def _run_cnn(self, rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int, float]]:
+        if self._pool is None:
+            if self._cnn is None:
+                self._cnn = _load_cnn()
+            return _cnn_boxes(self._cnn, rgb, upsample)
+        from concurrent.futures.process import BrokenProcessPool
+
+        for attempt in (0, 1):
+            try:
+                return self._pool.submit(_cnn_in_child, rgb, upsample).result()
+            except BrokenProcessPool:  # the child died inside dlib: one new child, then give up
+                self._pool = self._start_pool()
+        raise RuntimeError("the CNN face detector's process died twice on this image")
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
@@ -236,9 +290,8 @@ class DlibDetector:
             small = shrink(rgb, k)
             if min(small.shape[:2]) < CNN_MIN_SIDE:
                 return []
-            found = self._cnn_detector()(small, 1 if max(small.shape[:2]) < 400 else 0)
-        return nms([_scaled(Detection((d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom()),
-                                      float(d.confidence), "cnn"), k) for d in found])
+            found = self._run_cnn(small, 1 if max(small.shape[:2]) < 400 else 0)
+        return nms([_scaled(Detection((l, t, r, b), conf, "cnn"), k) for l, t, r, b, conf in found])
 
 
 class FaceDetector:
@@ -254,6 +307,10 @@ class FaceDetector:
         self.backend = backend
         self._blaze = BlazeFaceDetector() if backend == "blazeface" else None
         self._dlib = DlibDetector(use_cnn=use_cnn)
+
+    def isolate_cnn(self) -> None:
+        """dlib's CNN in a child process from now on (see :class:`DlibDetector`): for servers."""
+        self._dlib.isolate_cnn()
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         if too_small(*rgb.shape[:2]):

@@ -255,3 +255,18 @@ def test_busy_server_answers_503_with_retry_after_and_stays_responsive(demo_run,
             slots.sem.release()
         assert _post(c, data, ctype="image/jpeg").status_code == 200
         assert slots.admitted == 0
+
+
+def test_the_server_runs_dlibs_cnn_outside_its_process(app, client):
+    """dlib holds the GIL for the CNN's seconds; the app moves it to a child process (and survives its death)."""
+    from maskprivacy.serve.detect import get_detector
+
+    dl = get_detector("auto")._dlib
+    assert dl._pool is not None
+    boxes = dl._run_cnn(np.full((200, 200, 3), 118, np.uint8), 0)
+    assert boxes == []
+    for pid in list(dl._pool._processes):
+        __import__("os").kill(pid, 9)  # a crash inside dlib
+    time.sleep(0.2)
+    assert dl._run_cnn(np.full((200, 200, 3), 118, np.uint8), 0) == []  # a new child took over
+    assert _post(client, flat_png(300, 300)).status_code == 200
