@@ -201,6 +201,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120, help="seconds a request may take before it counts as dropped")
     ap.add_argument("--seed", type=int, default=0, help="order of the mix")
     ap.add_argument("--serve-args", default="", help="extra arguments for `maskprivacy serve`, e.g. '--max-concurrent 2'")
+    ap.add_argument("--start-timeout", type=float, default=600, help="seconds the server may take to start")
     args = ap.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="load_serve_")
@@ -210,19 +211,26 @@ def main() -> int:
         from maskprivacy.serve.demo_run import make_demo_run
 
         model = str(make_demo_run(Path(tmp.name) / "demo"))
-    mix = build_mix(Path(args.photos), args.faces)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "maskprivacy.cli", "serve", "--model", model, "--host", HOST, "--port", str(port),
            *args.serve_args.split()]
-    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # The server's stderr goes to a file, not a pipe: nobody would read a pipe while the load runs.
+    log = open(Path(tmp.name) / "serve.log", "w+")
+    started = time.time()
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     try:
-        deadline = time.time() + 180
+        mix = build_mix(Path(args.photos), args.faces)  # while the server loads its models
+        deadline = time.time() + args.start_timeout
         while health(port, 2)[0] != 200:
             if server.poll() is not None or time.time() > deadline:
-                print("server did not start:", server.stderr.read() if server.stderr else "", file=sys.stderr)
+                server.kill()
+                server.wait()
+                log.seek(0)
+                print("server did not start:", log.read()[-2000:], file=sys.stderr)
                 return 1
             time.sleep(0.3)
+        print(f"server up after {time.time() - started:.0f} s; sending", file=sys.stderr)
         # Warm-up: the lazily loaded 68-point predictor (a face), and dlib's CNN (a small faceless image).
         send(port, mix[0], args.timeout)
         send(port, Probe("warm-up", png(300, 300), "image/png", (200,)), args.timeout)
@@ -257,10 +265,15 @@ def main() -> int:
         results: dict[str, list[tuple[int, float, bool]]] = defaultdict(list)
         t0 = time.time()
 
+        done = [0]
+
         def one(p: Probe) -> None:
             if time.time() - t0 > args.duration or server.poll() is not None:
                 return
             results[p.kind].append(send(port, p, args.timeout))
+            done[0] += 1
+            if done[0] % 25 == 0:
+                print(f"  {done[0]} answered, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
 
         with ThreadPoolExecutor(args.concurrency) as ex:
             list(ex.map(one, order))
@@ -277,6 +290,7 @@ def main() -> int:
                 server.wait(15)
             except subprocess.TimeoutExpired:
                 server.kill()
+        log.close()
         tmp.cleanup()
 
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,

@@ -358,6 +358,8 @@ def create_app(model: str, split: str = "uniform", detector: str = "auto", max_u
         slots.admit()
         try:
             body = await read_body(request, max_upload_bytes)
+            if not body:
+                raise HTTPException(400, "empty upload: send the photo's bytes")  # no slot needed to say so
             return await run_in_threadpool(slots.run, work, body, ctype, multipart,
                                            {"mask_style": mask_style, "mask_color": mask_color,
                                             "already_masked": already_masked}, images)
