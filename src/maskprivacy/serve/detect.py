@@ -43,7 +43,9 @@ HOG_MAX_PIXELS = 8_000_000
 # The MMOD CNN costs ~seconds per 300k pixels; it runs on a copy of at most this many (area, not side:
 # a 30000x1000 strip keeps 100 rows, not 21).
 CNN_MAX_PIXELS = 640 * 480
-CNN_MIN_SIDE = 40  # dlib's CNN refuses smaller inputs ("Filter windows must be small enough")
+# dlib's CNN fails on inputs of a few pixels ("Filter windows must be small enough"), and its smallest
+# face is ~40 px even with one up-sampling: a thinner copy is not searched.
+CNN_MIN_SIDE = 40
 
 
 def too_small(h: int, w: int) -> str | None:
