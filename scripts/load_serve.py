@@ -15,8 +15,10 @@ hostile mix at a set concurrency, for at most ``--requests`` requests and ``--du
   ``Host`` (DNS rebinding), a bad colour.
 
 Meanwhile it samples the server's resident memory (VmRSS in /proc/PID/status; VmHWM gives the
-kernel's own peak) and the latency of /api/health (is the event loop free?). It prints the status
-codes per kind, latency percentiles, peak RSS and whether the server survived. Exit status 1 when
+kernel's own peak) and the latency of /api/health (is the event loop free?). A "503 busy" answer
+is retried after its Retry-After (``--retries`` times at most), as a polite client would; those 503s
+are counted apart. It prints the final status codes per kind, latency percentiles, peak RSS and
+whether the server survived. Exit status 1 when
 the server died, answered any 5xx other than "503 busy" with a Retry-After header, or answered a
 kind of request with a code that kind should never get; 0 otherwise.
 
@@ -128,8 +130,8 @@ def multipart(data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def send(port: int, p: Probe, timeout: float) -> tuple[int, float, bool]:
-    """(status or -1 for a dropped connection, seconds, Retry-After present)."""
+def send(port: int, p: Probe, timeout: float) -> tuple[int, float, str | None]:
+    """(status or -1 for a dropped connection, seconds, the Retry-After header or None)."""
     body, ctype = (multipart(p.body) if p.kind.endswith("multipart") else (p.body, p.ctype))
     headers = {"Host": f"{HOST}:{port}", **({"Content-Type": ctype} if ctype else {}), **p.headers}
     t = time.perf_counter()
@@ -138,9 +140,9 @@ def send(port: int, p: Probe, timeout: float) -> tuple[int, float, bool]:
         conn.request("POST", f"/api/analyze?mask_style=a{p.query}", body=body, headers=headers)
         r = conn.getresponse()
         r.read()
-        return r.status, time.perf_counter() - t, r.getheader("Retry-After") is not None
+        return r.status, time.perf_counter() - t, r.getheader("Retry-After")
     except (OSError, http.client.HTTPException):
-        return -1, time.perf_counter() - t, False
+        return -1, time.perf_counter() - t, None
     finally:
         conn.close()
 
@@ -200,6 +202,9 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
     ap.add_argument("--timeout", type=float, default=120, help="seconds a request may take before it counts as dropped")
     ap.add_argument("--seed", type=int, default=0, help="order of the mix")
+    ap.add_argument("--retries", type=int, default=6,
+                    help="a 503 with Retry-After is retried after that many seconds, at most this many times "
+                         "(as a polite client would); the table counts those 503s separately")
     ap.add_argument("--serve-args", default="", help="extra arguments for `maskprivacy serve`, e.g. '--max-concurrent 2'")
     ap.add_argument("--start-timeout", type=float, default=600, help="seconds the server may take to start")
     args = ap.parse_args()
@@ -262,7 +267,8 @@ def main() -> int:
         rng = random.Random(args.seed)
         order = [mix[i % len(mix)] for i in range(args.requests)]
         rng.shuffle(order)
-        results: dict[str, list[tuple[int, float, bool]]] = defaultdict(list)
+        results: dict[str, list[tuple[int, float, str | None]]] = defaultdict(list)
+        busy: Counter = Counter()  # 503 answers that were retried
         t0 = time.time()
 
         done = [0]
@@ -270,7 +276,14 @@ def main() -> int:
         def one(p: Probe) -> None:
             if time.time() - t0 > args.duration or server.poll() is not None:
                 return
-            results[p.kind].append(send(port, p, args.timeout))
+            for attempt in range(args.retries + 1):
+                code, dt, retry_after = send(port, p, args.timeout)
+                if code == 503 and retry_after and retry_after.isdigit() and attempt < args.retries:
+                    busy[p.kind] += 1
+                    time.sleep(int(retry_after))
+                    continue
+                break
+            results[p.kind].append((code, dt, retry_after))
             done[0] += 1
             if done[0] % 25 == 0:
                 print(f"  {done[0]} answered, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
@@ -309,23 +322,25 @@ def main() -> int:
     bad: list[str] = []
     lat_all: list[float] = []
     lat_ok: list[float] = []
-    print(f"{'kind':34s} {'n':>4s}  codes")
+    print(f"{'kind':34s} {'n':>4s}  final codes (503s retried after Retry-After)")
     for p in mix:
         rs = results.get(p.kind, [])
         codes = Counter(c for c, _, _ in rs)
         all_codes.update(codes)
         lat_all += [dt for _, dt, _ in rs]
         lat_ok += [dt for c, dt, _ in rs if c == 200]
-        print(f"{p.kind:34s} {len(rs):4d}  " + ", ".join(f"{c}: {n}" for c, n in sorted(codes.items())))
+        print(f"{p.kind:34s} {len(rs):4d}  " + ", ".join(f"{c}: {n}" for c, n in sorted(codes.items()))
+              + (f"  ({busy[p.kind]} x 503)" if busy[p.kind] else ""))
         for c, _, retry in rs:
             if c == 503 and not retry:
                 bad.append(f"{p.kind}: 503 without Retry-After")
             elif c != 503 and c not in p.expect:
                 bad.append(f"{p.kind}: {c} (expected {'/'.join(map(str, p.expect))})")
-    print("status codes: " + json.dumps({str(k): v for k, v in sorted(all_codes.items())}))
-    print(f"latency (s), all answers: p50 {pct(lat_all, 50):.3f}  p90 {pct(lat_all, 90):.3f}  "
+    print("final status codes: " + json.dumps({str(k): v for k, v in sorted(all_codes.items())})
+          + f"; 503 busy answers retried: {sum(busy.values())}")
+    print(f"latency (s) of the final attempt, all answers: p50 {pct(lat_all, 50):.3f}  p90 {pct(lat_all, 90):.3f}  "
           f"p99 {pct(lat_all, 99):.3f}  max {max(lat_all, default=float('nan')):.3f}")
-    print(f"latency (s), 200 answers: p50 {pct(lat_ok, 50):.3f}  p90 {pct(lat_ok, 90):.3f}  "
+    print(f"latency (s) of the final attempt, 200 answers: p50 {pct(lat_ok, 50):.3f}  p90 {pct(lat_ok, 90):.3f}  "
           f"p99 {pct(lat_ok, 99):.3f}  max {max(lat_ok, default=float('nan')):.3f}")
     print(f"/api/health during the load: {len(health_lat)} probes, p50 {pct(health_lat, 50):.3f} s, "
           f"max {max(health_lat, default=float('nan')):.3f} s, non-200: {dict(health_bad) or 'none'}")
