@@ -268,6 +268,7 @@ class DlibDetector:
             try:
                 return self._pool.submit(_cnn_in_child, rgb, upsample).result()
             except BrokenProcessPool:  # the child died inside dlib: one new child, then give up
+                self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._start_pool()
         raise RuntimeError("the CNN face detector's process died twice on this image")
 
