@@ -8,9 +8,9 @@ import numpy as np
 from PIL import Image
 
 from ..data.imageio import decode_image, to_rgb
-from .colors import RGB
-from .draw import draw_mask
-from .landmarks import get_landmarker
+from .colors import RGB, parse_color
+from .draw import check_style, draw_mask
+from .landmarks import MIN_SIDE, get_landmarker
 
 
 class NoFaceError(ValueError):
@@ -49,9 +49,14 @@ def mask_face(image: str | os.PathLike | bytes | np.ndarray | Image.Image, style
 
     >>> masked, points = mask_face("face.jpg", style="a", color="white")  # doctest: +SKIP
     """
+    check_style(style)  # bad options fail before any work, face or no face
+    if isinstance(color, str):
+        parse_color(color)
     rgb = load_rgb(image)
     faces = get_landmarker(detector).faces(rgb)
     if not faces:
-        raise NoFaceError("no face found in the image (dlib HOG detector)")
+        h, w = rgb.shape[:2]
+        why = " (too small or too thin for a face)" if min(h, w) < MIN_SIDE else " (dlib HOG detector)"
+        raise NoFaceError(f"no face found in the {w}x{h} image{why}")
     points = faces[0].points
     return draw_mask(rgb, points, style=style, color=color, seed=seed), points

@@ -24,6 +24,9 @@ FAST_SIDE = 100
 # images (photos, several faces) are searched at full resolution.
 CROP_MAX_SIDE = 320
 DETECT_MAX_SIDE = 1600
+# HOG's window is 80 px (40 px with one up-sampling): a thinner image holds no face it can find, and
+# shrinking a 20000x1 strip to DETECT_MAX_SIDE would leave no row at all.
+MIN_SIDE = 24
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,12 @@ class Landmarker:
         the pixel count, and faces in such photos are far bigger than HOG's 80-px window anyway.
         """
         h, w = gray.shape[:2]
+        if min(h, w) < MIN_SIDE:
+            return []
         if max(h, w) > DETECT_MAX_SIDE:
             k = max(h, w) / DETECT_MAX_SIDE
+            if min(h, w) / k < MIN_SIDE:
+                return []  # a long strip: at the size HOG would search it, too thin for a face
             small = cv2.resize(gray, (round(w / k), round(h / k)), interpolation=cv2.INTER_AREA)
             return [tuple(round(v * k) for v in b) for b in self.detect(small)]  # type: ignore[misc]
         boxes: list[tuple[int, int, int, int]] = []

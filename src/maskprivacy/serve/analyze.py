@@ -301,9 +301,11 @@ class Analyzer:
                       already_masked: Sequence[bool | None] | bool | None = None, seed: int = 0) -> list[PhotoResult]:
         """Analyse several photos; the models run once over all their faces (faster than one by one)."""
         from ..masking.api import load_rgb
+        from ..masking.colors import parse_color
         from .faces import find_faces
 
         style = None if mask_style in (None, "none") else check_style(str(mask_style))
+        parse_color(mask_color)  # a bad colour is an error before any work, face or no face
         flags = list(already_masked) if isinstance(already_masked, (list, tuple)) else [already_masked] * len(images)
         if len(flags) != len(images):
             raise ValueError("already_masked needs one value per image")
@@ -366,6 +368,7 @@ class Analyzer:
                     masked_crop=masked_crops.get((pi, fi)), notes=notes))
             h, w = rgb.shape[:2]
             notes = ["These models are untrained (a demo run): their readings are noise."] if self.models.untrained else []
+            notes += getattr(faces, "notes", [])  # too small for a face; more faces than were analysed
             results.append(PhotoResult(w, h, face_results, style, mask_color, str(self.models.run), notes))
         return results
 

@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..masking.draw import STYLES
+from .limits import MAX_CONCURRENT, MAX_WAITING, WAIT_S
 
 MODEL_HELP = ("run directory of the attacker stage (holds train/<unmasked|masked|robust>_<split>/model.pt); "
               "default: $MASKPRIVACY_MODEL, else runs/cpu (what `maskprivacy reproduce --profile cpu --out runs/cpu` writes)")
@@ -86,11 +87,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "serve", help="web page and JSON API: upload a photo, see what a mask hides",
         description="Serve a page where you upload a photo, pick a mask style and see the original and masked faces "
                     "side by side with the predictions and a plain-language summary, plus the same as a JSON API "
-                    "(POST /api/analyze; OpenAPI schema at /openapi.json, docs at /docs). Uploads stay in memory and "
-                    "are never written to disk or logs.", formatter_class=fmt)
+                    "(POST /api/analyze; OpenAPI schema at /openapi.json). Uploads stay in memory and are never "
+                    "written to disk or logs. Other web sites cannot use it: only image/* or multipart/form-data "
+                    "bodies are accepted, requests from another Origin get 403, and the Host header must name this "
+                    "server (--allow-host adds names). At most --max-concurrent photos are processed at once and "
+                    "--max-waiting more wait up to --wait seconds; others get 503 with Retry-After.",
+        formatter_class=fmt)
     _common(s)
     s.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes the page to your network)")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host header is NAME (repeatable; a reverse proxy's or LAN name; "
+                        "'*' turns the DNS-rebinding check off). Loopback names are always allowed; with --host "
+                        "0.0.0.0, also this machine's host name and addresses")
+    s.add_argument("--max-concurrent", type=int, default=MAX_CONCURRENT, metavar="N",
+                   help="photos decoded and analysed at once (memory per photo: see docs/ANALYZE.md, Limits and memory)")
+    s.add_argument("--max-waiting", type=int, default=MAX_WAITING, metavar="N",
+                   help="requests that may wait for a free slot; beyond that the answer is 503 at once")
+    s.add_argument("--wait", type=float, default=WAIT_S, metavar="SECONDS",
+                   help="how long a waiting request waits for a slot before its 503")
+    s.add_argument("--docs", action="store_true",
+                   help="serve Swagger UI at /docs; its script and style load from cdn.jsdelivr.net, so it is off "
+                        "by default (the OpenAPI schema at /openapi.json is always served)")
     s.set_defaults(func=_serve)
 
 
@@ -104,6 +122,9 @@ def _analyze(args: argparse.Namespace) -> int:
     from ..data.imageio import ImageError, decode_image
     from .analyze import get_analyzer
 
+    from ..masking.colors import parse_color
+
+    parse_color(args.color)  # a bad colour fails before the models load (exit 2, with the reason)
     analyzer = get_analyzer(args.model, args.split, args.detector, False if args.no_tta else None,
                             args.real_mask_model)
     style = None if args.mask == "none" else args.mask
@@ -115,6 +136,8 @@ def _analyze(args: argparse.Namespace) -> int:
             photos.append({"path": path, **res.to_dict()})
             if not args.json:
                 print(f"{path}: {res.summary}")
+                for note in res.notes:
+                    print(f"  note: {note}")
                 for i, f in enumerate(res.faces, 1):
                     print(f"  face {i} box {f.box} ({f.detector}); " + ("already masked" if f.already_masked else "bare")
                           + f": {f.masked_reason}")
@@ -166,7 +189,11 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     # The models load now: a missing run fails with a clear error before a port is bound.
-    app = create_app(args.model, args.split, args.detector, tta=False if args.no_tta else None)
+    from .app import allowed_hosts_for
+
+    app = create_app(args.model, args.split, args.detector, tta=False if args.no_tta else None,
+                     max_concurrent=args.max_concurrent, max_waiting=args.max_waiting, wait_s=args.wait,
+                     allowed_hosts=allowed_hosts_for(args.host, args.allow_host), docs=args.docs)
     where = "only this computer" if args.host in ("127.0.0.1", "localhost", "::1") else "your network"
     print(f"maskprivacy: serving models from {args.model} at http://{args.host}:{args.port}/ (reachable from {where}); "
           f"Ctrl-C stops", file=sys.stderr)

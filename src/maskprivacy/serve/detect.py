@@ -13,6 +13,11 @@ about. MediaPipe 0.10.14's BlazeFace finds about 95% of them and ships its model
   BlazeFace finds nothing.
 
 ``auto`` picks ``blazeface`` when MediaPipe imports, else ``dlib``.
+
+Every intermediate array is bounded in pixels, not in the photo's longest side: any photo within
+the decoder's pixel limit (a 30000x1000 strip included) is searched without building an array much
+larger than itself, and images too small or too thin to hold a face (``too_small``) are answered
+"no face" before any detector sees them (dlib's CNN and OpenCV's resize fail on them).
 """
 from __future__ import annotations
 
@@ -30,6 +35,39 @@ BACKENDS = ("auto", "blazeface", "dlib")
 # BlazeFace key point order (the subject's right eye is on the image's left).
 BLAZE_KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")
 MIN_FACE_PX = 24  # smaller faces carry too little for a 200-px crop; they are ignored
+# BlazeFace's input is 128 px: its whole-image pass and its padded retry see a copy no larger than
+# this (the retry adds a quarter of the side on every side: at most 1536x1536 = 2.4 MP).
+BLAZE_WHOLE_SIDE = 1024
+# dlib's HOG pyramid costs a few bytes per pixel: it runs on a copy of at most this many pixels.
+HOG_MAX_PIXELS = 8_000_000
+# The MMOD CNN costs ~seconds per 300k pixels; it runs on a copy of at most this many (area, not side:
+# a 30000x1000 strip keeps 100 rows, not 21).
+CNN_MAX_PIXELS = 640 * 480
+# dlib's CNN fails on inputs of a few pixels ("Filter windows must be small enough"), and its smallest
+# face is ~40 px even with one up-sampling: a thinner copy is not searched.
+CNN_MIN_SIDE = 40
+
+
+def too_small(h: int, w: int) -> str | None:
+    """Why an h x w image cannot hold a face worth reading, or None when it can."""
+    if min(h, w) < MIN_FACE_PX:
+        return (f"the image is {w}x{h} px: too small or too thin for a face "
+                f"(a face needs at least {MIN_FACE_PX} px each way)")
+    return None
+
+
+def shrink(img: np.ndarray, k: float) -> np.ndarray:
+    """``img`` scaled by ``k`` <= 1 with area averaging (no side below 1 px)."""
+    if k >= 1.0:
+        return img
+    h, w = img.shape[:2]
+    return cv2.resize(img, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+
+
+def _scaled(d: "Detection", k: float, pad: int = 0) -> "Detection":
+    """A detection found on a copy scaled by ``k`` and padded by ``pad``, in the original's pixels."""
+    kp = None if d.keypoints is None else (d.keypoints - pad) / k
+    return Detection(tuple((v - pad) / k for v in d.box), d.score, d.source, kp)
 
 
 @dataclass
@@ -136,14 +174,18 @@ class BlazeFaceDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
-        dets = self._run(rgb)
+        # The whole-image pass: BlazeFace resizes to 128 px anyway, so a copy of at most
+        # BLAZE_WHOLE_SIDE loses nothing and keeps MediaPipe's own copies small.
+        k = min(1.0, BLAZE_WHOLE_SIDE / max(h, w))
+        small = shrink(rgb, k)
+        dets = [_scaled(d, k) for d in self._run(small)]
         if not dets:
             # A face that fills the whole frame (a tight crop, a selfie) is often missed: BlazeFace
             # expects some context. A grey border, a quarter of the side, gives it some (~5 ms).
-            pad = max(h, w) // 4
-            padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(118, 118, 118))
-            dets = [Detection(tuple(v - pad for v in d.box), d.score, d.source, d.keypoints - pad)
-                    for d in self._run(padded) if d.keypoints is not None]
+            # It pads the small copy, never the photo: the padded array is at most 1536x1536.
+            pad = max(small.shape[:2]) // 4
+            padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(118, 118, 118))
+            dets = [_scaled(d, k, pad) for d in self._run(padded) if d.keypoints is not None]
         if max(h, w) > self.TILE_ABOVE:
             side = max(256, int(0.6 * min(h, w)))  # 1024x768: 6 tiles of 460 px
             for x0, y0, x1, y1 in tiles(h, w, side):
@@ -154,8 +196,38 @@ class BlazeFaceDetector:
         return nms(dets)
 
 
+_CHILD_CNN = None  # the CNN of the child process that runs it for an isolated DlibDetector
+
+
+def _load_cnn():
+    import dlib
+
+    from ..masking.models_files import CNN_DETECTOR, model_path
+
+    return dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
+
+
+def _cnn_boxes(cnn, rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int, float]]:
+    return [(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), float(d.confidence))
+            for d in cnn(rgb, upsample)]
+
+
+def _cnn_in_child(rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int, float]]:
+    """Runs in the child process of an isolated :class:`DlibDetector` (loads the CNN once there)."""
+    global _CHILD_CNN
+    if _CHILD_CNN is None:
+        _CHILD_CNN = _load_cnn()
+    return _cnn_boxes(_CHILD_CNN, rgb, upsample)
+
+
 class DlibDetector:
-    """dlib HOG (0 then 1 up-sampling), then the MMOD CNN when HOG finds nothing."""
+    """dlib HOG (0 then 1 up-sampling), then the MMOD CNN when HOG finds nothing.
+
+    dlib's Python bindings hold the GIL while they run: the CNN's few seconds would freeze every
+    other thread of the process, a web server's event loop included. :meth:`isolate_cnn` moves the
+    CNN into one child process (the web service does this; its input is at most ``CNN_MAX_PIXELS``,
+    under 1 MB to send), which also keeps a crash inside dlib from taking the server down.
+    """
 
     CNN_SIDE = 640  # the CNN costs ~seconds; it runs on a copy no larger than this
 
@@ -167,31 +239,62 @@ class DlibDetector:
         self._cnn = None
         self.use_cnn = use_cnn
         self._lock = threading.Lock()
+        self._pool = None  # a one-process pool when isolated
 
-    def _cnn_detector(self):
-        if self._cnn is None:
-            from ..masking.models_files import CNN_DETECTOR, model_path
+    def isolate_cnn(self) -> None:
+        """Run the CNN in a child process from now on (started now, in the background)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._start_pool()
 
-            self._cnn = self._dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
-        return self._cnn
+    @staticmethod
+    def _start_pool():
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the server has threads (a forked child could inherit a held lock)
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        pool.submit(_cnn_in_child, np.zeros((CNN_MIN_SIDE, CNN_MIN_SIDE, 3), np.uint8), 0)  # load it now
+        return pool
+
+    def _run_cnn(self, rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, int, float]]:
+        if self._pool is None:
+            if self._cnn is None:
+                self._cnn = _load_cnn()
+            return _cnn_boxes(self._cnn, rgb, upsample)
+        from concurrent.futures.process import BrokenProcessPool
+
+        for attempt in (0, 1):
+            try:
+                return self._pool.submit(_cnn_in_child, rgb, upsample).result()
+            except BrokenProcessPool:  # the child died inside dlib: one new child, then give up
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._start_pool()
+        raise RuntimeError("the CNN face detector's process died twice on this image")
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        h, w = rgb.shape[:2]
+        kh = min(1.0, float(np.sqrt(HOG_MAX_PIXELS / (h * w))))
+        gray = cv2.cvtColor(shrink(rgb, kh), cv2.COLOR_RGB2GRAY)
         with self._lock:
             for up in (0, 1):
                 if up and max(gray.shape) > 1600:
                     break  # up-sampling a big photo costs seconds for faces HOG can see anyway
                 rects, scores, _ = self._hog.run(gray, up, 0.0)
                 if len(rects):
-                    return nms([Detection((r.left(), r.top(), r.right(), r.bottom()), float(s), "hog")
+                    return nms([_scaled(Detection((r.left(), r.top(), r.right(), r.bottom()), float(s), "hog"), kh)
                                 for r, s in zip(rects, scores)])
             if not self.use_cnn:
                 return []
-            k = min(1.0, self.CNN_SIDE / max(gray.shape))
-            small = rgb if k == 1.0 else cv2.resize(rgb, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
-            found = self._cnn_detector()(small, 1 if max(small.shape[:2]) < 400 else 0)
-        return nms([Detection((d.rect.left() / k, d.rect.top() / k, d.rect.right() / k, d.rect.bottom() / k),
-                              float(d.confidence), "cnn") for d in found])
+            k = min(1.0, self.CNN_SIDE / max(h, w))
+            if min(h, w) * k < 2 * CNN_MIN_SIDE:
+                # A long strip: bound the copy by area instead, so it keeps enough rows for a face.
+                k = min(1.0, float(np.sqrt(CNN_MAX_PIXELS / (h * w))))
+            small = shrink(rgb, k)
+            if min(small.shape[:2]) < CNN_MIN_SIDE:
+                return []
+            found = self._run_cnn(small, 1 if max(small.shape[:2]) < 400 else 0)
+        return nms([_scaled(Detection((l, t, r, b), conf, "cnn"), k) for l, t, r, b, conf in found])
 
 
 class FaceDetector:
@@ -208,7 +311,13 @@ class FaceDetector:
         self._blaze = BlazeFaceDetector() if backend == "blazeface" else None
         self._dlib = DlibDetector(use_cnn=use_cnn)
 
+    def isolate_cnn(self) -> None:
+        """dlib's CNN in a child process from now on (see :class:`DlibDetector`): for servers."""
+        self._dlib.isolate_cnn()
+
     def detect(self, rgb: np.ndarray) -> list[Detection]:
+        if too_small(*rgb.shape[:2]):
+            return []  # see too_small(): no detector is asked about a 1x1 or 20000x1 image
         dets = self._blaze.detect(rgb) if self._blaze is not None else []
         if not dets:
             dets = self._dlib.detect(rgb)

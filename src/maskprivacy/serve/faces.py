@@ -22,7 +22,7 @@ import numpy as np
 from ..masking.landmarks import get_landmarker
 from .align import (BLAZE6, BLAZE6_MASKED, BLAZE_USED, POINTS68, UPPER68, AlignedFace, compose, crop_points68,
                     similarity, warp)
-from .detect import Detection, get_detector
+from .detect import Detection, get_detector, too_small
 from .maskcheck import MASKED_BELOW, looks_masked
 
 
@@ -109,8 +109,31 @@ def align_face(rgb: np.ndarray, det: Detection, already_masked: bool | None = No
     return FoundFace(det, AlignedFace(crop, m, how, pts), masked, reason, share, (rgb.shape[1], rgb.shape[0]))
 
 
+# Faces analysed per photo, largest first: each costs ~30 ms of alignment and two model readings, so a
+# crowd photo is capped. The answer says so (``FaceList.notes``): a face is never dropped silently.
+MAX_FACES = 20
+
+
+class FaceList(list):
+    """The faces of a photo (a list of :class:`FoundFace`), plus ``n_detected`` and ``notes``.
+
+    ``notes`` says why faces may be missing: the photo is too small for one, or more than
+    ``max_faces`` were found and only the largest were analysed.
+    """
+
+    def __init__(self, faces: list[FoundFace], n_detected: int, notes: list[str]):
+        super().__init__(faces)
+        self.n_detected = n_detected
+        self.notes = notes
+
+
 def find_faces(rgb: np.ndarray, already_masked: bool | None = None, detector: str = "auto",
-               max_faces: int = 20) -> list[FoundFace]:
-    """Every face of an RGB photo (largest first, at most ``max_faces``), aligned to UTKFace's geometry."""
-    dets = get_detector(detector).detect(rgb)[:max_faces]
-    return [align_face(rgb, d, already_masked) for d in dets]
+               max_faces: int | None = None) -> FaceList:
+    """Every face of an RGB photo (largest first, at most ``max_faces``, default ``MAX_FACES``), aligned."""
+    max_faces = MAX_FACES if max_faces is None else max_faces
+    small = too_small(*rgb.shape[:2])
+    dets = [] if small else get_detector(detector).detect(rgb)
+    notes = [small] if small else []
+    if len(dets) > max_faces:
+        notes.append(f"{len(dets)} faces found, the {max_faces} largest analysed")
+    return FaceList([align_face(rgb, d, already_masked) for d in dets[:max_faces]], len(dets), notes)

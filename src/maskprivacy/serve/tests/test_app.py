@@ -15,7 +15,8 @@ from .conftest import jpeg, png_claiming
 
 @pytest.fixture(scope="module")
 def client(demo_run):
-    return TestClient(create_app(str(demo_run), max_upload_bytes=3_000_000, max_pixels=5_000_000))
+    return TestClient(create_app(str(demo_run), max_upload_bytes=3_000_000, max_pixels=5_000_000),
+                      base_url="http://localhost")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,8 @@ def test_analyze_raw_body_and_multipart_agree(client, face_jpeg):
 
 @pytest.mark.parametrize("body,ctype,code,words", [
     (b"", "image/jpeg", 400, "empty"),
-    (b"hello, I am a text file\n" * 10, "text/plain", 415, "not a readable image"),
+    (b"hello, I am a text file\n" * 10, "image/jpeg", 415, "not a readable image"),
+    (b"hello, I am a text file\n" * 10, "text/plain", 415, "image/*"),
     (png_claiming(20000, 20000), "image/png", 413, "pixels"),
     (b"\xff\xd8\xff" + b"\x00" * 100, "image/jpeg", 415, "not a readable image"),
 ])
