@@ -312,7 +312,7 @@ def create_app(model: str, split: str = "uniform", detector: str = "auto", max_u
                     "field `file`. Photos stay in memory and are never stored or logged.",
         version="1", docs_url="/docs" if docs else None, redoc_url=None)
     app.state.slots = slots
-    models = [analyzer.models.name(c) for c in (False, True) if analyzer.models.get(c) is not None]
+    models = analyzer.models.names()
     model_name = analyzer.models.run.resolve().name
     page = resources.files(__package__).joinpath("templates/index.html").read_text(encoding="utf-8")
     csp = {"/": page_csp(page), **({"/docs": CSP_DOCS} if docs else {})}
