@@ -10,7 +10,8 @@ Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
     data/manifest.csv, data/counts.json   ingest
     mask/                                 masking run (report.csv, landmarks.npy, images/)
     figures/pipeline.png, distributions.png
-    cache/, splits/, pretrain/, train/    training (maskprivacy.training.pipeline)
+    cache/, splits/, pretrain/, train/    training (maskprivacy.training.pipeline); train/robust_<split>/
+                                          is the mask-robust attacker (results.json: attackers.cnn_robust)
     dlib_<condition>_<split>/             the dlib-descriptor attacker
     results.json, report.md, report.html
 """
@@ -137,6 +138,18 @@ def _train(condition: str, split: str) -> Callable[[Context], None]:
     return go
 
 
+def _train_robust(split: str) -> Callable[[Context], None]:
+    def go(ctx: Context) -> None:
+        from ..training import pipeline as tp
+
+        tp.finetune_robust(ctx.cfg, ctx.run, split)
+        m = tp.evaluate(ctx.cfg, ctx.run, tp.ROBUST, split, "multitask",
+                        tp.stage_walls(ctx.run, ctx.cfg, tp.ROBUST, split, "multitask"))
+        if m is not None:
+            print(f"[robust/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
+    return go
+
+
 def _dlib(ctx: Context) -> None:
     if not ctx.dlib:
         return
@@ -180,6 +193,9 @@ STAGES: list[Stage] = [
     Stage("pretrain_masked", _pretrain("masked"), _p("pretrain/masked"), "MoCo v2 on masked train faces"),
     *[Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
       for c in ("masked",) for s in SPLITS],
+    *[Stage(f"train_robust_{s}", _train_robust(s), _p(f"train/robust_{s}"),
+            f"the mask-robust attacker ({s} split): random masks on unmasked faces, from the masked attacker")
+      for s in SPLITS],
     Stage("pretrain_unmasked", _pretrain("unmasked"), _p("pretrain/unmasked"), "MoCo v2 on unmasked train faces"),
     *[Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
       for c in ("unmasked",) for s in SPLITS],
