@@ -186,23 +186,34 @@ def mask_batch(images: np.ndarray, points: np.ndarray, rng: np.random.Generator,
     return out
 
 
+def style_draw(style: str, rng: np.random.Generator, dist: MaskDistribution = DEFAULT) -> Draw | None:
+    """How a face wears ``style`` in the per-style comparison: the paper's flat shapes a-f as the paper
+    drew them (white, flat, no jitter); every realistic style with a colour, look and placement drawn
+    from ``dist`` restricted to it; ``bare``: None (no mask)."""
+    if style == "bare":
+        return None
+    spec = get_style(style)
+    if spec.family == "flat":
+        return Draw(style, (255, 255, 255), None if style == "a" else Look(texture=False))
+    return sample(rng, dist.only(style))
+
+
 def mask_style_batch(images: np.ndarray, points: np.ndarray, style: str, seed: int,
                      dist: MaskDistribution = DEFAULT, keys: Sequence[str] | None = None) -> np.ndarray:
-    """Every face in one ``style`` (colour, look and placement still drawn from ``dist``), seeded per
-    face by (seed, style, key) so a face's mask does not depend on the batch it is in. Style ``bare``
-    returns the faces unchanged; ``paper`` is the paper's exact white type "a"."""
+    """Every face wearing ``style`` (see :func:`style_draw`), seeded per face by (seed, style, key), so
+    a face's mask does not depend on the batch it is in. ``bare`` returns the faces unchanged."""
     from .colors import image_rng
 
     if style == "bare":
         return np.array(images, copy=True)
     out = np.empty_like(images)
-    one = None if style == "paper" else dist.only(style)
     for i in range(len(images)):
         rng = image_rng(seed, f"{style}:{keys[i] if keys is not None else i}")
-        d = Draw("a", (255, 255, 255), None) if one is None else sample(rng, one)
+        d = style_draw(style, rng, dist)
+        assert d is not None
         out[i] = draw(images[i], points[i], d, rng)
     return out
 
 
 __all__ = ["DEFAULT", "Draw", "MaskDistribution", "WIDE_PALETTE", "draw", "draw_random_mask", "mask_batch",
-           "mask_style_batch", "sample"]
+           "mask_style_batch", "sample", "style_draw"]

@@ -13,6 +13,8 @@ Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
     cache/, splits/, pretrain/, train/    training (maskprivacy.training.pipeline); train/robust_<split>/
                                           is the mask-robust attacker (results.json: attackers.cnn_robust)
     dlib_<condition>_<split>/             the dlib-descriptor attacker
+    styles.json, figures/styles.png       protection by mask style (privacy/by_style.py)
+    realmask.json                         optional: real masked photos (a different population), read if present
     results.json, report.md, report.html
 """
 from __future__ import annotations
@@ -161,6 +163,17 @@ def _dlib(ctx: Context) -> None:
                       progress=ctx.progress)
 
 
+def _styles(ctx: Context) -> None:
+    from ..privacy.by_style import protection_by_style, write_styles
+    from .figures import styles_figure
+
+    res = protection_by_style(ctx.run, ctx.cfg, "uniform", seed=ctx.seed, n_boot=int(ctx.extras["pvi_boot"]),
+                              tta=bool(ctx.cfg["eval"].get("styles_tta", ctx.cfg["eval"].get("tta", True))), batch_size=int(ctx.cfg["eval"]["batch_size"]))
+    write_styles(ctx.run, res)
+    styles_figure(res, ctx.run / "figures" / "styles.png")
+    print(f"[styles] best {res['best']}, worst {res['worst']} (strongest attacker's PVI), {res['wall_s']:.0f} s", flush=True)
+
+
 def _pvi(ctx: Context) -> None:
     from ..privacy.run_pvi import pvi_for_run
 
@@ -201,6 +214,8 @@ STAGES: list[Stage] = [
       for c in ("unmasked",) for s in SPLITS],
     Stage("dlib", _dlib, lambda ctx: [ctx.run / f"dlib_{c}_{s}" for c in CONDITIONS for s in SPLITS],
           "the dlib-descriptor attacker (both conditions, both splits)"),
+    Stage("styles", _styles, _p("styles.json", "figures/styles.png"),
+          "protection by mask style: every CNN attacker on the test faces wearing each style"),
     Stage("pvi", _pvi, _p("pvi.json"), "Privacy Vulnerability Index with bootstrap intervals"),
     Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
 ]

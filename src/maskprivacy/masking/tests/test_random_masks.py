@@ -76,9 +76,10 @@ def test_per_style_batches_are_seeded_per_face(small_faces):
     b = mask_style_batch(ims[::-1], pts[::-1], "kn95", 0, keys=keys[::-1])
     assert np.array_equal(a, b[::-1])  # a face's mask does not depend on its batch
     assert np.array_equal(mask_style_batch(ims, pts, "bare", 0), ims)
-    paper = mask_style_batch(ims, pts, "paper", 0)
     mouth = pts[0][62].astype(int)
-    assert tuple(paper[0][mouth[1], mouth[0]]) == (255, 255, 255)
+    for shape in ("a", "b", "c", "d", "e", "f"):  # the paper's shapes as the paper drew them: white
+        paper = mask_style_batch(ims, pts, shape, 0)
+        assert tuple(paper[0][mouth[1], mouth[0]]) == (255, 255, 255)
 
 
 @pytest.mark.parametrize("case", ["equal", "outside", "flipped", "upside_down", "huge", "nan", "tiny_image"])
