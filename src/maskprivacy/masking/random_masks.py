@@ -174,15 +174,18 @@ def draw_random_mask(rgb: np.ndarray, points: np.ndarray, rng: np.random.Generat
 
 
 def mask_batch(images: np.ndarray, points: np.ndarray, rng: np.random.Generator,
-               dist: MaskDistribution = DEFAULT) -> np.ndarray:
+               dist: MaskDistribution = DEFAULT, paper: np.ndarray | None = None) -> np.ndarray:
     """(N, S, S, 3) uint8 faces and their (N, 68, 2) key points in the same pixels -> masked copies.
 
     Used by the robust attacker's training step: one generator per batch, so the masks depend only on
-    the seed and the batch, not on timing or threads.
+    the seed and the batch, not on timing or threads. ``paper``: the same faces already wearing the
+    paper's mask as the test set has it (the masked cache: drawn at full size, then shrunk); when
+    given, faces drawn to wear the paper's mask take it from there, pixel for pixel.
     """
     out = np.empty_like(images)
     for i in range(len(images)):
-        out[i] = draw_random_mask(images[i], points[i], rng, dist)[0]
+        d = sample(rng, dist)
+        out[i] = paper[i] if (d.look is None and paper is not None) else draw(images[i], points[i], d, rng)
     return out
 
 

@@ -541,8 +541,15 @@ def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
         backbone = run / "pretrain" / "masked" / "backbone.pt"
         if backbone.is_file():
             module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
+    mdir = cache_path(run, cfg, "masked")
+    paper = None
+    if cache_mod.is_complete(mdir):  # the paper's mask as the test set has it, for the paper_prob share
+        mc = cache_mod.load_cache(mdir)
+        if mc.names != c.names:
+            raise ValueError(f"{mdir} and {udir} hold different faces; delete the caches to rebuild them")
+        paper = mc.images
     module.attach(bank, resident=bool(cfg["data"].get("resident")),
-                  masker=RandomMasker(bank.images, points, dist, int(cfg["seed"])))
+                  masker=RandomMasker(bank.images, points, dist, int(cfg["seed"]), paper))
     info = {"condition": ROBUST, "split": split, "approach": "multitask", "profile": cfg.get("profile"),
             "init": init, "init_model": str(init_path.relative_to(run)) if init == "masked" else None,
             "trained_on": "unmasked cache + a random mask per face per batch", "mask_distribution": dist.to_dict(),

@@ -80,3 +80,8 @@ def test_cache_points_and_the_masker(sample_dir, sample_mask_run, tmp_path):
     assert torch.equal(a, mk(rows, x, "train", 0, 0))
     assert not torch.equal(a, mk(rows, x, "train", 1, 0))
     assert (a != x).any(dim=1).float().mean() > 0.1  # masks were drawn
+    # faces drawn to wear the paper's mask take it from the masked cache, pixel for pixel
+    prepare_cache(cfg, sample_dir, sample_mask_run, run, ("masked",))
+    paper = load_cache(cache_path(run, cfg, "masked")).images
+    mk = RandomMasker(images, saved, distribution(apply_overrides(cfg, ["robust.masks.paper_prob=1.0"])), 1, paper)
+    assert torch.equal(mk(rows, x, "train", 0, 0), torch.from_numpy(np.asarray(paper[:8])).permute(0, 3, 1, 2))
