@@ -25,8 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `maskprivacy train`: spinning threads would bill CPU time
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import build  # noqa: E402
@@ -94,6 +95,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(SAMPLE), help="a folder of UTKFace-like faces (the sample)")
     ap.add_argument("--faces", type=int, default=1024, help="masks drawn for the timing")
     ap.add_argument("--steps", type=int, default=4, help="timed training steps per size")
+    ap.add_argument("--n-test", type=int, default=2349, help="test faces of the styles stage (the cpu run's uniform split)")
     args = ap.parse_args()
     cfg = load_profile(args.profile)
     size = int(cfg["cache"]["size"])
@@ -126,6 +128,23 @@ def main() -> int:
            "masked_finetune_s_per_face": round(per_face_ft, 4), "robust_s_per_face": round(per_face_rb, 4),
            "robust_over_masked_finetune": round(per_face_rb / per_face_ft, 3),
            "mask_share_of_robust": round(len(rb_sizes) * mask_ms / 1000 / per_face_rb, 3)}
+    # the styles stage: every CNN attacker (3) predicts the test faces in every style (+ bare)
+    from maskprivacy.masking.draw import STYLES
+    from maskprivacy.models.factory import ALL_TASKS, create_model
+    from maskprivacy.models.predictor import Predictor
+
+    pred = Predictor(create_model(m["arch"], ALL_TASKS, stem=m["stem"]), arch=m["arch"], stem=m["stem"],
+                     input_size=int(m["input_size"]), crop=m["crop"], tta=bool(cfg["eval"].get("styles_tta", True)))
+    faces = np.concatenate([ims] * (-(-512 // len(ims))))[:512]
+    pred.predict(faces[:64])
+    t0 = time.process_time()
+    pred.predict(faces, batch_size=int(cfg["eval"]["batch_size"]))
+    eval_cpu = (time.process_time() - t0) / len(faces)
+    styles_wall = args.n_test * (len(STYLES) + 1) * 3 * eval_cpu / threads
+    res.update(eval_cpu_ms_per_image=round(1000 * eval_cpu, 2), styles_tta=pred.tta,
+               styles_stage_s_estimate=round(styles_wall, 1), n_test=args.n_test)
+    print(f"evaluation: {1000 * eval_cpu:.2f} ms CPU an image (tta {pred.tta}); styles stage "
+          f"({len(STYLES) + 1} styles x 3 attackers x {args.n_test} faces): ~{styles_wall:.0f} s wall (lower bound)")
     print(f"robust stage / masked fine-tuning (upper bound): {per_face_rb / per_face_ft:.2f} (mask drawing is "
           f"{100 * res['mask_share_of_robust']:.0f}% of the robust stage)")
     print(json.dumps(res, indent=2))

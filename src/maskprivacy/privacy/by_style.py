@@ -45,7 +45,7 @@ from .pvi import bootstrap_means, compute_pvi, _interval
 STYLES_JSON = "styles.json"
 REALMASK_JSON = "realmask.json"
 ATTACKERS = {"cnn_masked": "masked", "cnn_unmasked": "unmasked", "cnn_robust": "robust"}
-REFERENCE = ("cnn_unmasked", "bare")
+REFERENCE = ("cnn_unmasked", "bare")  # (attacker, style): the threat without a mask
 TASKS = ("sex", "race", "age_bucket")
 
 
@@ -135,7 +135,7 @@ def protection_by_style(run: str | os.PathLike, cfg: dict, split: str = "uniform
     point = scores.mean(axis=0)
     boot = bootstrap_means(scores, n_boot, seed)
     base = baselines_from_split(run / "splits" / f"{split}.csv")
-    ref = frames.get(REFERENCE) if REFERENCE[1] in styles else None
+    ref = frames.get((REFERENCE[1], REFERENCE[0]))
     out_styles: dict[str, Any] = {}
     for i, (style, a) in enumerate(keys):
         j = 4 * i

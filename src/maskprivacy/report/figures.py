@@ -155,14 +155,15 @@ def pvi_figure(pvi: dict, out: str | os.PathLike) -> Path:
 def styles_figure(styles: dict, out: str | os.PathLike) -> Path:
     """PVI per mask style and attacker, with bootstrap intervals (``styles`` is styles.json's content).
 
-    Styles are sorted by their strongest attacker's PVI, so the best-protecting mask is at the top;
-    a dashed line marks the unmasked attacker on bare faces (no mask at all).
+    Styles are sorted by their strongest attacker's PVI, so the best-protecting mask is at the top,
+    with ``bare`` (no mask) last; a dashed line marks the unmasked attacker on bare faces.
     """
     rows = styles.get("styles") or {}
     if not rows:
         raise ValueError("no style to plot")
     attackers = sorted({a for r in rows.values() for a in r["attackers"]})
-    order = sorted(rows, key=lambda s: rows[s]["attackers"][rows[s]["strongest"]]["pvi"])
+    order = sorted((s for s in rows if s != "bare"), key=lambda s: rows[s]["attackers"][rows[s]["strongest"]]["pvi"])
+    order += ["bare"] if "bare" in rows else []  # no mask: the reference, last
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.42 * len(order)))
     y = np.arange(len(order))

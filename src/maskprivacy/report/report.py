@@ -369,8 +369,8 @@ def _sec_answer(res: dict) -> list[Block]:
                 f"{c['age']['mae']:.1f} years on average); without a mask the unmasked attacker reads "
                 f"{_pct(bare['sex']['accuracy'], 1)}, {_pct(bare['race']['accuracy'], 1)} and "
                 f"{_pct(bare['age_bucket']['accuracy'], 1)}. In terms of the Privacy Vulnerability Index (0 = nothing "
-                f"readable beyond guessing from the population, 1 = everything), the mask lowers it from "
-                f"{bare['pvi']:.3f} to {c['pvi']:.3f}{_ci(c.get('pvi_ci'))}: a reduction of "
+                f"readable beyond guessing from the population, 1 = everything), it is {bare['pvi']:.3f} without a mask "
+                f"and {c['pvi']:.3f}{_ci(c.get('pvi_ci'))} behind this one: a reduction of "
                 f"{_pct_ci(c.get('reduction'), c.get('reduction_ci'))}.")
         best, worst = st.get("best"), st.get("worst")
         n_styles = len([k for k in st.get("styles") or {} if k != "bare"])
@@ -406,9 +406,10 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
         f"({st.get('seed')}); row a is the paper's mask exactly as the masked attacker is tested on it. Accuracy "
         f"[{lvl} bootstrap interval, {st.get('n_boot')} paired resamples]; PVI reduction against the unmasked "
         f"attacker on bare faces. Strongest = the attacker with the highest PVI on that style (the worst case "
-        f"for the wearer). Sorted from best to worst protection. Best: {st.get('best')}; worst: {st.get('worst')}."))
+        f"for the wearer). Sorted from best to worst protection, then no mask (bare). Best: {st.get('best')}; worst: {st.get('worst')}."))
     rows_ = st.get("styles") or {}
-    order = sorted(rows_, key=lambda s: rows_[s]["attackers"][rows_[s]["strongest"]]["pvi"])
+    order = sorted((s_ for s_ in rows_ if s_ != "bare"), key=lambda s: rows_[s]["attackers"][rows_[s]["strongest"]]["pvi"])
+    order += ["bare"] if "bare" in rows_ else []  # no mask: the reference, last
     rows = []
     for s_ in order:
         r = rows_[s_]

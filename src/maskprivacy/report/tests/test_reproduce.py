@@ -60,7 +60,12 @@ def test_protection_by_style_table(smoke_run):
     res = json.loads((smoke_run / "results.json").read_text())
     st = res["styles"]
     assert list(st["styles"]) == ["bare", *STYLES]
-    assert st["best"] in STYLES and st["worst"] in STYLES and st["best"] != st["worst"]
+    assert st["best"] in STYLES and st["worst"] in STYLES
+    strongest = {s: r["attackers"][r["strongest"]]["pvi"] for s, r in st["styles"].items() if s != "bare"}
+    assert strongest[st["best"]] == min(strongest.values()) and strongest[st["worst"]] == max(strongest.values())
+    assert st["reference"] == {"attacker": "cnn_unmasked", "style": "bare"}
+    red = st["styles"]["bare"]["attackers"]["cnn_unmasked"]["reduction"]  # the reference against itself
+    assert red is None or red == pytest.approx(0.0)
     for style, row in st["styles"].items():
         assert set(row["attackers"]) == {"cnn_masked", "cnn_unmasked", "cnn_robust"}, style
         assert row["strongest"] in row["attackers"]
