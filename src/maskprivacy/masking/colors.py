@@ -25,6 +25,23 @@ NAMED_COLORS: dict[str, RGB] = {
 }
 
 
+# More colours the mask distribution (random_masks.py) and the style files may name; kept apart from
+# NAMED_COLORS so that ``--color random`` draws from the same palette (the same output) as before.
+EXTRA_COLORS: dict[str, RGB] = {
+    "beige": (215, 195, 160),
+    "khaki": (170, 160, 110),
+    "olive": (100, 110, 60),
+    "purple": (110, 70, 140),
+    "yellow": (230, 200, 70),
+    "orange": (220, 120, 50),
+    "teal": (40, 130, 130),
+    "skin-light": (236, 200, 170),
+    "skin-medium": (200, 150, 110),
+    "skin-tan": (165, 115, 75),
+    "skin-dark": (110, 75, 50),
+}
+
+
 def image_rng(seed: int, name: str) -> np.random.Generator:
     """A random generator that depends only on ``seed`` and the image's name."""
     digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
@@ -38,6 +55,8 @@ def parse_color(spec: str) -> RGB | None:
         return None
     if s in NAMED_COLORS:
         return NAMED_COLORS[s]
+    if s in EXTRA_COLORS:
+        return EXTRA_COLORS[s]
     if s.startswith("#") and len(s) == 7:
         try:
             return (int(s[1:3], 16), int(s[3:5], 16), int(s[5:7], 16))
@@ -49,7 +68,7 @@ def parse_color(spec: str) -> RGB | None:
         if all(0 <= v <= 255 for v in rgb):
             return rgb  # type: ignore[return-value]
     raise ValueError(
-        f"colour {spec!r}: use a name ({', '.join(NAMED_COLORS)}), 'R,G,B' with 0-255 values, '#RRGGBB' or 'random'"
+        f"colour {spec!r}: use a name ({', '.join([*NAMED_COLORS, *EXTRA_COLORS])}), 'R,G,B' with 0-255 values, '#RRGGBB' or 'random'"
     )
 
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from .colors import RGB, image_rng, parse_color, resolve_color
 from .shapes import FLAT_SHAPES, draw_flat
-from .styles import REALISTIC_STYLES, draw_realistic
+from .styles import REALISTIC_STYLES, draw_realistic  # every style of styles/*.yaml
 
 STYLES: tuple[str, ...] = FLAT_SHAPES + REALISTIC_STYLES
 

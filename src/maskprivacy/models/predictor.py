@@ -153,7 +153,11 @@ _RUN_DIR = re.compile(r"^(masked|unmasked|robust)_(random|uniform)$")
 
 
 def load_run_predictors(run: str | os.PathLike, device: str | torch.device | None = None) -> dict[tuple[str, str], Predictor]:
-    """Every ``RUN/train/<condition>_<split>/model.pt`` that exists, keyed by (condition, split)."""
+    """Every ``RUN/train/<condition>_<split>/model.pt`` that exists, keyed by (condition, split).
+
+    Conditions: ``masked`` (the paper-style attacker, trained on the mask "a"), ``unmasked``, and
+    ``robust`` (the mask-robust attacker, trained on many mask styles; its bundle has masked=True).
+    """
     root = Path(run) / "train"
     out: dict[tuple[str, str], Predictor] = {}
     if not root.is_dir():

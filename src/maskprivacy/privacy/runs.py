@@ -13,6 +13,9 @@ Folder names say which attacker, condition and split they hold:
   ``cnn_<sub>`` (the training stage puts the paper's one-network-per-task models in ``per_task/``,
   so ``cnn`` is the multi-task network and ``cnn_per_task`` the per-task networks)
 
+* ``train/robust_<split>/``: the mask-robust CNN attacker (attacker ``cnn_robust``, condition
+  ``masked``: it is tested on the same masked faces as ``cnn``)
+
 with condition ``masked``/``unmasked`` and split ``uniform``/``random``. The PVI and the report read
 runs through this module only, so the convention lives in one place.
 """
@@ -30,6 +33,8 @@ import pandas as pd
 CONDITIONS = ("masked", "unmasked")
 SPLITS = ("uniform", "random")
 DEFAULT_ATTACKER = "cnn"
+ROBUST_ATTACKER = "cnn_robust"
+_ROBUST_RE = re.compile(r"^robust_(?P<split>uniform|random)$")
 _DIR_RE = re.compile(r"^(?:(?P<attacker>.+?)_)?(?P<condition>masked|unmasked)_(?P<split>uniform|random)$")
 
 # predictions.csv: (true, predicted) column pairs per task
@@ -57,6 +62,9 @@ class AttackerDir:
 
 def parse_dir_name(name: str, parent_attacker: str | None = None) -> tuple[str, str, str] | None:
     """(attacker, condition, split) from a folder name, or None if it is not an attacker folder."""
+    r = _ROBUST_RE.match(name)
+    if r is not None and parent_attacker is None:
+        return ROBUST_ATTACKER, "masked", r["split"]
     m = _DIR_RE.match(name)
     if m is None:
         return None
@@ -111,6 +119,8 @@ def expected_dir(run: str | os.PathLike, attacker: str, condition: str, split: s
     """Where an attacker's folder is expected (for error messages)."""
     if attacker == DEFAULT_ATTACKER:
         return Path(run) / "train" / f"{condition}_{split}"
+    if attacker == ROBUST_ATTACKER and condition == "masked":
+        return Path(run) / "train" / f"robust_{split}"
     if attacker.startswith(DEFAULT_ATTACKER + "_"):  # cnn_per_task -> train/<condition>_<split>/per_task
         return Path(run) / "train" / f"{condition}_{split}" / attacker[len(DEFAULT_ATTACKER) + 1:]
     return Path(run) / "train" / f"{attacker}_{condition}_{split}"

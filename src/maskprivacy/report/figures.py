@@ -150,3 +150,45 @@ def pvi_figure(pvi: dict, out: str | os.PathLike) -> Path:
     ax.set_title(title, fontsize=10)
     ax.legend()
     return _save(fig, out)
+
+
+def styles_figure(styles: dict, out: str | os.PathLike) -> Path:
+    """PVI per mask style and attacker, with bootstrap intervals (``styles`` is styles.json's content).
+
+    Styles are sorted by their strongest attacker's PVI, so the best-protecting mask is at the top,
+    with ``bare`` (no mask) last; a dashed line marks the unmasked attacker on bare faces.
+    """
+    rows = styles.get("styles") or {}
+    if not rows:
+        raise ValueError("no style to plot")
+    attackers = sorted({a for r in rows.values() for a in r["attackers"]})
+    order = sorted((s for s in rows if s != "bare"), key=lambda s: rows[s]["attackers"][rows[s]["strongest"]]["pvi"])
+    order += ["bare"] if "bare" in rows else []  # no mask: the reference, last
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.42 * len(order)))
+    y = np.arange(len(order))
+    h = 0.8 / len(attackers)
+    colors = {"cnn_masked": "#dd8452", "cnn_unmasked": "#4c72b0", "cnn_robust": "#55a868"}
+    for k, a in enumerate(attackers):
+        vals, lo, hi = [], [], []
+        for s in order:
+            c = rows[s]["attackers"].get(a)
+            v = c["pvi"] if c else np.nan
+            ci = (c or {}).get("pvi_ci") or [None, None]
+            vals.append(v)
+            lo.append(v - ci[0] if ci[0] is not None else 0)
+            hi.append(ci[1] - v if ci[1] is not None else 0)
+        ax.barh(y + (k - (len(attackers) - 1) / 2) * h, vals, h, xerr=[lo, hi], capsize=2,
+                color=colors.get(a, None), label=a)
+    ref = styles.get("reference") or {}
+    bare = rows.get(ref.get("style", ""), {}).get("attackers", {}).get(ref.get("attacker", ""))
+    if bare:
+        ax.axvline(bare["pvi"], color="#333", ls="--", lw=1, label=f"{ref['attacker']} on bare faces")
+    ax.set_yticks(y, order)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("PVI (0 = nothing readable beyond guessing, 1 = everything)")
+    ax.set_title(f"What each mask style leaves readable ({styles.get('split', '')} split, n={styles.get('n_test', '?')}; "
+                 "best-protecting first)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    return _save(fig, out)

@@ -31,7 +31,8 @@ from .paper import (CITATION, PAPER_COLUMNS, PAPER_N_TEST, PAPER_PER_CLASS_UNIFO
 RESULTS_JSON = "results.json"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
-FIGURES = {"pipeline": "figures/pipeline.png", "distributions": "figures/distributions.png", "pvi": "figures/pvi.png"}
+FIGURES = {"pipeline": "figures/pipeline.png", "distributions": "figures/distributions.png", "pvi": "figures/pvi.png",
+           "styles": "figures/styles.png"}
 NOT_RUN = "not run"
 CLASS_TASKS = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
 # (results key, task, metric, label, higher is better)
@@ -123,6 +124,7 @@ def build_results(run: str | os.PathLike, pvi: Any = None, stages: Mapping[str, 
     if pvi is not None and hasattr(pvi, "to_dict"):
         pvi = pvi.to_dict()
     res["pvi"] = pvi if pvi is not None else old.get("pvi")
+    res["styles"] = read_styles(run)
     merged = dict(old.get("stages") or {})
     for name, v in (stages or {}).items():
         merged[name] = dict(v) if isinstance(v, Mapping) else {"wall_s": float(v)}
@@ -133,6 +135,19 @@ def build_results(run: str | os.PathLike, pvi: Any = None, stages: Mapping[str, 
     res["paper"] = PAPER_RESULTS
     res["generated_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     return res
+
+
+def read_styles(run: str | os.PathLike) -> dict | None:
+    """RUN/styles.json (protection by mask style), with RUN/realmask.json's row read afresh: the real
+    photos may be evaluated after the styles stage ran. None when the styles stage has not run."""
+    from ..privacy.by_style import STYLES_JSON, read_realmask
+
+    run = Path(run)
+    st = _read_json(run / STYLES_JSON)
+    if st is None:
+        return None
+    st["realmask"] = read_realmask(run)
+    return st
 
 
 def write_results(run: str | os.PathLike, pvi: Any = None, stages: Mapping[str, Any] | None = None,
@@ -327,6 +342,103 @@ def _sec_pvi(run: Path, res: dict) -> list[Block]:
     return out
 
 
+def _strongest_cell(styles: dict, style: str) -> tuple[str, dict] | None:
+    row = (styles.get("styles") or {}).get(style)
+    if not row:
+        return None
+    return row["strongest"], row["attackers"][row["strongest"]]
+
+
+def _pct_ci(v: float | None, ci: list | None) -> str:
+    return f"{_pct(v, 1)}{_ci(ci, True)}"
+
+
+def _sec_answer(res: dict) -> list[Block]:
+    """The answer first, in plain words, from the run's own numbers (styles.json, else the PVI)."""
+    out = [_h(2, "The answer")]
+    st = res.get("styles") or {}
+    lvl = f"{100 * float(st.get('ci_level') or (res.get('pvi') or {}).get('ci_level') or 0.95):.0f}%"
+    paper = _strongest_cell(st, "a") if st else None
+    ref = st.get("reference") or {}
+    bare = ((st.get("styles") or {}).get(ref.get("style", "")) or {}).get("attackers", {}).get(ref.get("attacker", ""))
+    if paper and bare:
+        name, c = paper
+        text = (f"Behind the paper's mask (shape a, white) the strongest attacker ({name}) still reads sex correctly "
+                f"{_pct_ci(c['sex']['accuracy'], c['sex']['ci'])} of the time, race {_pct_ci(c['race']['accuracy'], c['race']['ci'])} "
+                f"and the age bucket {_pct_ci(c['age_bucket']['accuracy'], c['age_bucket']['ci'])} (age within "
+                f"{c['age']['mae']:.1f} years on average); without a mask the unmasked attacker reads "
+                f"{_pct(bare['sex']['accuracy'], 1)}, {_pct(bare['race']['accuracy'], 1)} and "
+                f"{_pct(bare['age_bucket']['accuracy'], 1)}. In terms of the Privacy Vulnerability Index (0 = nothing "
+                f"readable beyond guessing from the population, 1 = everything), it is {bare['pvi']:.3f} without a mask "
+                f"and {c['pvi']:.3f}{_ci(c.get('pvi_ci'))} behind this one: a reduction of "
+                f"{_pct_ci(c.get('reduction'), c.get('reduction_ci'))}.")
+        best, worst = st.get("best"), st.get("worst")
+        n_styles = len([k for k in st.get("styles") or {} if k != "bare"])
+        if best and worst and best != worst:
+            (bn, b), (wn, w) = _strongest_cell(st, best), _strongest_cell(st, worst)  # type: ignore[misc]
+            text += (f" Of the {n_styles} mask styles tried on the same {st.get('n_test', '?')} test faces, {best} protects "
+                     f"best (strongest attacker {bn}: sex {_pct(b['sex']['accuracy'], 1)}, PVI reduction "
+                     f"{_pct_ci(b.get('reduction'), b.get('reduction_ci'))}) and {worst} least ({wn}: sex "
+                     f"{_pct(w['sex']['accuracy'], 1)}, reduction {_pct_ci(w.get('reduction'), w.get('reduction_ci'))}).")
+        text += f" Intervals: {lvl} bootstrap over the test faces."
+        return out + [_p(text)]
+    pvi = res.get("pvi") or {}
+    m = (res.get("masked") or {}).get("uniform") or {}
+    if pvi.get("reduction") is not None and m:
+        return out + [_p(
+            f"Behind the paper's mask (shape a, white) the attacker ({res.get('main_attacker', DEFAULT_ATTACKER)}) still "
+            f"reads sex correctly {_pct(_value(m, 'sex', 'accuracy'), 1)} of the time, race "
+            f"{_pct(_value(m, 'race', 'accuracy'), 1)} and the age bucket {_pct(_value(m, 'age_bucket', 'accuracy'), 1)}; "
+            f"the mask lowers the Privacy Vulnerability Index by {_pct_ci(pvi['reduction'], pvi.get('reduction_ci'))}. "
+            f"Protection by mask style: {NOT_RUN} (reproduce stage `styles`).")]
+    return out + [_p(f"{NOT_RUN}: train the masked and unmasked attackers and compute the PVI first.")]
+
+
+def _sec_styles(run: Path, res: dict) -> list[Block]:
+    out = [_h(2, "Protection by mask style")]
+    st = res.get("styles")
+    if not st:
+        return out + [_p(f"{NOT_RUN} (reproduce stage `styles`).")]
+    lvl = f"{100 * float(st.get('ci_level', 0.95)):.0f}%"
+    out.append(_p(
+        f"Every CNN attacker on the same {st.get('n_test', '?')} test faces ({st.get('split')} split, cached at "
+        f"the training size) wearing each mask style, drawn from the face's key points with a fixed seed "
+        f"({st.get('seed')}); row a is the paper's mask exactly as the masked attacker is tested on it. Accuracy "
+        f"[{lvl} bootstrap interval, {st.get('n_boot')} paired resamples]; PVI reduction against the unmasked "
+        f"attacker on bare faces. Strongest = the attacker with the highest PVI on that style (the worst case "
+        f"for the wearer). Sorted from best to worst protection, then no mask (bare). Best: {st.get('best')}; worst: {st.get('worst')}."))
+    rows_ = st.get("styles") or {}
+    order = sorted((s_ for s_ in rows_ if s_ != "bare"), key=lambda s: rows_[s]["attackers"][rows_[s]["strongest"]]["pvi"])
+    order += ["bare"] if "bare" in rows_ else []  # no mask: the reference, last
+    rows = []
+    for s_ in order:
+        r = rows_[s_]
+        for a, c in sorted(r["attackers"].items()):
+            rows.append([s_, a + (" (strongest)" if a == r["strongest"] else ""), _pct_ci(c["sex"]["accuracy"], c["sex"]["ci"]),
+                         _pct_ci(c["race"]["accuracy"], c["race"]["ci"]),
+                         _pct_ci(c["age_bucket"]["accuracy"], c["age_bucket"]["ci"]),
+                         f"{c['age']['mae']:.2f}{_ci(c['age']['ci'])}", f"{c['pvi']:.3f}{_ci(c.get('pvi_ci'))}",
+                         NOT_RUN if c.get("reduction") is None else _pct_ci(c["reduction"], c.get("reduction_ci"))])
+    real = st.get("realmask")
+    if isinstance(real, Mapping) and real.get("error"):
+        out.append(Block("note", str(real["error"])))
+    elif isinstance(real, Mapping):
+        label = f"real masks ({real.get('population') or 'realmask-dev'}; different population)"
+        for a, c in sorted((real.get("attackers") or {}).items()):
+            def acc(t: str) -> str:
+                d = c.get(t) or {}
+                v = _pct_ci(d.get("accuracy"), d.get("ci"))
+                return v + (f" (balanced {_pct(d['balanced_accuracy'], 1)})" if d.get("balanced_accuracy") is not None else "")
+            rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
+    out.append(_table(["style", "attacker", "sex acc", "race acc", "age bucket acc", "age MAE", "PVI", "PVI reduction"], rows))
+    desc = [[s_, rows_[s_].get("description", "")] for s_ in order]
+    out.append(Block("details", "what each style is", children=(_table(["style", "description"], desc),)))
+    fig = run / FIGURES["styles"]
+    if fig.is_file():
+        out.append(_img(fig, "PVI per mask style and attacker (best-protecting first)"))
+    return out
+
+
 def _sec_per_class(metrics: dict, main: str) -> list[Block]:
     out = [_h(2, "Per-class accuracy, masked faces, uniform split")]
     m = metrics.get((main, "masked", "uniform"))
@@ -467,9 +579,11 @@ def build_blocks(run: str | os.PathLike, results: dict | None = None) -> list[Bl
     attackers, metrics, _ = _load_attackers(run)
     main = res.get("main_attacker", DEFAULT_ATTACKER)
     blocks = _header(run, res, metrics)
+    blocks += _sec_answer(res)
     blocks += _sec_results(res)
     blocks += _sec_masked_vs_unmasked(res)
     blocks += _sec_pvi(run, res)
+    blocks += _sec_styles(run, res)
     blocks += _sec_attackers(res)
     blocks += _sec_per_class(metrics, main)
     blocks += _sec_confusion(attackers, metrics)

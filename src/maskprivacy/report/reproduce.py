@@ -10,8 +10,11 @@ Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
     data/manifest.csv, data/counts.json   ingest
     mask/                                 masking run (report.csv, landmarks.npy, images/)
     figures/pipeline.png, distributions.png
-    cache/, splits/, pretrain/, train/    training (maskprivacy.training.pipeline)
+    cache/, splits/, pretrain/, train/    training (maskprivacy.training.pipeline); train/robust_<split>/
+                                          is the mask-robust attacker (results.json: attackers.cnn_robust)
     dlib_<condition>_<split>/             the dlib-descriptor attacker
+    styles.json, figures/styles.png       protection by mask style (privacy/by_style.py)
+    realmask.json                         optional: real masked photos (a different population), read if present
     results.json, report.md, report.html
 """
 from __future__ import annotations
@@ -137,6 +140,18 @@ def _train(condition: str, split: str) -> Callable[[Context], None]:
     return go
 
 
+def _train_robust(split: str) -> Callable[[Context], None]:
+    def go(ctx: Context) -> None:
+        from ..training import pipeline as tp
+
+        tp.finetune_robust(ctx.cfg, ctx.run, split)
+        m = tp.evaluate(ctx.cfg, ctx.run, tp.ROBUST, split, "multitask",
+                        tp.stage_walls(ctx.run, ctx.cfg, tp.ROBUST, split, "multitask"))
+        if m is not None:
+            print(f"[robust/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
+    return go
+
+
 def _dlib(ctx: Context) -> None:
     if not ctx.dlib:
         return
@@ -146,6 +161,17 @@ def _dlib(ctx: Context) -> None:
                       n_train=int(ctx.extras["dlib_n_train"]), seed=ctx.seed, splits_dir=ctx.run / "splits",
                       workers=ctx.workers or (os.cpu_count() or 1), split_seed=int(ctx.cfg["split"]["seed"]),
                       progress=ctx.progress)
+
+
+def _styles(ctx: Context) -> None:
+    from ..privacy.by_style import protection_by_style, write_styles
+    from .figures import styles_figure
+
+    res = protection_by_style(ctx.run, ctx.cfg, "uniform", seed=ctx.seed, n_boot=int(ctx.extras["pvi_boot"]),
+                              tta=bool(ctx.cfg["eval"].get("styles_tta", ctx.cfg["eval"].get("tta", True))), batch_size=int(ctx.cfg["eval"]["batch_size"]))
+    write_styles(ctx.run, res)
+    styles_figure(res, ctx.run / "figures" / "styles.png")
+    print(f"[styles] best {res['best']}, worst {res['worst']} (strongest attacker's PVI), {res['wall_s']:.0f} s", flush=True)
 
 
 def _pvi(ctx: Context) -> None:
@@ -180,11 +206,16 @@ STAGES: list[Stage] = [
     Stage("pretrain_masked", _pretrain("masked"), _p("pretrain/masked"), "MoCo v2 on masked train faces"),
     *[Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
       for c in ("masked",) for s in SPLITS],
+    *[Stage(f"train_robust_{s}", _train_robust(s), _p(f"train/robust_{s}"),
+            f"the mask-robust attacker ({s} split): random masks on unmasked faces, from the masked attacker")
+      for s in SPLITS],
     Stage("pretrain_unmasked", _pretrain("unmasked"), _p("pretrain/unmasked"), "MoCo v2 on unmasked train faces"),
     *[Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
       for c in ("unmasked",) for s in SPLITS],
     Stage("dlib", _dlib, lambda ctx: [ctx.run / f"dlib_{c}_{s}" for c in CONDITIONS for s in SPLITS],
           "the dlib-descriptor attacker (both conditions, both splits)"),
+    Stage("styles", _styles, _p("styles.json", "figures/styles.png"),
+          "protection by mask style: every CNN attacker on the test faces wearing each style"),
     Stage("pvi", _pvi, _p("pvi.json"), "Privacy Vulnerability Index with bootstrap intervals"),
     Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
 ]

@@ -6,6 +6,12 @@ cost more than the training itself on a CPU. The cache holds, per condition:
     CACHE/<condition>_s<S>/images.npy   (N, S, S, 3) uint8 RGB, a .npy read with mmap_mode="r"
     CACHE/<condition>_s<S>/labels.csv   name, age, sex, race, age_bucket (row i = image i)
     CACHE/<condition>_s<S>/meta.json    what built it (source, mask run, mask style), n, wall time
+    CACHE/<condition>_s<S>/points.npy   (N, 68, 2) float32 key points in the cached image's pixels
+
+The key points let training draw a fresh mask on the cached unmasked face (the mask-robust
+attacker, masking/random_masks.py). They come from the masking run's ``landmarks.npy`` and the
+image size in its ``report.csv``, so they cost no decoding; a cache built before they existed gets
+its points.npy written on first use (:func:`ensure_points`).
 
 Rows are sorted by name, so the cache is deterministic whatever order the archive streams in.
 Only faces the masking run masked with good labels (status ok or multiple_faces) enter, for both
@@ -43,6 +49,8 @@ class Face:
     sex: int
     race: int
     landmark_row: int
+    width: int = 0
+    height: int = 0
 
     @property
     def age_bucket(self) -> int:
@@ -62,6 +70,7 @@ class CacheData:
     race: np.ndarray
     age_bucket: np.ndarray
     meta: dict[str, Any]
+    points: np.ndarray | None = None  # (N, 68, 2) float32 in cache pixels, when points.npy exists
 
     def __len__(self) -> int:
         return len(self.names)
@@ -84,9 +93,51 @@ def read_mask_run(mask_run: str | os.PathLike) -> tuple[list[Face], np.ndarray, 
     for r in rows:
         if r["status"] not in GOOD_STATUSES or not r.get("age") or int(r.get("landmark_row") or -1) < 0:
             continue
-        faces.append(Face(r["name"], int(r["age"]), int(r["sex"]), int(r["race"]), int(r["landmark_row"])))
+        faces.append(Face(r["name"], int(r["age"]), int(r["sex"]), int(r["race"]), int(r["landmark_row"]),
+                          int(r.get("width") or 0), int(r.get("height") or 0)))
     faces.sort(key=lambda f: f.name)
     return faces, points, cfg
+
+
+def _faces_points(faces: Sequence[Face], points: np.ndarray, size: int) -> np.ndarray:
+    """Key points of each face in the pixels of its (size, size) resize: pixel centres map to pixel
+    centres, as cv2.resize does."""
+    if not faces:
+        return np.zeros((0, 68, 2), np.float32)
+    rows = np.array([f.landmark_row for f in faces])
+    w = np.array([f.width for f in faces])[:, None, None]
+    h = np.array([f.height for f in faces])[:, None, None]
+    if (w <= 0).any() or (h <= 0).any():
+        raise ValueError("the masking run's report.csv lacks image sizes (width, height): mask again to train on points")
+    p = points[rows].astype(np.float64)
+    out = np.empty_like(p)
+    out[..., 0] = (p[..., 0] + 0.5) * (size / w[..., 0]) - 0.5
+    out[..., 1] = (p[..., 1] + 0.5) * (size / h[..., 0]) - 0.5
+    return out.astype(np.float32)
+
+
+def ensure_points(path: str | os.PathLike, mask_run: str | os.PathLike | None = None) -> np.ndarray:
+    """The cache's points.npy, written first from the masking run if the cache predates it."""
+    p = Path(path)
+    f = p / "points.npy"
+    if f.is_file():
+        return np.load(f)
+    meta = json.loads((p / "meta.json").read_text())
+    run = mask_run or meta.get("mask_run")
+    if not run:
+        raise FileNotFoundError(f"{f} is missing and no masking run is known to rebuild it")
+    faces, points, _ = read_mask_run(run)
+    by_name = {fc.name: fc for fc in faces}
+    with (p / "labels.csv").open() as fh:
+        names = [r["name"] for r in csv.DictReader(fh)]
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ValueError(f"{p}: {len(missing)} cached face(s) are not in the masking run {run} (e.g. {missing[0]})")
+    arr = _faces_points([by_name[n] for n in names], points, int(meta["size"]))
+    tmp = p / "points.tmp.npy"
+    np.save(tmp, arr)
+    os.replace(tmp, f)
+    return arr
 
 
 def cache_dir(root: str | os.PathLike, condition: str, size: int) -> Path:
@@ -226,6 +277,7 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
         else:
             arr.flush()
             del arr
+        np.save(p / "points.npy", _faces_points([faces[i] for i in keep], points, size))
         with (p / "labels.csv").open("w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["name", "age", "sex", "race", "age_bucket"])
@@ -255,4 +307,5 @@ def load_cache(path: str | os.PathLike) -> CacheData:
     meta = json.loads((p / "meta.json").read_text())
     if len(rows) != len(images):
         raise ValueError(f"cache {p} is inconsistent: {len(rows)} labels for {len(images)} images; delete it to rebuild")
-    return CacheData(images, [r["name"] for r in rows], col("age"), col("sex"), col("race"), col("age_bucket"), meta)
+    pts = np.load(p / "points.npy") if (p / "points.npy").is_file() else None
+    return CacheData(images, [r["name"] for r in rows], col("age"), col("sex"), col("race"), col("age_bucket"), meta, pts)

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "cache, write the random and uniform splits, pretrain a ResNet with MoCo v2 (self-supervised, "
                     "train faces only), fine-tune it (one multi-task network and/or one network per task), and "
                     "evaluate on the test split. Writes OUT/train/<condition>_<split>/{metrics.json, predictions.csv, "
-                    "confusion_*.png, model.pt}. Every stage skips what is already done: run the same command again "
+                    "confusion_*.png, model.pt} (condition robust: OUT/train/robust_<split>/). Every stage skips what is already done: run the same command again "
                     "to resume after an interruption.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", default=DEFAULT_DATA, help="UTKFace folder or UTKFace.tar.gz (the unmasked originals)")
@@ -27,8 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run folder (RUN)")
     p.add_argument("--profile", default="cpu", help="smoke, cpu, gpu, or a YAML file of the same shape")
     p.add_argument("--split", default="both", choices=("uniform", "random", "both"))
-    p.add_argument("--condition", default="masked", choices=("masked", "unmasked", "both"),
-                   help="masked faces, the unmasked originals, or both (the same faces, splits and method)")
+    p.add_argument("--condition", default="masked", choices=("masked", "unmasked", "both", "robust"),
+                   help="masked faces, the unmasked originals, or both (the same faces, splits and method); robust: "
+                        "the mask-robust attacker, trained on the unmasked faces wearing a fresh random mask "
+                        "(every style, colour, print, lighting, placement) per face per batch, starting from the "
+                        "masked attacker (trained first if missing) and tested on the paper's mask 'a' "
+                        "(profile section robust:)")
     p.add_argument("--stage", default="all", choices=STAGES,
                    help="run one stage only (each needs the earlier ones), or 'table' to print the results")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -88,19 +92,31 @@ def _train(args: argparse.Namespace) -> int:
             print(format_table(args.out))
         return 0
     P.check_run_config(args.out, cfg)
+    caches = ("masked", "unmasked") if "robust" in conditions else conditions
     if args.stage == "cache":
-        dirs = P.prepare_cache(cfg, args.data, args.mask_run, args.out, conditions)
+        dirs = P.prepare_cache(cfg, args.data, args.mask_run, args.out, caches)
         for c, d in dirs.items():
             print(f"{c}: {d}")
         return 0
     from .cache import load_cache
 
-    names = load_cache(P.cache_path(args.out, cfg, conditions[0])).names
+    names = load_cache(P.cache_path(args.out, cfg, caches[0])).names
     if args.stage == "splits":
         for s, path in P.prepare_splits(cfg, args.out, names).items():
             print(f"{s}: {path}")
         return 0
     for cond in conditions:
+        if cond == "robust":  # no pretraining of its own: it starts from the masked attacker
+            for split in splits:
+                if args.stage == "finetune":
+                    print(P.finetune_robust(cfg, args.out, split))
+                elif args.stage == "evaluate":
+                    from pathlib import Path
+
+                    m = P.evaluate(cfg, args.out, cond, split, "multitask", P.stage_walls(Path(args.out), cfg, cond, split, "multitask"))
+                    if m is not None:
+                        print(f"{cond}/{split} multitask: {P.short_summary(m)}")
+            continue
         if args.stage == "pretrain":
             print(f"{cond}: {P.pretrain(cfg, args.out, cond)}")
             continue

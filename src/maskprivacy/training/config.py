@@ -41,7 +41,7 @@ def set_value(cfg: dict[str, Any], key: str, value: Any) -> None:
             raise ValueError(f"--set {key}: no setting {'.'.join(parts[:i + 1])!r} in the profile")
         node = node[k]
     last = parts[-1]
-    free_form = len(parts) >= 2 and parts[-2] in ("augment", "loss_weights")
+    free_form = len(parts) >= 2 and parts[-2] in ("augment", "loss_weights", "masks")
     if not isinstance(node, dict) or (last not in node and not free_form):
         raise ValueError(f"--set {key}: no setting {key!r} in the profile")
     node[last] = value

@@ -35,10 +35,23 @@ class FinetuneModule(L.LightningModule):
         if age_loss not in ("smooth_l1", "l1"):
             raise ValueError(f"finetune.age_loss {age_loss!r}: choose smooth_l1 or l1")
         self.bank: Bank | None = None
+        self.masker: Any = None
 
-    def attach(self, bank: Bank, resident: bool = False) -> None:
-        """Give the module its data; ``resident`` copies it to the accelerator when the fit starts."""
-        self.bank, self.resident = bank, resident
+    def attach(self, bank: Bank, resident: bool = False, masker: Any = None) -> None:
+        """Give the module its data; ``resident`` copies it to the accelerator when the fit starts.
+
+        ``masker`` (the mask-robust attacker, training/robust.py): called as
+        ``masker(rows, images_nhwc_uint8, part, epoch, batch_idx, rank)`` it returns the same faces
+        wearing freshly drawn masks, before augmentation.
+        """
+        self.bank, self.resident, self.masker = bank, resident, masker
+
+    def _batch(self, idx: torch.Tensor, part: str, batch_idx: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x, y = self.bank.batch(idx, self.device)
+        if self.masker is not None:
+            epoch = self.current_epoch if part == "train" else 0  # validation: the same masks every epoch
+            x = self.masker(idx, x, part, epoch, batch_idx, self.global_rank)
+        return x, y
 
     def on_fit_start(self) -> None:
         if self.bank is None:
@@ -77,7 +90,7 @@ class FinetuneModule(L.LightningModule):
 
     def training_step(self, idx: torch.Tensor, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
-        x, y = self.bank.batch(idx, self.device)
+        x, y = self._batch(idx, "train", batch_idx)
         out = self.model(augment(x, self.train_size(), hp.crop, self.aug))
         loss, parts = self._losses(out, y)
         n = len(idx)
@@ -88,7 +101,7 @@ class FinetuneModule(L.LightningModule):
 
     def validation_step(self, idx: torch.Tensor, batch_idx: int) -> None:
         hp = self.hparams
-        x, y = self.bank.batch(idx, self.device)
+        x, y = self._batch(idx, "val", batch_idx)
         out = self.model(to_model_input(x, hp.input_size, hp.crop))
         loss, _ = self._losses(out, y)
         n = len(idx)

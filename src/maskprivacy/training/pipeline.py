@@ -8,6 +8,9 @@ Layout of a run folder ``RUN``::
     RUN/pretrain/<condition>/backbone.pt  MoCo v2 query encoder weights (+ pretrain.json, checkpoints/, logs/)
     RUN/train/<condition>_<split>/        model.pt, metrics.json, predictions.csv, confusion_<task>.png,
                                           checkpoints/, logs/, per_task/ (one network per task)
+    RUN/train/robust_<split>/             the mask-robust attacker (same files): trained on unmasked faces
+                                          wearing random masks (training/robust.py), tested on the
+                                          paper's mask "a" like the masked attacker
 
 Stages (what ``maskprivacy train`` runs in order; the reproduce pipeline calls them one by one):
 
@@ -18,6 +21,8 @@ Stages (what ``maskprivacy train`` runs in order; the reproduce pipeline calls t
   serves both splits
 * :func:`finetune`       (backbone.pt -> model.pt per approach)
 * :func:`evaluate`       (model.pt -> metrics.json, predictions.csv, confusion PNGs)
+* :func:`finetune_robust` (the masked attacker's model.pt + unmasked cache + points.npy -> the
+  mask-robust attacker, condition ``robust``; evaluated by :func:`evaluate` on the masked cache)
 
 Under DDP (``--strategy ddp --devices N``) Lightning re-runs the same command in N-1 more
 processes when the first ``fit`` starts; every process walks the same stages, all of them take part
@@ -41,6 +46,8 @@ from .config import dump, resolve
 from .splits import PARTS, SPLITS, counts, items_from_names, make_split, read_split, write_split
 
 CONDITIONS = cache_mod.CONDITIONS
+ROBUST = "robust"
+TRAIN_CONDITIONS = (*CONDITIONS, ROBUST)
 APPROACHES = ("multitask", "per_task")
 TASKS = ("sex", "race", "age", "age_bucket")
 
@@ -116,6 +123,12 @@ def train_dir(run: Path, condition: str, split: str) -> Path:
     return Path(run) / "train" / f"{condition}_{split}"
 
 
+def test_condition(condition: str) -> str:
+    """The cache a condition's attacker is tested on: the robust attacker is tested on the paper's
+    mask, exactly like the paper-style masked attacker (same faces, same pixels)."""
+    return "masked" if condition == ROBUST else condition
+
+
 def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     """Write RUN/train_config.yaml, or refuse to resume a run made with other settings.
 
@@ -129,6 +142,8 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     strip = lambda c: {k: v for k, v in c.items() if k not in ("trainer", "eval", "profile")}  # noqa: E731
     if path.is_file():
         old = yaml.safe_load(path.read_text()) or {}
+        if "robust" not in old and "robust" in cfg:  # a run from before the robust attacker: it only adds a stage
+            old["robust"] = cfg["robust"]
         if strip(old) != strip(cfg):
             diff = [k for k in set(strip(old)) | set(strip(cfg)) if strip(old).get(k) != strip(cfg).get(k)]
             raise ValueError(f"{run} was trained with other settings (sections {sorted(diff)} differ): "
@@ -373,15 +388,7 @@ def finetune(cfg: dict, run: str | os.PathLike, condition: str, split: str, appr
         # one model for every split (finetune.shared_splits): train once, copy the bundle per split
         src = _finetune_one(cfg, run, condition, "shared", approach, tuple(tasks))
         dst = _model_path(run, condition, split, approach, tasks[0])
-        if is_rank_zero() and not dst.is_file():
-            import shutil
-
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            info = json.loads(src.with_suffix(".json").read_text())
-            info.update(split=split, shared_splits=True)
-            _write_json(dst.with_suffix(".json"), info)
-            shutil.copyfile(src, dst.with_name(dst.name + ".part"))
-            os.replace(dst.with_name(dst.name + ".part"), dst)
+        _copy_bundle(src, dst, split)
         out.append(dst)
     return out
 
@@ -390,8 +397,6 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
     import lightning as L
     import torch
 
-    from ..models.predictor import Predictor
-    from .bank import rows_loader
     from .finetune import FinetuneModule
 
     target = _model_path(run, condition, split, approach, tasks[0])
@@ -417,9 +422,24 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
     if pretrained:
         module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
     module.attach(bank, resident=bool(cfg["data"].get("resident")))
+    info = {"condition": condition, "split": split, "approach": approach, "profile": cfg.get("profile"),
+            "pretrained_backbone": bool(pretrained)}
+    return _fit_and_save(cfg, module, rows, sdir, target, int(fc["epochs"]), int(fc.get("patience", 5)),
+                         fc.get("limit_train_batches"), bs, info, masked=condition == "masked")
+
+
+def _fit_and_save(cfg: dict, module: Any, rows: dict[str, np.ndarray], sdir: Path, target: Path, epochs: int,
+                  patience: int, limit_train_batches: Any, bs: int, info: dict[str, Any], masked: bool) -> Path:
+    """Fit ``module`` (resuming from sdir/checkpoints/last.ckpt), keep the best epoch by validation
+    loss, and write the Predictor bundle ``target`` with ``info`` (+ timings) beside a JSON copy."""
+    import torch
+
+    from ..models.predictor import Predictor
+    from .bank import rows_loader
+
+    m = cfg["model"]
     has_val = len(rows["val"]) > 0
-    trainer, ckpt = make_trainer(cfg, sdir, int(fc["epochs"]), "val/loss" if has_val else None,
-                                 int(fc.get("patience", 5)), fc.get("limit_train_batches"))
+    trainer, ckpt = make_trainer(cfg, sdir, epochs, "val/loss" if has_val else None, patience, limit_train_batches)
     resumed = _resume_path(sdir) is not None
     t0, c0 = time.perf_counter(), time.process_time()
     trainer.fit(module, train_dataloaders=rows_loader(rows["train"], bs, shuffle=True, drop_last=len(rows["train"]) > bs),
@@ -433,16 +453,109 @@ def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: st
             module.load_state_dict(state)
         epochs_run = int(trainer.current_epoch)
         net = module.model.cpu().float()
-        info = {"condition": condition, "split": split, "approach": approach, "profile": cfg.get("profile"),
-                "pretrained_backbone": bool(pretrained), "commit": git_commit(), "epochs_run": epochs_run,
+        info = {**info, "commit": git_commit(), "epochs_run": epochs_run,
                 "best_checkpoint": Path(best).name if best else None, "finetune_wall_s": round(wall, 2),
                 "finetune_cpu_s": round(cpu, 2), "resumed": resumed, "n_train": int(len(rows["train"])),
                 "n_val": int(len(rows["val"]))}
         Predictor(net, arch=m["arch"], stem=m["stem"], input_size=int(m["input_size"]), crop=m["crop"],
-                  masked=condition == "masked", tta=bool(cfg["eval"].get("tta", True)), info=info,
+                  masked=masked, tta=bool(cfg["eval"].get("tta", True)), info=info,
                   device="cpu").save(target)
         _write_json(target.with_suffix(".json"), info)
     return target
+
+
+# ---------------------------------------------------------------- stage: robust
+def _copy_bundle(src: Path, dst: Path, split: str) -> None:
+    """One model for every split (finetune.shared_splits): the shared bundle copied per split."""
+    if is_rank_zero() and not dst.is_file():
+        import shutil
+
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        info = json.loads(src.with_suffix(".json").read_text())
+        info.update(split=split, shared_splits=True)
+        _write_json(dst.with_suffix(".json"), info)
+        shutil.copyfile(src, dst.with_name(dst.name + ".part"))
+        os.replace(dst.with_name(dst.name + ".part"), dst)
+
+
+def robust_init_model(cfg: dict, run: str | os.PathLike, split: str) -> Path:
+    """The paper-style masked attacker's multi-task bundle the robust attacker starts from."""
+    shared = bool(cfg["finetune"].get("shared_splits"))
+    return _model_path(Path(run), "masked", "shared" if shared else split, "multitask")
+
+
+def finetune_robust(cfg: dict, run: str | os.PathLike, split: str) -> Path:
+    """The mask-robust attacker for ``split``: RUN/train/robust_<split>/model.pt (multi-task).
+
+    Trained on the unmasked cache with a fresh random mask per face per batch (training/robust.py),
+    on the same train/val faces as the masked attacker, starting from its weights
+    (``robust.init: masked``; ``pretrain``: from the masked MoCo backbone; ``none``: from scratch).
+    """
+    run = Path(run)
+    if not bool(cfg["finetune"].get("shared_splits")):
+        return _finetune_robust_one(cfg, run, split)
+    src = _finetune_robust_one(cfg, run, "shared")
+    dst = _model_path(run, ROBUST, split, "multitask")
+    _copy_bundle(src, dst, split)
+    return dst
+
+
+def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
+    import lightning as L
+    import torch
+
+    from .finetune import FinetuneModule
+    from .robust import RandomMasker, distribution
+
+    target = _model_path(run, ROBUST, split, "multitask")
+    if target.is_file():
+        return target
+    rc, fc, m, tr = cfg["robust"], cfg["finetune"], cfg["model"], cfg["trainer"]
+    init = str(rc.get("init", "masked"))
+    if init not in ("masked", "pretrain", "none"):
+        raise ValueError(f"robust.init {init!r}: choose masked, pretrain or none")
+    dist = distribution(cfg)
+    init_path = robust_init_model(cfg, run, split if split != "shared" else "uniform")
+    if init == "masked" and not init_path.is_file():
+        raise FileNotFoundError(f"the robust attacker starts from the masked attacker's {init_path}: train it first "
+                                "(maskprivacy train --condition masked, or the reproduce stage train_masked_<split>)")
+    _setup_torch(cfg)
+    udir = cache_path(run, cfg, "unmasked")
+    c, bank = _load_bank(cfg, udir)
+    points = cache_mod.ensure_points(udir)
+    rows = (shared_rows(c.names, {s: run / "splits" / f"{s}.csv" for s in SPLITS}) if split == "shared"
+            else split_rows(c.names, run / "splits" / f"{split}.csv"))
+    bs = min(int(rc.get("batch_size") or fc["batch_size"]), max(2, len(rows["train"])))
+    _say(f"[finetune robust/{split}] {len(rows['train'])} train / {len(rows['val'])} val unmasked faces with random "
+         f"masks, {rc['epochs']} epochs from {init}, batch {bs}")
+    L.seed_everything(int(cfg["seed"]) + 2, workers=True, verbose=False)
+    module = FinetuneModule(m["arch"], m["stem"], TASKS, int(m["input_size"]), list(m["crop"]), float(rc["lr"]),
+                            float(fc["weight_decay"]), int(rc["epochs"]), float(m.get("dropout") or 0.0),
+                            float(fc.get("backbone_lr_mult", 1.0)), float(fc.get("label_smoothing", 0.0)),
+                            fc.get("age_loss", "smooth_l1"), fc.get("loss_weights"), fc.get("augment"),
+                            bool(tr.get("channels_last", True)), rc.get("sizes"))
+    if init == "masked":
+        b = torch.load(init_path, map_location="cpu", weights_only=True)
+        module.model.load_state_dict(b["state_dict"])
+    elif init == "pretrain":
+        backbone = run / "pretrain" / "masked" / "backbone.pt"
+        if backbone.is_file():
+            module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
+    mdir = cache_path(run, cfg, "masked")
+    paper = None
+    if cache_mod.is_complete(mdir):  # the paper's mask as the test set has it, for the paper_prob share
+        mc = cache_mod.load_cache(mdir)
+        if mc.names != c.names:
+            raise ValueError(f"{mdir} and {udir} hold different faces; delete the caches to rebuild them")
+        paper = mc.images
+    module.attach(bank, resident=bool(cfg["data"].get("resident")),
+                  masker=RandomMasker(bank.images, points, dist, int(cfg["seed"]), paper))
+    info = {"condition": ROBUST, "split": split, "approach": "multitask", "profile": cfg.get("profile"),
+            "init": init, "init_model": str(init_path.relative_to(run)) if init == "masked" else None,
+            "trained_on": "unmasked cache + a random mask per face per batch", "mask_distribution": dist.to_dict(),
+            "test_mask": {"style": "a", "color": "white", "cache": "masked"}}
+    return _fit_and_save(cfg, module, rows, target.parent, target, int(rc["epochs"]), int(rc.get("patience", 5)),
+                         rc.get("limit_train_batches"), bs, info, masked=True)
 
 
 # ---------------------------------------------------------------- stage: evaluate
@@ -465,7 +578,7 @@ def evaluate(cfg: dict, run: str | os.PathLike, condition: str, split: str, appr
         return None
     _setup_torch(cfg)
     t0 = time.perf_counter()
-    c = cache_mod.load_cache(cache_path(run, cfg, condition))
+    c = cache_mod.load_cache(cache_path(run, cfg, test_condition(condition)))
     rows = split_rows(c.names, run / "splits" / f"{split}.csv")["test"]
     device = "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
     paths = ([_model_path(run, condition, split, approach)] if approach == "multitask"
@@ -492,7 +605,8 @@ def evaluate(cfg: dict, run: str | os.PathLike, condition: str, split: str, appr
                           f"{t} - {condition} faces, {split} split, {approach}\naccuracy {100 * (acc or 0):.1f}% (n={len(rows)})")
     walls = dict(wall_s or {})
     walls["evaluate"] = round(time.perf_counter() - t0, 2)
-    metrics.update({"condition": condition, "split": split, "approach": approach, "config": cfg,
+    metrics.update({"condition": condition, "test_faces": test_condition(condition), "split": split,
+                    "approach": approach, "config": cfg,
                     "commit": git_commit(), "machine": machine(), "wall_s": walls,
                     "cpu_s": stage_cpu(run, condition, split, approach)})
     _write_json(d / "metrics.json", metrics)
@@ -531,23 +645,41 @@ def run_training(cfg: dict, data: str | os.PathLike, mask_run: str | os.PathLike
                  conditions: Sequence[str] = ("masked",), splits: Sequence[str] = SPLITS) -> dict[str, Any]:
     """Every stage for every (condition, split) asked for; returns {condition: {split: {approach: metrics}}}.
 
+    Conditions: ``masked``, ``unmasked`` and ``robust`` (the mask-robust attacker: multi-task only;
+    it first trains the masked attacker it starts from when that is missing).
     Order: cache, splits, then per condition: pretraining, and per split fine-tuning + evaluation.
     Everything already complete in ``run`` is skipped, so re-running the command resumes.
     """
     cfg = resolve(cfg)
     run = Path(run)
     for c in conditions:
-        if c not in CONDITIONS:
-            raise ValueError(f"condition {c!r}: choose from {', '.join(CONDITIONS)}")
+        if c not in TRAIN_CONDITIONS:
+            raise ValueError(f"condition {c!r}: choose from {', '.join(TRAIN_CONDITIONS)}")
     for s in splits:
         if s not in SPLITS:
             raise ValueError(f"split {s!r}: choose from {', '.join(SPLITS)}")
     check_run_config(run, cfg)
-    dirs = prepare_cache(cfg, data, mask_run, run, conditions)
-    names = cache_mod.load_cache(dirs[conditions[0]]).names
+    # the robust attacker trains on the unmasked cache, is tested on the masked one and starts from
+    # the masked attacker: it needs both caches and (by default) the masked model first
+    robust_first = ROBUST in conditions and str(cfg["robust"].get("init", "masked")) == "masked"
+    caches = [c for c in CONDITIONS if c in conditions or ROBUST in conditions]
+    dirs = prepare_cache(cfg, data, mask_run, run, caches)
+    names = cache_mod.load_cache(dirs[caches[0]]).names
     prepare_splits(cfg, run, names)
     results: dict[str, Any] = {}
+    if robust_first and "masked" not in conditions:
+        pretrain(cfg, run, "masked")
+        for split in splits:
+            finetune(cfg, run, "masked", split, "multitask")
     for cond in conditions:
+        if cond == ROBUST:
+            for split in splits:
+                finetune_robust(cfg, run, split)
+                m = evaluate(cfg, run, ROBUST, split, "multitask", stage_walls(run, cfg, ROBUST, split, "multitask"))
+                if m is not None:
+                    results.setdefault(cond, {}).setdefault(split, {})["multitask"] = m
+                    _say(f"[result {cond}/{split} multitask] " + short_summary(m))
+            continue
         pretrain(cfg, run, cond)
         for split in splits:
             for appr in approaches(cfg):

@@ -32,7 +32,7 @@ def collect(run: str | os.PathLike) -> list[dict[str, Any]]:
                      "profile": (m.get("config") or {}).get("profile"), "path": str(p),
                      "shared": bool(((m.get("config") or {}).get("finetune") or {}).get("shared_splits")),
                      "cpu_s": m.get("cpu_s", {})})
-    order = {"masked": 0, "unmasked": 1, "uniform": 0, "random": 1, "multitask": 0, "per_task": 1}
+    order = {"masked": 0, "robust": 1, "unmasked": 2, "uniform": 0, "random": 1, "multitask": 0, "per_task": 1}
     rows.sort(key=lambda r: (order.get(r["condition"], 9), order.get(r["split"], 9), order.get(r["approach"], 9)))
     return rows
 
@@ -82,7 +82,7 @@ def totals(rows: list[dict[str, Any]]) -> list[str]:
     """Wall time of each condition's whole table: cache + pretraining + every distinct fine-tuning
     (a model shared by both splits counts once) + every evaluation."""
     out = []
-    for cond in ("masked", "unmasked"):
+    for cond in ("masked", "robust", "unmasked"):
         rs = [r for r in rows if r["condition"] == cond]
         if not rs:
             continue
@@ -106,7 +106,7 @@ def headline(rows: list[dict[str, Any]]) -> list[str]:
            "|---|---|---|---|---|---|---|"]
     by = {(r["condition"], r["split"], r["approach"]): r for r in rows}
     n = 0
-    for cond in ("masked", "unmasked"):
+    for cond in ("masked", "robust", "unmasked"):  # robust: the mask-robust attacker, tested on the masked faces
         for appr in ("multitask", "per_task"):
             u, r = by.get((cond, "uniform", appr)), by.get((cond, "random", appr))
             if not u and not r:

@@ -41,9 +41,68 @@ def test_results_json_holds_values_computed_in_the_run(smoke_run):
     pvi = res["pvi"]
     assert 0.0 <= pvi["unmasked"] <= 1.0 and 0.0 <= pvi["masked"] <= 1.0
     for stage in ("inspect", "mask", "figures", "cache", "splits", "pretrain_masked", "train_masked_uniform",
-                  "train_unmasked_random", "dlib", "pvi", "report"):
+                  "train_robust_uniform", "train_robust_random", "train_unmasked_random", "dlib", "styles", "pvi",
+                  "report"):
         assert res["stages"][stage]["wall_s"] >= 0, stage
-    assert res["attackers"].keys() >= {"cnn", "dlib"}
+    assert res["attackers"].keys() >= {"cnn", "dlib", "cnn_robust"}
+    # the mask-robust attacker: its own entry, tested on the same masked faces as the paper-style one
+    for split in ("uniform", "random"):
+        rob = res["attackers"]["cnn_robust"]["masked"][split]
+        assert rob["n_test"] == res["masked"][split]["n_test"] and 0 <= rob["sex"]["accuracy"] <= 1
+        acc, _ = _accuracy_from_predictions(smoke_run / "train" / f"robust_{split}" / "predictions.csv", "sex")
+        assert rob["sex"]["accuracy"] == pytest.approx(acc)
+    assert "cnn_robust" in res["strongest"]["masked"]["uniform"]["sex"]["of"]
+
+
+def test_protection_by_style_table(smoke_run):
+    from maskprivacy.masking.draw import STYLES
+
+    res = json.loads((smoke_run / "results.json").read_text())
+    st = res["styles"]
+    assert list(st["styles"]) == ["bare", *STYLES]
+    assert st["best"] in STYLES and st["worst"] in STYLES
+    strongest = {s: r["attackers"][r["strongest"]]["pvi"] for s, r in st["styles"].items() if s != "bare"}
+    assert strongest[st["best"]] == min(strongest.values()) and strongest[st["worst"]] == max(strongest.values())
+    assert st["reference"] == {"attacker": "cnn_unmasked", "style": "bare"}
+    red = st["styles"]["bare"]["attackers"]["cnn_unmasked"]["reduction"]  # the reference against itself
+    assert red is None or red == pytest.approx(0.0)
+    for style, row in st["styles"].items():
+        assert set(row["attackers"]) == {"cnn_masked", "cnn_unmasked", "cnn_robust"}, style
+        assert row["strongest"] in row["attackers"]
+        for a, c in row["attackers"].items():
+            for t in ("sex", "race", "age_bucket"):
+                lo, hi = c[t]["ci"]
+                assert lo <= c[t]["accuracy"] <= hi, (style, a, t)
+            assert c["age"]["mae"] > 0 and 0 <= c["pvi"] <= 1
+    # the 'a' row is the masked test faces themselves and 'bare' the unmasked ones: same numbers as the
+    # attackers' own evaluations (same faces, same test-time augmentation)
+    assert st["styles"]["a"]["attackers"]["cnn_masked"]["sex"]["accuracy"] == pytest.approx(res["masked"]["uniform"]["sex"]["accuracy"])
+    assert st["styles"]["bare"]["attackers"]["cnn_unmasked"]["race"]["accuracy"] == pytest.approx(res["unmasked"]["uniform"]["race"]["accuracy"])
+    assert st["styles"]["a"]["attackers"]["cnn_robust"]["sex"]["accuracy"] == pytest.approx(
+        res["attackers"]["cnn_robust"]["masked"]["uniform"]["sex"]["accuracy"])
+    assert (smoke_run / "figures" / "styles.png").stat().st_size > 5000
+    md = (smoke_run / "report.md").read_text()
+    assert md.index("## The answer") < md.index("## Results beside the paper")
+    assert "Protection by mask style" in md and "Behind the paper's mask" in md
+
+
+def test_real_masks_row_is_read_when_present(smoke_run):
+    from maskprivacy.report.report import render_report, write_results
+
+    real = {"population": "realmask-dev: test people", "attackers": {"cnn_robust": {
+        "sex": {"accuracy": 0.9, "balanced_accuracy": 0.875, "ci": [0.8, 0.95]},
+        "race": {"accuracy": 0.5, "balanced_accuracy": 0.5, "ci": [0.4, 0.6]}, "n": 40}}}
+    (smoke_run / "realmask.json").write_text(json.dumps(real))
+    try:
+        write_results(smoke_run)
+        render_report(smoke_run)
+        md = (smoke_run / "report.md").read_text()
+        assert "real masks (realmask-dev: test people; different population)" in md and "balanced 87.5%" in md
+        assert json.loads((smoke_run / "results.json").read_text())["styles"]["realmask"] == real
+    finally:
+        (smoke_run / "realmask.json").unlink()
+        write_results(smoke_run)
+        render_report(smoke_run)
 
 
 def test_report_is_self_contained_and_complete(smoke_run):

@@ -74,3 +74,39 @@ def test_colour_jitter_and_grayscale():
     assert AugmentConfig.from_dict({"scale": [0.5, 1]}).scale == (0.5, 1.0)
     with pytest.raises(ValueError):
         AugmentConfig.from_dict({"rotate": 10})
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_profile_configures_the_robust_attacker(name):
+    from maskprivacy.training.robust import distribution
+
+    cfg = load_profile(name)
+    rc = cfg["robust"]
+    assert rc["init"] in ("masked", "pretrain", "none") and int(rc["epochs"]) >= 1
+    assert rc["sizes"] is None or len(rc["sizes"]) == rc["epochs"]
+    assert 0 < distribution(cfg).paper_prob < 1  # the paper's own mask stays in the mix
+    cfg = apply_overrides(cfg, ["robust.masks.paper_prob=0.5", "robust.epochs=2"])
+    assert distribution(cfg).paper_prob == 0.5
+    with pytest.raises(ValueError, match="unknown mask distribution settings"):
+        distribution(apply_overrides(cfg, ["robust.masks.colour=1"]))
+
+
+def test_train_cli_accepts_the_robust_condition(capsys, tmp_path):
+    from maskprivacy.cli import main
+
+    assert main(["train", "--mask-run", str(tmp_path), "--out", str(tmp_path / "r"), "--profile", "smoke",
+                 "--condition", "robust", "--print-config"]) == 0
+    assert "robust:" in capsys.readouterr().out
+
+
+def test_a_run_from_before_the_robust_section_resumes(tmp_path):
+    import yaml
+
+    from maskprivacy.training.pipeline import check_run_config
+
+    cfg = resolve(load_profile("smoke"))
+    old = {k: v for k, v in cfg.items() if k != "robust"}
+    (tmp_path / "train_config.yaml").write_text(yaml.safe_dump(old))
+    check_run_config(tmp_path, cfg)  # accepted: the section only adds a stage
+    with pytest.raises(ValueError, match="other settings"):
+        check_run_config(tmp_path, apply_overrides(cfg, ["robust.lr=0.5"]))
