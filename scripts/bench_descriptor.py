@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from maskprivacy.data.sources import iter_source
     from maskprivacy.masking.landmarks import get_landmarker
     from maskprivacy.masking.models_files import FACE_DESCRIPTOR, model_path
-    from maskprivacy.models.dlib_descriptor import CHIP_SIZE, PADDING
+    from maskprivacy.models.dlib_descriptor import CHIP_SIZE, PADDING, dlib_shape
     from maskprivacy.models.dlib_resnet import get_face_resnet
 
     if args.threads:
@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         if not found:
             continue
         f = found[0]
-        shape = dlib.full_object_detection(dlib.rectangle(*f.box),
-                                           dlib.points([dlib.point(int(x), int(y)) for x, y in f.points]))
+        shape = dlib_shape(f.box, f.points)
         chips.append(dlib.get_face_chip(rgb, shape, CHIP_SIZE, PADDING))
         if len(chips) == args.n:
             break

@@ -129,6 +129,15 @@ def _masked_pixels(name: str, rgb: np.ndarray, points: np.ndarray) -> np.ndarray
                      int(m.get("seed", 0)), name)
 
 
+def dlib_shape(box: Sequence[int], points: np.ndarray):
+    """A face's box and 68 key points as dlib's ``full_object_detection``: what dlib needs to cut the
+    aligned chip (``get_face_chip``) and to describe it (``compute_face_descriptor``)."""
+    import dlib
+
+    return dlib.full_object_detection(dlib.rectangle(*(int(v) for v in box)),
+                                      dlib.points([dlib.point(int(x), int(y)) for x, y in points]))
+
+
 def _describe(task: tuple[str, bytes, tuple[int, int, int, int], np.ndarray, tuple[str, ...]]
               ) -> tuple[str, dict[str, np.ndarray], str]:
     """Worker: for each wanted condition, the face's descriptor (dlib engine) or its aligned
@@ -139,8 +148,7 @@ def _describe(task: tuple[str, bytes, tuple[int, int, int, int], np.ndarray, tup
     dlib = _W["dlib"]
     try:
         rgb = decode_image(data)
-        shape = dlib.full_object_detection(dlib.rectangle(*box),
-                                           dlib.points([dlib.point(int(x), int(y)) for x, y in points]))
+        shape = dlib_shape(box, points)
         out = {}
         for cond in conditions:
             img = rgb if cond == "unmasked" else _masked_pixels(name, rgb, points)

@@ -393,30 +393,43 @@ def finetune(cfg: dict, run: str | os.PathLike, condition: str, split: str, appr
     return out
 
 
+def _fit_rows(run: Path, names: Sequence[str], split: str) -> dict[str, np.ndarray]:
+    """Cache rows of each part for fine-tuning on ``split`` ("shared": the train part of both splits)."""
+    if split == "shared":
+        return shared_rows(names, {s: run / "splits" / f"{s}.csv" for s in SPLITS})
+    return split_rows(names, run / "splits" / f"{split}.csv")
+
+
+def _finetune_module(cfg: dict, tasks: Sequence[str], lr: float, epochs: int, sizes: Sequence[int] | None) -> Any:
+    """The fine-tuning module of the profile's model and ``finetune`` settings; the caller chooses the
+    learning rate, epochs and sizes (the paper-style and the mask-robust attackers differ only there)."""
+    from .finetune import FinetuneModule
+
+    fc, m, tr = cfg["finetune"], cfg["model"], cfg["trainer"]
+    return FinetuneModule(m["arch"], m["stem"], tasks, int(m["input_size"]), list(m["crop"]), lr,
+                          float(fc["weight_decay"]), epochs, float(m.get("dropout") or 0.0),
+                          float(fc.get("backbone_lr_mult", 1.0)), float(fc.get("label_smoothing", 0.0)),
+                          fc.get("age_loss", "smooth_l1"), fc.get("loss_weights"), fc.get("augment"),
+                          bool(tr.get("channels_last", True)), sizes)
+
+
 def _finetune_one(cfg: dict, run: Path, condition: str, split: str, approach: str, tasks: tuple[str, ...]) -> Path:
     import lightning as L
     import torch
 
-    from .finetune import FinetuneModule
-
     target = _model_path(run, condition, split, approach, tasks[0])
     if target.is_file():
         return target
-    fc, m, tr = cfg["finetune"], cfg["model"], cfg["trainer"]
+    fc = cfg["finetune"]
     sdir = target.parent / f"stage_{tasks[0]}" if approach == "per_task" else target.parent
     _setup_torch(cfg)
     c, bank = _load_bank(cfg, cache_path(run, cfg, condition))
-    rows = (shared_rows(c.names, {s: run / "splits" / f"{s}.csv" for s in SPLITS}) if split == "shared"
-            else split_rows(c.names, run / "splits" / f"{split}.csv"))
+    rows = _fit_rows(run, c.names, split)
     bs = min(int(fc["batch_size"]), max(2, len(rows["train"])))
     _say(f"[finetune {condition}/{split} {approach}{'' if approach == 'multitask' else ' ' + tasks[0]}] "
          f"{len(rows['train'])} train / {len(rows['val'])} val faces, {fc['epochs']} epochs, batch {bs}")
     L.seed_everything(int(cfg["seed"]) + 1, workers=True, verbose=False)
-    module = FinetuneModule(m["arch"], m["stem"], tasks, int(m["input_size"]), list(m["crop"]), float(fc["lr"]),
-                            float(fc["weight_decay"]), int(fc["epochs"]), float(m.get("dropout") or 0.0),
-                            float(fc.get("backbone_lr_mult", 1.0)), float(fc.get("label_smoothing", 0.0)),
-                            fc.get("age_loss", "smooth_l1"), fc.get("loss_weights"), fc.get("augment"),
-                            bool(tr.get("channels_last", True)), fc.get("sizes"))
+    module = _finetune_module(cfg, tasks, float(fc["lr"]), int(fc["epochs"]), fc.get("sizes"))
     backbone = run / "pretrain" / condition / "backbone.pt"
     pretrained = cfg["pretrain"].get("enabled", True) and backbone.is_file()
     if pretrained:
@@ -504,13 +517,12 @@ def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
     import lightning as L
     import torch
 
-    from .finetune import FinetuneModule
     from .robust import RandomMasker, distribution
 
     target = _model_path(run, ROBUST, split, "multitask")
     if target.is_file():
         return target
-    rc, fc, m, tr = cfg["robust"], cfg["finetune"], cfg["model"], cfg["trainer"]
+    rc, fc = cfg["robust"], cfg["finetune"]
     init = str(rc.get("init", "masked"))
     if init not in ("masked", "pretrain", "none"):
         raise ValueError(f"robust.init {init!r}: choose masked, pretrain or none")
@@ -523,17 +535,12 @@ def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
     udir = cache_path(run, cfg, "unmasked")
     c, bank = _load_bank(cfg, udir)
     points = cache_mod.ensure_points(udir)
-    rows = (shared_rows(c.names, {s: run / "splits" / f"{s}.csv" for s in SPLITS}) if split == "shared"
-            else split_rows(c.names, run / "splits" / f"{split}.csv"))
+    rows = _fit_rows(run, c.names, split)
     bs = min(int(rc.get("batch_size") or fc["batch_size"]), max(2, len(rows["train"])))
     _say(f"[finetune robust/{split}] {len(rows['train'])} train / {len(rows['val'])} val unmasked faces with random "
          f"masks, {rc['epochs']} epochs from {init}, batch {bs}")
     L.seed_everything(int(cfg["seed"]) + 2, workers=True, verbose=False)
-    module = FinetuneModule(m["arch"], m["stem"], TASKS, int(m["input_size"]), list(m["crop"]), float(rc["lr"]),
-                            float(fc["weight_decay"]), int(rc["epochs"]), float(m.get("dropout") or 0.0),
-                            float(fc.get("backbone_lr_mult", 1.0)), float(fc.get("label_smoothing", 0.0)),
-                            fc.get("age_loss", "smooth_l1"), fc.get("loss_weights"), fc.get("augment"),
-                            bool(tr.get("channels_last", True)), rc.get("sizes"))
+    module = _finetune_module(cfg, TASKS, float(rc["lr"]), int(rc["epochs"]), rc.get("sizes"))
     if init == "masked":
         b = torch.load(init_path, map_location="cpu", weights_only=True)
         module.model.load_state_dict(b["state_dict"])

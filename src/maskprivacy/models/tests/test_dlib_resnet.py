@@ -18,6 +18,7 @@ from maskprivacy.data.imageio import decode_image  # noqa: E402
 from maskprivacy.dlib_format import ModelFormatError  # noqa: E402
 from maskprivacy.masking.landmarks import get_landmarker  # noqa: E402
 from maskprivacy.masking.models_files import FACE_DESCRIPTOR, model_path  # noqa: E402
+from maskprivacy.models.dlib_descriptor import dlib_shape  # noqa: E402
 from maskprivacy.models import dlib_resnet  # noqa: E402
 from maskprivacy.models.dlib_resnet import (DlibFaceResNet, _add_padded, anet_layers,  # noqa: E402
                                             get_face_resnet, parse_dlib_face_resnet)
@@ -46,8 +47,7 @@ def faces(sample_dir, model_file) -> tuple[np.ndarray, np.ndarray]:
         if not found:
             continue
         f = found[0]
-        shape = dlib.full_object_detection(dlib.rectangle(*f.box),
-                                           dlib.points([dlib.point(int(x), int(y)) for x, y in f.points]))
+        shape = dlib_shape(f.box, f.points)
         chips.append(dlib.get_face_chip(rgb, shape, 150, 0.25))
         descs.append(np.asarray(ref.compute_face_descriptor(rgb, shape, 0, 0.25), np.float32))
         if len(chips) == N_FACES:
