@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("MASKPRIVACY_SHARED", REPO.parent / "shared"))
 SAMPLE = (SHARED / "data" / "utkface-sample").resolve()
 ARCHIVE = (SHARED / "data" / "UTKFace.tar.gz").resolve()
+REALMASK = (SHARED / "data" / "realmask-dev").resolve()
 MALFORMED = ("39_1_20170116174525125.jpg.chip.jpg", "61_1_20170109142408075.jpg.chip.jpg",
              "61_1_20170109150557335.jpg.chip.jpg")
 
@@ -30,6 +31,15 @@ def _require(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return _require(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def realmask_dir() -> Path:
+    """The real-mask dev set (../shared/data/realmask-dev: photos of the same people with and without masks)."""
+    root = REALMASK
+    if not (root / "labels.csv").is_file():
+        pytest.skip(f"realmask-dev not found at {root}")
+    return root
 
 
 @pytest.fixture(scope="session")

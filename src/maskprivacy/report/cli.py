@@ -45,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--seed", type=int, default=0, help="seed for masks, subsamples and bootstrap")
     rep.add_argument("--workers", type=int, default=0, help="processes for masking and descriptors (0: all cores)")
     rep.add_argument("--no-dlib", action="store_true", help="skip the dlib-descriptor attacker")
+    rep.add_argument("--real-masks", metavar="DIR",
+                     help="a labelled folder of real photos (DIR/labels.csv: path, sex, race, masked) whose real masks "
+                          "become a row of the protection-by-mask-style table (stage realmask), marked as a different "
+                          "population, e.g. ../shared/data/realmask-dev")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     g = rep.add_argument_group("Lightning trainer (passed through)")
     g.add_argument("--accelerator", help="cpu, gpu, auto")
@@ -74,7 +78,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         devices = int(devices)
     res = reproduce(args.data, args.out, profile=args.profile, overrides=args.overrides, style=args.style,
                     color=args.color, seed=args.seed, workers=args.workers, force=args.force, only=args.only,
-                    dlib=not args.no_dlib, progress=not args.quiet,
+                    dlib=not args.no_dlib, progress=not args.quiet, real_masks=args.real_masks,
                     trainer={"accelerator": args.accelerator, "devices": devices, "strategy": args.strategy,
                              "num_nodes": args.num_nodes})
     _print_table(res)

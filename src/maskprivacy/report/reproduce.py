@@ -51,6 +51,7 @@ class Context:
     progress: bool
     dlib: bool
     extras: dict[str, Any]
+    real_masks: str | None = None  # a labelled folder of real photos (labels.csv with a masked column)
 
     @property
     def mask_dir(self) -> Path:
@@ -174,6 +175,19 @@ def _styles(ctx: Context) -> None:
     print(f"[styles] best {res['best']}, worst {res['worst']} (strongest attacker's PVI), {res['wall_s']:.0f} s", flush=True)
 
 
+def _realmask(ctx: Context) -> None:
+    """Every masked-face attacker on the real masks of ``--real-masks DIR`` (DIR/labels.csv), the
+    "real masks" row of the protection-by-style table; a different population, and marked as one."""
+    from ..serve.evaluate import realmask_summary
+
+    root = Path(ctx.real_masks or "")
+    d = realmask_summary(ctx.run, root, root / "labels.csv", split="uniform", n_boot=int(ctx.extras["pvi_boot"]),
+                         seed=ctx.seed, progress=ctx.progress)
+    tmp = ctx.run / "realmask.json.tmp"
+    tmp.write_text(json.dumps(d, indent=2, default=str) + "\n")
+    tmp.replace(ctx.run / "realmask.json")
+
+
 def _pvi(ctx: Context) -> None:
     from ..privacy.run_pvi import pvi_for_run
 
@@ -216,6 +230,8 @@ STAGES: list[Stage] = [
           "the dlib-descriptor attacker (both conditions, both splits)"),
     Stage("styles", _styles, _p("styles.json", "figures/styles.png"),
           "protection by mask style: every CNN attacker on the test faces wearing each style"),
+    Stage("realmask", _realmask, _p("realmask.json"),
+          "masked-face attackers on real masks (--real-masks DIR; a different population)"),
     Stage("pvi", _pvi, _p("pvi.json"), "Privacy Vulnerability Index with bootstrap intervals"),
     Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
 ]
@@ -258,7 +274,7 @@ def _check_settings(run: Path, settings: dict) -> None:
 def reproduce(data: str, run: str | os.PathLike, profile: str = "cpu", overrides: list[str] | None = None,
               style: str = "a", color: str = "white", seed: int = 0, workers: int = 0, force: list[str] | None = None,
               only: list[str] | None = None, dlib: bool = True, progress: bool = True,
-              trainer: dict[str, Any] | None = None) -> dict:
+              trainer: dict[str, Any] | None = None, real_masks: str | os.PathLike | None = None) -> dict:
     """Run (or resume) every stage; returns RUN/results.json's content."""
     from ..training.config import apply_overrides, load_profile, resolve
 
@@ -278,7 +294,10 @@ def reproduce(data: str, run: str | os.PathLike, profile: str = "cpu", overrides
     extras = dict(PROFILE_EXTRAS.get(cfg.get("profile", profile), PROFILE_EXTRAS["cpu"]))
     _check_settings(run, {"data": str(Path(data).resolve()), "profile": profile, "overrides": list(overrides or []),
                           "style": style, "color": color, "seed": seed})
-    ctx = Context(str(data), run, profile, cfg, style, color, seed, workers, progress, dlib, extras)
+    if real_masks is not None and not (Path(real_masks) / "labels.csv").is_file():
+        raise FileNotFoundError(f"--real-masks {real_masks}: no labels.csv there (columns path, sex, race, masked)")
+    ctx = Context(str(data), run, profile, cfg, style, color, seed, workers, progress, dlib, extras,
+                  str(real_masks) if real_masks is not None else None)
     done = _read_stages(run)
     for name in force or []:
         stage = STAGES[STAGE_NAMES.index(name)]
@@ -291,6 +310,9 @@ def reproduce(data: str, run: str | os.PathLike, profile: str = "cpu", overrides
             continue
         if stage.name == "dlib" and not dlib:
             print("== dlib: not asked for (--no-dlib), skipped", flush=True)
+            continue
+        if stage.name == "realmask" and ctx.real_masks is None:
+            print("== realmask: no --real-masks folder given, skipped", flush=True)
             continue
         info = done.get(stage.name) or {}
         if info.get("done") and all(p.exists() for p in stage.outputs(ctx)):

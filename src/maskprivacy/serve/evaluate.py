@@ -320,10 +320,10 @@ def realmask_summary(run: str | os.PathLike, images_dir: str | os.PathLike, labe
     """The "real masks" row of a protection-by-style table: each masked-face attacker on real masks.
 
     The photos with ``masked=1`` are read as they are (told "already masked", so the mask check plays
-    no part) by every masked-face attacker the run has: ``masked`` (paper-style, trained on the white
-    type-a mask) and ``robust`` (trained on many mask styles) when present. As a comparison, the same
+    no part) by every masked-face attacker the run has: ``cnn_masked`` (paper-style, trained on the white
+    type-a mask) and ``cnn_robust`` (trained on many mask styles) when present. As a comparison, the same
     set's bare photos (``masked=0``) get the digital type-a mask and go to the paper-style attacker:
-    ``masked_digital_a``. Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
+    ``cnn_masked_digital_a``. Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
     intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``.
 
     A different population from UTKFace's test faces (here: South Asian adults photographed with their
@@ -362,10 +362,10 @@ def realmask_summary(run: str | os.PathLike, images_dir: str | os.PathLike, labe
     for c in conditions:
         an = get_analyzer(run, split, detector, real_mask=c)
         res = evaluate_rows(root, real, an, None, progress=progress)
-        attackers[c] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
+        attackers[f"cnn_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
     if bare and "masked" in conditions:
         res = evaluate_rows(root, bare, probe, "a", "white", progress=progress)
-        attackers["masked_digital_a"] = entry(res, probe.models.name("masked"),
+        attackers["cnn_masked_digital_a"] = entry(res, probe.models.name("masked"),
                                               "bare photos (masked=0) with the digital white type-a mask")
     return {"population": population, "split": split, "ci_level": level, "n_boot": n_boot, "seed": seed,
             "attackers": attackers, "errors": errors}

@@ -2,6 +2,8 @@
 import csv
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -10,12 +12,54 @@ from maskprivacy.cli import main
 pytestmark = pytest.mark.slow
 
 
+def _small_real_mask_set(dst):
+    """Four people of realmask-dev (two women, two men), each with and without a mask, or None when absent."""
+    from maskprivacy.conftest import REALMASK
+
+    if not (REALMASK / "labels.csv").is_file():
+        return None
+    with (REALMASK / "labels.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    people: dict[str, list[dict]] = {}
+    for r in rows:
+        people.setdefault(Path(r["path"]).name.split("_")[0], []).append(r)
+    chosen = []
+    for sex in ("1", "0"):
+        whole = [p for p, rs in sorted(people.items()) if rs[0]["sex"] == sex and {r["masked"] for r in rs} == {"0", "1"}]
+        chosen += [next(r for r in people[p] if r["masked"] == m) for p in whole[:2] for m in ("0", "1")]
+    (dst / "images").mkdir(parents=True)
+    for r in chosen:
+        shutil.copy(REALMASK / r["path"], dst / r["path"])
+    with (dst / "labels.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(chosen)
+    return dst
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, sample_dir):
     run = tmp_path_factory.mktemp("reproduce") / "run"
-    code = main(["reproduce", "--data", str(sample_dir), "--profile", "smoke", "--out", str(run), "--quiet"])
+    real = _small_real_mask_set(tmp_path_factory.mktemp("realmask") / "set")
+    code = main(["reproduce", "--data", str(sample_dir), "--profile", "smoke", "--out", str(run), "--quiet",
+                 *(["--real-masks", str(real)] if real else [])])
     assert code == 0
     return run
+
+
+def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run):
+    real = smoke_run / "realmask.json"
+    if not real.is_file():
+        pytest.skip("realmask-dev not found beside the repo")
+    d = json.loads(real.read_text())
+    assert set(d["attackers"]) == {"cnn_masked", "cnn_robust", "cnn_masked_digital_a"}
+    for a in d["attackers"].values():
+        assert a["n"] + a["not_found"] == 4
+        lo, hi = a["sex"]["ci"]
+        assert lo <= a["sex"]["accuracy"] <= hi
+    res = json.loads((smoke_run / "results.json").read_text())
+    assert res["styles"]["realmask"]["attackers"].keys() == d["attackers"].keys()
+    assert "different population" in (smoke_run / "report.md").read_text()
 
 
 def _accuracy_from_predictions(path, task):
@@ -92,7 +136,9 @@ def test_real_masks_row_is_read_when_present(smoke_run):
     real = {"population": "realmask-dev: test people", "attackers": {"cnn_robust": {
         "sex": {"accuracy": 0.9, "balanced_accuracy": 0.875, "ci": [0.8, 0.95]},
         "race": {"accuracy": 0.5, "balanced_accuracy": 0.5, "ci": [0.4, 0.6]}, "n": 40}}}
-    (smoke_run / "realmask.json").write_text(json.dumps(real))
+    path = smoke_run / "realmask.json"
+    stage_output = path.read_bytes() if path.is_file() else None
+    path.write_text(json.dumps(real))
     try:
         write_results(smoke_run)
         render_report(smoke_run)
@@ -100,7 +146,10 @@ def test_real_masks_row_is_read_when_present(smoke_run):
         assert "real masks (realmask-dev: test people; different population)" in md and "balanced 87.5%" in md
         assert json.loads((smoke_run / "results.json").read_text())["styles"]["realmask"] == real
     finally:
-        (smoke_run / "realmask.json").unlink()
+        if stage_output is None:
+            path.unlink()
+        else:
+            path.write_bytes(stage_output)
         write_results(smoke_run)
         render_report(smoke_run)
 

@@ -48,14 +48,3 @@ def group_photo(faces: list[Path], size: tuple[int, int] = (1024, 768), face_px:
         y = 80 + (i % 2) * 200
         canvas[y:y + face_px, x:x + face_px] = f
     return canvas
-
-
-@pytest.fixture(scope="session")
-def realmask_dir() -> Path:
-    """The real-mask dev set (../shared/data/realmask-dev: photos of the same people with and without masks)."""
-    from maskprivacy.conftest import SHARED
-
-    root = (SHARED / "data" / "realmask-dev").resolve()
-    if not (root / "labels.csv").is_file():
-        pytest.skip(f"realmask-dev not found at {root}")
-    return root

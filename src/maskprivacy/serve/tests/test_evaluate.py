@@ -118,8 +118,8 @@ def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
         w.writerows(rows)
     d = realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300)
     assert "realmask-dev" in d["population"] and "3 people" in d["population"]
-    assert set(d["attackers"]) == {"masked", "robust", "masked_digital_a"}
-    rob, pap, dig = (d["attackers"][k] for k in ("robust", "masked", "masked_digital_a"))
+    assert set(d["attackers"]) == {"cnn_masked", "cnn_robust", "cnn_masked_digital_a"}
+    rob, pap, dig = (d["attackers"][k] for k in ("cnn_robust", "cnn_masked", "cnn_masked_digital_a"))
     assert rob["model"] == "robust_uniform" and rob["n"] == 6 and dig["n"] == 3
     # robust reads every face male: 4 of 6 right; men all right, the woman never -> balanced 0.5
     assert rob["sex"]["accuracy"] == pytest.approx(4 / 6) and rob["sex"]["balanced_accuracy"] == pytest.approx(0.5)
