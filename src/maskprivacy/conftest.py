@@ -49,8 +49,8 @@ def good_faces(sample_dir: Path) -> list[Path]:
     return files[::70][:8]
 
 
-def _png_with_size(width: int, height: int) -> bytes:
-    """A tiny valid PNG whose header claims width x height (the pixel data is never reached)."""
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny valid PNG whose header claims width x height (never decoded: refused from the header)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
@@ -87,7 +87,7 @@ def build_hostile_corpus(dst: Path, good: list[Path], sample_dir: Path) -> dict[
     put(f"{base}3.cmyk.jpg", enc(face.convert("CMYK"), "JPEG", quality=95), "ok")           # CMYK JPEG
     g16 = (np.asarray(face.convert("L"), dtype=np.uint16) * 257).astype(np.uint16)
     put(f"{base}4.16bit.png", enc(Image.fromarray(g16), "PNG"), "ok")                        # 16-bit PNG
-    put("30_0_0_20170101000000004.png", _png_with_size(20000, 20000), "too_large")          # bomb
+    put("30_0_0_20170101000000004.png", png_claiming(20000, 20000), "too_large")          # bomb
     rng = np.random.default_rng(0)
     noise = (rng.random((200, 200)) * 40 + 100).astype(np.uint8)
     put("30_0_0_20170101000000005.jpg", enc(Image.fromarray(noise), "JPEG"), "no_face")    # no face

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +26,6 @@ def jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
     b = io.BytesIO()
     Image.fromarray(rgb).save(b, "JPEG", quality=quality)
     return b.getvalue()
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny valid PNG whose header claims width x height (never decoded: refused from the header)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
 
 
 def group_photo(faces: list[Path], size: tuple[int, int] = (1024, 768), face_px: int = 260) -> np.ndarray:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from maskprivacy.conftest import png_claiming
 from maskprivacy.serve.app import create_app
 
-from .conftest import jpeg, png_claiming
+from .conftest import jpeg
 
 
 @pytest.fixture(scope="module")
