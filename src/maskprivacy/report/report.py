@@ -560,10 +560,13 @@ def _sec_wall_time(res: dict) -> list[Block]:
 def _header(run: Path, res: dict, metrics: dict) -> list[Block]:
     first = next(iter(metrics.values()), {})
     facts = [f"Run: `{run}`", f"generated {res.get('generated_at', '')}"]
-    for k in ("commit", "machine"):
-        if first.get(k):
-            v = first[k]
-            facts.append(f"{k}: " + (", ".join(f"{a} {b}" for a, b in v.items()) if isinstance(v, Mapping) else str(v)))
+    # A resumed run may hold attackers trained at different commits: name every one, in first-seen order.
+    commits = list(dict.fromkeys(str(m["commit"]) for m in metrics.values() if m.get("commit")))
+    if commits:
+        facts.append(("commit: " if len(commits) == 1 else "commits: ") + ", ".join(commits))
+    if first.get("machine"):
+        v = first["machine"]
+        facts.append("machine: " + (", ".join(f"{a} {b}" for a, b in v.items()) if isinstance(v, Mapping) else str(v)))
     profile = (first.get("config") or {}).get("profile") or res.get("profile")
     if profile:
         facts.append(f"profile: {profile}")

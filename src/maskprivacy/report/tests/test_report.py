@@ -108,3 +108,16 @@ def test_module_entry_point(fake_run, capsys):
     out = capsys.readouterr().out
     assert "results.json" in out and "report.html" in out
     assert build_results(fake_run)["pvi"] is None  # nothing computed the PVI in this run
+
+
+def test_header_names_every_commit_of_a_resumed_run(tmp_path):
+    from maskprivacy.report.report import _header
+
+    metrics = {("cnn", "masked", "uniform"): {"commit": "aaaaaaa", "machine": "m"},
+               ("cnn", "unmasked", "uniform"): {"commit": "aaaaaaa"},
+               ("cnn_robust", "masked", "uniform"): {"commit": "bbbbbbb"}}
+    text = " ".join(b.text for b in _header(tmp_path, {}, metrics) if getattr(b, "text", None))
+    assert "commits: aaaaaaa, bbbbbbb" in text and "machine: m" in text
+    one = " ".join(b.text for b in _header(tmp_path, {}, {("cnn", "masked", "uniform"): {"commit": "aaaaaaa"}})
+                   if getattr(b, "text", None))
+    assert "commit: aaaaaaa" in one and "commits" not in one
