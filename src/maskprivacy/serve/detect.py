@@ -21,11 +21,13 @@ larger than itself, and images too small or too thin to hold a face (``too_small
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
 import threading
 import warnings
+import weakref
 from dataclasses import dataclass, field
 
 import cv2
@@ -220,6 +222,19 @@ def _cnn_in_child(rgb: np.ndarray, upsample: int) -> list[tuple[int, int, int, i
     return _cnn_boxes(_CHILD_CNN, rgb, upsample)
 
 
+_ISOLATED: "weakref.WeakSet[DlibDetector]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_cnn_children() -> None:
+    """Shut the CNN child processes down while the interpreter is still whole: a pool left for the
+    interpreter's teardown is collected after ``multiprocessing`` is gone and prints a traceback."""
+    for det in list(_ISOLATED):
+        pool, det._pool = det._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 class DlibDetector:
     """dlib HOG (0 then 1 up-sampling), then the MMOD CNN when HOG finds nothing.
 
@@ -246,6 +261,7 @@ class DlibDetector:
         with self._lock:
             if self._pool is None:
                 self._pool = self._start_pool()
+                _ISOLATED.add(self)
 
     @staticmethod
     def _start_pool():
