@@ -37,7 +37,6 @@ import argparse
 import csv
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -55,16 +54,9 @@ from maskprivacy.serve.maskcheck import MASKED_BELOW
 from maskprivacy.serve.mesh import EYE_CORNERS, FaceMeshLocator
 from maskprivacy.serve.mesh_template_data import MESH_EYE_CORNERS
 from maskprivacy.training.metrics import classification_metrics
+from maskprivacy.training.pipeline import git_commit
 
 EYES68 = np.r_[36:48]
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _cpu() -> str:
@@ -131,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in csv.DictReader(fh) if r.get("masked", "").strip() in ("0", "1")]
     t0 = time.time()
     if args.summary_only:
-        print(f"machine: {os.cpu_count()} cores, {_cpu()}; python {platform.python_version()}; commit {_commit()}")
+        print(f"machine: {os.cpu_count()} cores, {_cpu()}; python {platform.python_version()}; commit {git_commit()}")
         _print_summary(args, labels)
         print(f"\ntook {time.time() - t0:.0f} s")
         return 0
@@ -140,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     lmk = get_landmarker("fast")
     ref = np.asarray(MESH_EYE_CORNERS, float)
     ref_iod, ref_roll, ref_y = eye_geometry(ref)
-    print(f"machine: {os.cpu_count()} cores, {_cpu()}; python {platform.python_version()}; commit {_commit()}")
+    print(f"machine: {os.cpu_count()} cores, {_cpu()}; python {platform.python_version()}; commit {git_commit()}")
     print(f"data: {args.data} ({len(rows)} labelled photos); detector: {det.backend}; "
           f"mask check threshold {MASKED_BELOW} (the package's)")
 

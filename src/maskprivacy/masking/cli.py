@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _mask(args: argparse.Namespace) -> int:
-    from .batch import MASKED, MaskConfig, run_masking
+    from .batch import MaskConfig, run_masking
 
     cfg = MaskConfig(style=args.style, color=args.color, seed=args.seed, detector=args.detector,
                      predictor=args.predictor)

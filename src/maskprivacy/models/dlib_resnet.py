@@ -168,7 +168,7 @@ def parse_dlib_face_resnet(data: bytes) -> dict[str, np.ndarray]:
             s.expect("fc_2")
             n_out, n_in = s.int(), s.int()
             params = s.tensor().ravel()
-            w, b = s.alias_tensor(), s.alias_tensor()
+            _w, b = s.alias_tensor(), s.alias_tensor()  # the weight alias is read to advance the stream
             bias_mode = s.int()
             for _ in range(4):
                 s.float()

@@ -15,7 +15,6 @@ module is a plain ``nn.Conv2d``.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 # The largest map (H*W) handled as a dense product. At 2x2 every (output, input) pair is a real tap;

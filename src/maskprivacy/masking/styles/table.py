@@ -83,13 +83,6 @@ class StyleSpec:
     anchors: dict[str, Expr] = field(default_factory=dict)
     source: str = ""
 
-    def anchor(self, points: np.ndarray, name: str) -> np.ndarray:
-        """The (x, y) of a named anchor for these key points."""
-        p = np.asarray(points, dtype=np.float64)
-        e = self.anchors[name]
-        fw = face_width(p)
-        return np.array([e.wx @ p[:, 0] + e.sx * fw, e.wy @ p[:, 1] + e.sy * fw])
-
 
 def face_width(p: np.ndarray) -> float:
     """Distance from key point 0 to 16 (the jaw's ends): the unit of ``shift``."""

@@ -5,7 +5,6 @@ import csv
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from maskprivacy.models.predictor import Predictor, load_run_predictors
