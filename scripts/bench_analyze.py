@@ -18,6 +18,7 @@ cores).
 
     python scripts/bench_analyze.py                 # ~2 minutes on 2 cores
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,7 @@ def make_photo(faces: list[bytes], rng: np.random.Generator) -> bytes:
     for i, data in enumerate(faces[:4]):
         f = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         x, y = 30 + i * 250, 120 + (i % 2) * 330
-        canvas[y:y + 200, x:x + 200] = f
+        canvas[y : y + 200, x : x + 200] = f
     b = io.BytesIO()
     Image.fromarray(canvas).save(b, "JPEG", quality=92)
     return b.getvalue()
@@ -61,7 +62,7 @@ def timed(fn, items: list, batch: int) -> tuple[float, float, int]:
     n_faces = 0
     t0, c0 = time.perf_counter(), time.process_time()
     for s in range(0, len(items), batch):
-        for r in fn(items[s:s + batch]):
+        for r in fn(items[s : s + batch]):
             r.to_dict()
             n_faces += len(r.faces)
     return time.perf_counter() - t0, time.process_time() - c0, n_faces
@@ -69,11 +70,11 @@ def timed(fn, items: list, batch: int) -> tuple[float, float, int]:
 
 def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
     """CPU milliseconds per face for each step, measured one step at a time on the same inputs."""
+    from maskprivacy.analysis.analyzer import _to_side, _torch_threads
     from maskprivacy.data.imageio import decode_image
+    from maskprivacy.faces.detect import get_detector
+    from maskprivacy.faces.photo import align_face
     from maskprivacy.masking.draw import draw_mask
-    from maskprivacy.serve.analyze import _to_side, _torch_threads
-    from maskprivacy.serve.detect import get_detector
-    from maskprivacy.serve.faces import align_face
 
     det = get_detector(an.detector)
 
@@ -95,12 +96,14 @@ def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
             t_b1, _ = cpu(lambda c: pred.predict(c[None]), crops)
             c0 = time.process_time()
             for s in range(0, len(crops), 16):
-                pred.predict(np.stack(crops[s:s + 16]))
+                pred.predict(np.stack(crops[s : s + 16]))
             t_b16 = time.process_time() - c0
-        print(f"  CPU ms per face, {name} ({len(pairs)} faces): decode {1000 * t_dec / n:.1f}, "
-              f"detect {1000 * t_det / n:.1f}, align + mask check + 68 points {1000 * t_al / n:.1f}, "
-              f"digital mask {1000 * t_mask / n:.1f}, one model {1000 * t_b1 / n:.1f} one face at a time / "
-              f"{1000 * t_b16 / n:.1f} in batches of 16 (two models read each face)")
+        print(
+            f"  CPU ms per face, {name} ({len(pairs)} faces): decode {1000 * t_dec / n:.1f}, "
+            f"detect {1000 * t_det / n:.1f}, align + mask check + 68 points {1000 * t_al / n:.1f}, "
+            f"digital mask {1000 * t_mask / n:.1f}, one model {1000 * t_b1 / n:.1f} one face at a time / "
+            f"{1000 * t_b16 / n:.1f} in batches of 16 (two models read each face)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from maskprivacy.serve.analyze import Analyzer
-    from maskprivacy.serve.demo_run import make_demo_run
+    from maskprivacy.analysis.analyzer import Analyzer
+    from maskprivacy.analysis.demo_run import make_demo_run
 
     tmp = None
     if args.model is None:
@@ -128,10 +131,20 @@ def main(argv: list[str] | None = None) -> int:
 
         prof = yaml.safe_load((REPO / "src/maskprivacy/training/profiles/cpu.yaml").read_text())
         m = prof["model"]
-        model = str(make_demo_run(tmp.name, arch=m["arch"], stem=m["stem"], input_size=int(m["input_size"]),
-                                  crop=tuple(m["crop"]), cache_size=int(prof["cache"]["size"])))
-        model_desc = (f"untrained {m['arch']}/{m['stem']}, {m['input_size']} px from {prof['cache']['size']}-px faces "
-                      f"(the cpu profile's network)")
+        model = str(
+            make_demo_run(
+                tmp.name,
+                arch=m["arch"],
+                stem=m["stem"],
+                input_size=int(m["input_size"]),
+                crop=tuple(m["crop"]),
+                cache_size=int(prof["cache"]["size"]),
+            )
+        )
+        model_desc = (
+            f"untrained {m['arch']}/{m['stem']}, {m['input_size']} px from {prof['cache']['size']}-px faces "
+            f"(the cpu profile's network)"
+        )
     else:
         model = args.model
         model_desc = model
@@ -139,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     faces = sample_faces(args.faces, args.n_faces)
     rng = np.random.default_rng(0)
     pool = sample_faces(args.faces, 4 * args.n_photos)
-    photos = [make_photo(pool[4 * i:4 * i + 4], rng) for i in range(args.n_photos)]
+    photos = [make_photo(pool[4 * i : 4 * i + 4], rng) for i in range(args.n_photos)]
 
     def single(items):
         return [an.analyze(x, args.mask) for x in items]
@@ -149,26 +162,46 @@ def main(argv: list[str] | None = None) -> int:
 
     an.analyze_batch(faces[:4], args.mask)  # warm up (first calls allocate)
     an.analyze(photos[0], args.mask)
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or "unknown"
+    )
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True).stdout
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
-               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
-    print(f"machine: {os.cpu_count()} cores, {cpu}; python {platform.python_version()}, torch {torch.__version__}, "
-          f"torch threads while the models run: {args.threads or torch.get_num_threads()}")
-    print(f"commit: {commit}{' + uncommitted changes' if dirty else ''}; detector: {an.detector_backend}; "
-          f"model: {model_desc}; flip averaging: {'off' if args.no_tta else 'as in the bundle'}; digital mask: {args.mask}")
+    cpu = (
+        next(
+            (ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
+            platform.processor(),
+        )
+        if os.path.exists("/proc/cpuinfo")
+        else platform.processor()
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, {cpu}; python {platform.python_version()}, torch {torch.__version__}, "
+        f"torch threads while the models run: {args.threads or torch.get_num_threads()}"
+    )
+    print(
+        f"commit: {commit}{' + uncommitted changes' if dirty else ''}; detector: {an.detector_backend}; "
+        f"model: {model_desc}; flip averaging: {'off' if args.no_tta else 'as in the bundle'}; digital mask: {args.mask}"
+    )
     load0 = os.getloadavg()[0]
-    print(f"{'input':26s} {'mode':16s} {'items':>5s} {'faces':>5s} {'wall s':>7s} {'photos/s':>9s} {'faces/s':>8s} "
-          f"{'CPU s':>7s} {'faces/CPU-s':>11s}")
+    print(
+        f"{'input':26s} {'mode':16s} {'items':>5s} {'faces':>5s} {'wall s':>7s} {'photos/s':>9s} {'faces/s':>8s} "
+        f"{'CPU s':>7s} {'faces/CPU-s':>11s}"
+    )
     for name, items in (("200x200 faces", faces), ("1024x768 photos, 4 faces", photos)):
         for mode, fn, batch in (("single requests", single, 1), (f"batches of {args.batch}", batched, args.batch)):
             secs, cpu_s, n = timed(fn, items, batch)
-            print(f"{name:26s} {mode:16s} {len(items):5d} {n:5d} {secs:7.2f} {len(items) / secs:9.1f} {n / secs:8.1f} "
-                  f"{cpu_s:7.2f} {n / cpu_s:11.1f}")
+            print(
+                f"{name:26s} {mode:16s} {len(items):5d} {n:5d} {secs:7.2f} {len(items) / secs:9.1f} {n / secs:8.1f} "
+                f"{cpu_s:7.2f} {n / cpu_s:11.1f}"
+            )
     breakdown(an, faces, photos, args.mask)
-    print(f"load average (1 min) before/after: {load0:.2f} / {os.getloadavg()[0]:.2f} "
-          f"(above the core count means other jobs shared the CPU)")
+    print(
+        f"load average (1 min) before/after: {load0:.2f} / {os.getloadavg()[0]:.2f} "
+        f"(above the core count means other jobs shared the CPU)"
+    )
     if tmp is not None:
         tmp.cleanup()
     return 0

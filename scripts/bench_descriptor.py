@@ -10,6 +10,7 @@ and CPU ms a face of each, the ratios, and the cosine between the torch and dlib
 
     nice -n 10 python scripts/bench_descriptor.py --data ../shared/data/utkface-sample --n 300
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ def timed(fn):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     ap.add_argument("--data", default="../shared/data/utkface-sample", help="faces: folder or UTKFace .tar.gz")
     ap.add_argument("--n", type=int, default=300, help="faces to describe (the first N where dlib finds a face)")
     ap.add_argument("--batch-size", type=int, default=64, help="chips per forward pass of the torch network")
@@ -48,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from maskprivacy.data.imageio import ImageError, decode_image
     from maskprivacy.data.sources import iter_source
-    from maskprivacy.masking.landmarks import get_landmarker
-    from maskprivacy.masking.models_files import FACE_DESCRIPTOR, model_path
-    from maskprivacy.models.dlib_descriptor import CHIP_SIZE, PADDING, dlib_shape
+    from maskprivacy.faces.landmarks import get_landmarker
+    from maskprivacy.faces.model_files import FACE_DESCRIPTOR, model_path
     from maskprivacy.models.dlib_resnet import get_face_resnet
+    from maskprivacy.training.dlib_attacker import CHIP_SIZE, PADDING, dlib_shape
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -77,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     stack = np.stack(chips)
 
     ref = dlib.face_recognition_model_v1(str(model_path(FACE_DESCRIPTOR)))
-    net = get_face_resnet()                      # parse/cache the weights before any clock starts
-    ref.compute_face_descriptor(chips[0])        # first calls allocate: keep them off the clock
-    net.describe(stack[:args.batch_size], args.batch_size)
+    net = get_face_resnet()  # parse/cache the weights before any clock starts
+    ref.compute_face_descriptor(chips[0])  # first calls allocate: keep them off the clock
+    net.describe(stack[: args.batch_size], args.batch_size)
 
     load0 = os.getloadavg()[0]
     one, w_one, c_one = timed(lambda: np.array([np.asarray(ref.compute_face_descriptor(c)) for c in chips]))
@@ -92,14 +94,23 @@ def main(argv: list[str] | None = None) -> int:
 
     c = cos(ours, one)
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     res = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.platform()}",
-        "commit": commit, "faces": n, "batch_size": args.batch_size, "torch_threads": torch.get_num_threads(),
-        "load_average_1min_before": round(load0, 2), "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "commit": commit,
+        "faces": n,
+        "batch_size": args.batch_size,
+        "torch_threads": torch.get_num_threads(),
+        "load_average_1min_before": round(load0, 2),
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
         "dlib_one_by_one": {"faces_per_s": round(n / w_one, 1), "cpu_ms_per_face": round(1000 * c_one / n, 2)},
         "dlib_list": {"faces_per_s": round(n / w_lst, 1), "cpu_ms_per_face": round(1000 * c_lst / n, 2)},
         "torch_batched": {"faces_per_s": round(n / w_t, 1), "cpu_ms_per_face": round(1000 * c_t / n, 2)},

@@ -8,6 +8,7 @@ face and key-point distance).
 
     python scripts/bench_mask.py --data ../shared/data/UTKFace.tar.gz --out /tmp/bench-mask
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,10 @@ import numpy as np
 
 from maskprivacy.data.imageio import decode_image, encode_jpeg
 from maskprivacy.data.sources import iter_source
+from maskprivacy.faces.batch_predictor import get_batch_predictor
+from maskprivacy.faces.landmarks import Landmarker
 from maskprivacy.masking.batch import MaskConfig, run_masking
-from maskprivacy.masking.batch_predictor import get_batch_predictor
 from maskprivacy.masking.draw import draw_mask
-from maskprivacy.masking.landmarks import Landmarker
 
 
 def machine_busy_s() -> float | None:
@@ -78,16 +79,23 @@ def compare_predictors(faces: list, dlib_pts: list[np.ndarray], batch: int = 32)
         lm.points(g, b)
     t_dlib = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ours = np.concatenate([bp.predict([g for g, _ in faces[i:i + batch]], [b for _, b in faces[i:i + batch]])
-                           for i in range(0, len(faces), batch)])
+    ours = np.concatenate(
+        [
+            bp.predict([g for g, _ in faces[i : i + batch]], [b for _, b in faces[i : i + batch]])
+            for i in range(0, len(faces), batch)
+        ]
+    )
     t_ours = time.perf_counter() - t0
     dist = np.linalg.norm(ours.astype(float) - np.stack(dlib_pts).astype(float), axis=-1)
-    return {"predictor_faces": len(faces), "dlib_predictor_ms_per_face": round(1000 * t_dlib / len(faces), 3),
-            "batched_predictor_ms_per_face": round(1000 * t_ours / len(faces), 3),
-            "predictor_speedup": round(t_dlib / t_ours, 2),
-            "keypoint_mean_px_batched_vs_dlib_same_box": round(float(dist.mean()), 4),
-            "keypoint_max_px_batched_vs_dlib_same_box": round(float(dist.max()), 2),
-            "keypoints_identical_pct": round(100.0 * float((dist == 0).mean()), 2)}
+    return {
+        "predictor_faces": len(faces),
+        "dlib_predictor_ms_per_face": round(1000 * t_dlib / len(faces), 3),
+        "batched_predictor_ms_per_face": round(1000 * t_ours / len(faces), 3),
+        "predictor_speedup": round(t_dlib / t_ours, 2),
+        "keypoint_mean_px_batched_vs_dlib_same_box": round(float(dist.mean()), 4),
+        "keypoint_max_px_batched_vs_dlib_same_box": round(float(dist.max()), 2),
+        "keypoints_identical_pct": round(100.0 * float((dist == 0).mean()), 2),
+    }
 
 
 def main() -> None:
@@ -124,12 +132,15 @@ def main() -> None:
     kept = s.counts.get("ok", 0) + s.counts.get("multiple_faces", 0)
 
     # 3. key points of the fast path vs the paper's, on the sample
-    from maskprivacy.masking.batch import load_report
+    from maskprivacy.masking.run import load_report
 
     rows, lms = load_report(out / "fast")
     idx = {r["name"]: int(r["landmark_row"]) for r in rows}
-    d = [np.linalg.norm(lms[idx[n]].astype(float) - p.astype(float), axis=1).mean()
-         for n, p in paper_pts.items() if idx.get(n, -1) >= 0]
+    d = [
+        np.linalg.norm(lms[idx[n]].astype(float) - p.astype(float), axis=1).mean()
+        for n, p in paper_pts.items()
+        if idx.get(n, -1) >= 0
+    ]
     fast_rate = s.images_per_s
     paper_rate = len(sample) / t_paper
     try:
@@ -139,14 +150,21 @@ def main() -> None:
     res = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.platform()}",
         "commit": commit,
-        "dataset_files": s.total, "well_named_images": named, "faces_masked": kept,
-        "kept_pct": round(100.0 * kept / max(1, named), 2), "counts": s.counts,
+        "dataset_files": s.total,
+        "well_named_images": named,
+        "faces_masked": kept,
+        "kept_pct": round(100.0 * kept / max(1, named), 2),
+        "counts": s.counts,
         "fast_wall_s": round(s.wall_s, 1),
         "machine_busy_cpu_s": None if cpu_s is None else round(cpu_s, 1),
         "machine_busy_cores_avg": None if cpu_s is None else round(cpu_s / max(1e-9, s.wall_s), 2),
         "cpu_ms_per_image": None if cpu_s is None else round(1000 * cpu_s / max(1, s.total), 2),
-        "load_average_1min_after": round(os.getloadavg()[0], 2), "fast_images_per_s": round(fast_rate, 1), "workers": args.workers,
-        "paper_sample": len(sample), "paper_found": len(paper_pts), "paper_images_per_s": round(paper_rate, 1),
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "fast_images_per_s": round(fast_rate, 1),
+        "workers": args.workers,
+        "paper_sample": len(sample),
+        "paper_found": len(paper_pts),
+        "paper_images_per_s": round(paper_rate, 1),
         "speedup": round(fast_rate / paper_rate, 2),
         "keypoint_mean_px_fast_vs_paper": round(float(np.mean(d)), 3) if d else None,
         "keypoint_p95_px_fast_vs_paper": round(float(np.percentile(d, 95)), 3) if d else None,

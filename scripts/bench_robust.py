@@ -15,6 +15,7 @@ fraction of the whole masked stage is lower still). The issue's budget: the robu
     python scripts/bench_robust.py                    # the cpu profile
     python scripts/bench_robust.py --profile gpu --steps 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import build  # noqa: E402
 
 from maskprivacy.masking.random_masks import MaskDistribution, mask_batch  # noqa: E402
+from maskprivacy.provenance import git_commit  # noqa: E402
 from maskprivacy.training.config import load_profile  # noqa: E402
-from maskprivacy.training.pipeline import git_commit  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "utkface-sample"
 
@@ -44,7 +45,7 @@ def sample_faces(folder: Path, n: int, size: int) -> tuple[np.ndarray, np.ndarra
     import cv2
     from PIL import Image
 
-    from maskprivacy.masking.landmarks import get_landmarker
+    from maskprivacy.faces.landmarks import get_landmarker
 
     lm = get_landmarker("fast")
     ims, pts = [], []
@@ -71,13 +72,19 @@ def train_cpu_s_per_image(arch: str, size: int, batch: int, steps: int) -> float
     g = torch.Generator().manual_seed(0)
     x8 = torch.randint(0, 256, (batch, 3, 72, 72), dtype=torch.uint8, generator=g)
     cfg = AugmentConfig.from_dict({"scale": [0.85, 1.0], "ratio": [0.95, 1.05], "jitter": 0.0, "grayscale": 0.0})
-    y = {"sex": torch.randint(0, 2, (batch,)), "race": torch.randint(0, 5, (batch,)),
-         "age_bucket": torch.randint(0, 7, (batch,)), "age": torch.rand(batch)}
+    y = {
+        "sex": torch.randint(0, 2, (batch,)),
+        "race": torch.randint(0, 5, (batch,)),
+        "age_bucket": torch.randint(0, 7, (batch,)),
+        "age": torch.rand(batch),
+    }
 
     def step() -> None:
         out = net(augment(x8, size, [0, 0, 1, 1], cfg))
-        loss = sum(nn.functional.cross_entropy(v, y[t]) if t != "age" else nn.functional.smooth_l1_loss(v, y[t])
-                   for t, v in out.items())
+        loss = sum(
+            nn.functional.cross_entropy(v, y[t]) if t != "age" else nn.functional.smooth_l1_loss(v, y[t])
+            for t, v in out.items()
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -95,7 +102,9 @@ def main() -> int:
     ap.add_argument("--data", default=str(SAMPLE), help="a folder of UTKFace-like faces (the sample)")
     ap.add_argument("--faces", type=int, default=1024, help="masks drawn for the timing")
     ap.add_argument("--steps", type=int, default=4, help="timed training steps per size")
-    ap.add_argument("--n-test", type=int, default=2349, help="test faces of the styles stage (the cpu run's uniform split)")
+    ap.add_argument(
+        "--n-test", type=int, default=2349, help="test faces of the styles stage (the cpu run's uniform split)"
+    )
     args = ap.parse_args()
     cfg = load_profile(args.profile)
     size = int(cfg["cache"]["size"])
@@ -116,37 +125,62 @@ def main() -> int:
     cpu = {}
     for s in sorted(set(ft_sizes) | set(rb_sizes)):
         cpu[s] = train_cpu_s_per_image(m["arch"], int(s), int(fc["batch_size"]), args.steps)
-        print(f"{m['arch']} {s} px batch {fc['batch_size']}: {1000 * cpu[s]:.2f} ms CPU a training image "
-              f"({threads} threads)", flush=True)
-    wall = {s: v / threads for s, v in cpu.items()}                    # perfect thread scaling: a lower bound
-    per_face_ft = sum(wall[s] for s in ft_sizes)                        # seconds a face, all epochs
+        print(
+            f"{m['arch']} {s} px batch {fc['batch_size']}: {1000 * cpu[s]:.2f} ms CPU a training image "
+            f"({threads} threads)",
+            flush=True,
+        )
+    wall = {s: v / threads for s, v in cpu.items()}  # perfect thread scaling: a lower bound
+    per_face_ft = sum(wall[s] for s in ft_sizes)  # seconds a face, all epochs
     per_face_rb = sum(wall[s] + mask_ms / 1000 for s in rb_sizes)
-    res = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "torch": torch.__version__,
-           "threads": threads, "commit": git_commit(), "profile": args.profile,
-           "mask_ms_per_face": round(mask_ms, 3), "train_cpu_ms_per_image": {str(k): round(1000 * v, 2) for k, v in cpu.items()},
-           "finetune_sizes": ft_sizes, "robust_sizes": rb_sizes,
-           "masked_finetune_s_per_face": round(per_face_ft, 4), "robust_s_per_face": round(per_face_rb, 4),
-           "robust_over_masked_finetune": round(per_face_rb / per_face_ft, 3),
-           "mask_share_of_robust": round(len(rb_sizes) * mask_ms / 1000 / per_face_rb, 3)}
+    res = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "torch": torch.__version__,
+        "threads": threads,
+        "commit": git_commit(),
+        "profile": args.profile,
+        "mask_ms_per_face": round(mask_ms, 3),
+        "train_cpu_ms_per_image": {str(k): round(1000 * v, 2) for k, v in cpu.items()},
+        "finetune_sizes": ft_sizes,
+        "robust_sizes": rb_sizes,
+        "masked_finetune_s_per_face": round(per_face_ft, 4),
+        "robust_s_per_face": round(per_face_rb, 4),
+        "robust_over_masked_finetune": round(per_face_rb / per_face_ft, 3),
+        "mask_share_of_robust": round(len(rb_sizes) * mask_ms / 1000 / per_face_rb, 3),
+    }
     # the styles stage: every CNN attacker (3) predicts the test faces in every style (+ bare)
     from maskprivacy.masking.draw import STYLES
     from maskprivacy.models.factory import ALL_TASKS, create_model
     from maskprivacy.models.predictor import Predictor
 
-    pred = Predictor(create_model(m["arch"], ALL_TASKS, stem=m["stem"]), arch=m["arch"], stem=m["stem"],
-                     input_size=int(m["input_size"]), crop=m["crop"], tta=bool(cfg["eval"].get("styles_tta", True)))
+    pred = Predictor(
+        create_model(m["arch"], ALL_TASKS, stem=m["stem"]),
+        arch=m["arch"],
+        stem=m["stem"],
+        input_size=int(m["input_size"]),
+        crop=m["crop"],
+        tta=bool(cfg["eval"].get("styles_tta", True)),
+    )
     faces = np.concatenate([ims] * (-(-512 // len(ims))))[:512]
     pred.predict(faces[:64])
     t0 = time.process_time()
     pred.predict(faces, batch_size=int(cfg["eval"]["batch_size"]))
     eval_cpu = (time.process_time() - t0) / len(faces)
     styles_wall = args.n_test * (len(STYLES) + 1) * 3 * eval_cpu / threads
-    res.update(eval_cpu_ms_per_image=round(1000 * eval_cpu, 2), styles_tta=pred.tta,
-               styles_stage_s_estimate=round(styles_wall, 1), n_test=args.n_test)
-    print(f"evaluation: {1000 * eval_cpu:.2f} ms CPU an image (tta {pred.tta}); styles stage "
-          f"({len(STYLES) + 1} styles x 3 attackers x {args.n_test} faces): ~{styles_wall:.0f} s wall (lower bound)")
-    print(f"robust stage / masked fine-tuning (upper bound): {per_face_rb / per_face_ft:.2f} (mask drawing is "
-          f"{100 * res['mask_share_of_robust']:.0f}% of the robust stage)")
+    res.update(
+        eval_cpu_ms_per_image=round(1000 * eval_cpu, 2),
+        styles_tta=pred.tta,
+        styles_stage_s_estimate=round(styles_wall, 1),
+        n_test=args.n_test,
+    )
+    print(
+        f"evaluation: {1000 * eval_cpu:.2f} ms CPU an image (tta {pred.tta}); styles stage "
+        f"({len(STYLES) + 1} styles x 3 attackers x {args.n_test} faces): ~{styles_wall:.0f} s wall (lower bound)"
+    )
+    print(
+        f"robust stage / masked fine-tuning (upper bound): {per_face_rb / per_face_ft:.2f} (mask drawing is "
+        f"{100 * res['mask_share_of_robust']:.0f}% of the robust stage)"
+    )
     print(json.dumps(res, indent=2))
     return 0
 

@@ -9,6 +9,7 @@ into nn.Conv2d (oneDNN for every convolution).
     python scripts/bench_train.py                       # ResNet-18 at 48 and 64 px, batch 128
     python scripts/bench_train.py --arch resnet50 --sizes 112 --batch 64
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,8 @@ from torch import nn
 
 from maskprivacy.models.factory import ALL_TASKS, create_model
 from maskprivacy.models.small_conv import SmallMapConv2d
+from maskprivacy.provenance import git_commit
 from maskprivacy.training.augment import AugmentConfig, augment
-from maskprivacy.training.pipeline import git_commit
 
 
 def build(arch: str, dense: bool) -> nn.Module:
@@ -41,14 +42,22 @@ def images_per_s(net: nn.Module, size: int, batch: int, steps: int) -> float:
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(0)
     x8 = torch.randint(0, 256, (batch, 3, 72, 72), dtype=torch.uint8, generator=g)
-    cfg = AugmentConfig.from_dict({"scale": [0.85, 1.0], "ratio": [0.95, 1.05], "jitter": 0.0, "grayscale": 0.0, "hue": 0.0})
-    y = {"sex": torch.randint(0, 2, (batch,)), "race": torch.randint(0, 5, (batch,)),
-         "age_bucket": torch.randint(0, 7, (batch,)), "age": torch.rand(batch)}
+    cfg = AugmentConfig.from_dict(
+        {"scale": [0.85, 1.0], "ratio": [0.95, 1.05], "jitter": 0.0, "grayscale": 0.0, "hue": 0.0}
+    )
+    y = {
+        "sex": torch.randint(0, 2, (batch,)),
+        "race": torch.randint(0, 5, (batch,)),
+        "age_bucket": torch.randint(0, 7, (batch,)),
+        "age": torch.rand(batch),
+    }
 
     def step() -> None:
         out = net(augment(x8, size, [0, 0, 1, 1], cfg))
-        loss = sum(nn.functional.cross_entropy(v, y[t]) if t != "age" else nn.functional.smooth_l1_loss(v, y[t])
-                   for t, v in out.items())
+        loss = sum(
+            nn.functional.cross_entropy(v, y[t]) if t != "age" else nn.functional.smooth_l1_loss(v, y[t])
+            for t, v in out.items()
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -68,16 +77,29 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=6, help="timed steps per measurement")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; the best of each is kept")
     args = ap.parse_args()
-    res: dict = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "torch": torch.__version__,
-                 "threads": torch.get_num_threads(), "commit": git_commit(), "arch": args.arch, "batch": args.batch}
+    res: dict = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "commit": git_commit(),
+        "arch": args.arch,
+        "batch": args.batch,
+    }
     for size in args.sizes:
         best = {"dense": 0.0, "plain": 0.0}
         for _ in range(args.rounds):
             for name in best:
-                best[name] = max(best[name], images_per_s(build(args.arch, name == "dense"), size, args.batch, args.steps))
-        res[f"{size}px"] = {k: round(v, 1) for k, v in best.items()} | {"speedup": round(best["dense"] / best["plain"], 2)}
-        print(f"{args.arch} {size}px batch {args.batch}: dense {best['dense']:.1f} img/s, plain {best['plain']:.1f} img/s, "
-              f"speed-up {best['dense'] / best['plain']:.2f}x", flush=True)
+                best[name] = max(
+                    best[name], images_per_s(build(args.arch, name == "dense"), size, args.batch, args.steps)
+                )
+        res[f"{size}px"] = {k: round(v, 1) for k, v in best.items()} | {
+            "speedup": round(best["dense"] / best["plain"], 2)
+        }
+        print(
+            f"{args.arch} {size}px batch {args.batch}: dense {best['dense']:.1f} img/s, plain {best['plain']:.1f} img/s, "
+            f"speed-up {best['dense'] / best['plain']:.2f}x",
+            flush=True,
+        )
     print(json.dumps(res, indent=2))
     return 0
 

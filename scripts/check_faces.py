@@ -8,12 +8,13 @@ identity transform. For each face, bare and wearing a digital mask of a rotating
 * alignment error: mean distance (px of the 200-px crop) the template's 68 points move under the
   transform found, i.e. how far our crop is from UTKFace's own (which has its own jitter: the
   spread of UTKFace's 68 points around the template is printed beside it);
-* the mask check (``serve/maskcheck.py``) on the detected faces' first cut, as ``analyze`` runs it:
+* the mask check (``faces/maskcheck.py``) on the detected faces' first cut, as ``analyze`` runs it:
   the threshold that is best (balanced accuracy) on the first half of the faces, and the accuracy
   of the package's threshold on the second half, per style.
 
     python scripts/check_faces.py --faces ../shared/data/utkface-sample
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,12 @@ import numpy as np
 
 from maskprivacy.data.imageio import decode_image
 from maskprivacy.data.sources import iter_source
+from maskprivacy.faces.align import POINTS68, points_error, transform_points
+from maskprivacy.faces.detect import get_detector
+from maskprivacy.faces.landmarks import get_landmarker
+from maskprivacy.faces.maskcheck import MASKED_BELOW
+from maskprivacy.faces.photo import align_face
 from maskprivacy.masking.draw import STYLES, draw_mask
-from maskprivacy.masking.landmarks import get_landmarker
-from maskprivacy.serve.align import POINTS68, points_error, transform_points
-from maskprivacy.serve.detect import get_detector
-from maskprivacy.serve.faces import align_face
-from maskprivacy.serve.maskcheck import MASKED_BELOW
 
 
 def style_for(i: int) -> tuple[str, str]:
@@ -81,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             err[(kind, f.aligned.method)].append(moved)
             if kind == "bare":
                 err[("bare final crop vs template", "")].append(points_error(f.aligned.points68))
-    print(f"faces: {total}   found bare: {found['bare']} ({100 * found['bare'] / max(1, total):.1f}%)   "
-          f"found masked: {found['masked']} ({100 * found['masked'] / max(1, total):.1f}%)")
+    print(
+        f"faces: {total}   found bare: {found['bare']} ({100 * found['bare'] / max(1, total):.1f}%)   "
+        f"found masked: {found['masked']} ({100 * found['masked'] / max(1, total):.1f}%)"
+    )
     print(f"UTKFace's own spread: its 68 points are {np.mean(utk_jitter):.2f} px from the template on average")
     for (kind, how), v in sorted(err.items()):
         print(f"alignment {kind:8s} {how:42s} n={len(v):4d}  mean {np.mean(v):5.2f} px  median {np.median(v):5.2f} px")
@@ -96,12 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         return (np.mean(bare) + np.mean(msk)) / 2
 
     best = max(np.round(np.arange(0.02, 0.6, 0.01), 2), key=lambda th: balanced(fit, th))
-    print(f"mask check: best threshold on the first half {best:.2f} (package uses {MASKED_BELOW}); "
-          f"balanced accuracy on the second half at {MASKED_BELOW}: {balanced(test, MASKED_BELOW):.3f}")
+    print(
+        f"mask check: best threshold on the first half {best:.2f} (package uses {MASKED_BELOW}); "
+        f"balanced accuracy on the second half at {MASKED_BELOW}: {balanced(test, MASKED_BELOW):.3f}"
+    )
     by = defaultdict(list)
     for k, s in test:
         by[k].append((s >= MASKED_BELOW) if k == "none" else (s < MASKED_BELOW))
-    print("  correct per style (second half): " + ", ".join(f"{k} {np.mean(v):.2f} (n={len(v)})" for k, v in sorted(by.items())))
+    print(
+        "  correct per style (second half): "
+        + ", ".join(f"{k} {np.mean(v):.2f} (n={len(v)})" for k, v in sorted(by.items()))
+    )
     return 0
 
 

@@ -7,7 +7,7 @@ Runs on a labelled folder of real photos with and without masks (``realmask-dev`
 * **detection**: share of photos in which the active detector (BlazeFace when MediaPipe is
   installed, dlib otherwise) finds a face, masked vs bare; ``--hog`` adds dlib's HOG alone for
   comparison (what the masking stage uses);
-* **masked-or-bare decision** (``serve/maskcheck.py``, run as ``analyze`` runs it when nobody says):
+* **masked-or-bare decision** (``faces/maskcheck.py``, run as ``analyze`` runs it when nobody says):
   confusion matrix against the ``masked`` labels, per-class and balanced accuracy;
 * **alignment** of each found face to UTKFace's geometry, aligned as ``evaluate`` aligns it when the
   label says masked or bare (masked faces both ways: FaceMesh's points above the mask, the default,
@@ -23,7 +23,7 @@ Runs on a labelled folder of real photos with and without masks (``realmask-dev`
   never saw.
 
 ``--run RUN_DIR`` (a run with trained attackers) also prints
-:func:`maskprivacy.serve.evaluate.realmask_summary`: each masked-face attacker's sex and race accuracy,
+:func:`maskprivacy.analysis.evaluate.realmask_summary`: each masked-face attacker's sex and race accuracy,
 balanced accuracy and 95% intervals (people resampled) on the photos with real masks, and the bare
 photos with the digital type-a mask through the paper-style attacker.
 
@@ -31,6 +31,7 @@ Every threshold here is the package's; nothing is fitted to this set (it is for 
 
     python scripts/check_realmask.py --data ../shared/data/realmask-dev --utk ../shared/data/utkface-sample
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,17 +45,17 @@ from pathlib import Path
 
 import numpy as np
 
+from maskprivacy.analysis.evaluate import person_of
 from maskprivacy.data.imageio import decode_image
-from maskprivacy.masking.landmarks import get_landmarker
-from maskprivacy.serve.align import POINTS68, crop_points68, transform_points
-from maskprivacy.serve.detect import DlibDetector, get_detector
-from maskprivacy.serve.evaluate import person_of
-from maskprivacy.serve.faces import align_face
-from maskprivacy.serve.maskcheck import MASKED_BELOW
-from maskprivacy.serve.mesh import EYE_CORNERS, FaceMeshLocator
-from maskprivacy.serve.mesh_template_data import MESH_EYE_CORNERS
+from maskprivacy.faces.align import POINTS68, crop_points68, transform_points
+from maskprivacy.faces.detect import DlibDetector, get_detector
+from maskprivacy.faces.landmarks import get_landmarker
+from maskprivacy.faces.maskcheck import MASKED_BELOW
+from maskprivacy.faces.mesh import EYE_CORNERS, FaceMeshLocator
+from maskprivacy.faces.mesh_template_data import MESH_EYE_CORNERS
+from maskprivacy.faces.photo import align_face
+from maskprivacy.provenance import git_commit
 from maskprivacy.training.metrics import classification_metrics
-from maskprivacy.training.pipeline import git_commit
 
 EYES68 = np.r_[36:48]
 
@@ -73,8 +74,7 @@ def _stats(v: list[float]) -> str:
     if not v:
         return "n=0"
     a = np.asarray(v, float)
-    return (f"n={len(a):3d}  median {np.median(a):5.2f}  mean {a.mean():5.2f}  "
-            f"p90 {np.percentile(a, 90):5.2f}")
+    return f"n={len(a):3d}  median {np.median(a):5.2f}  mean {a.mean():5.2f}  p90 {np.percentile(a, 90):5.2f}"
 
 
 def eye_geometry(c: np.ndarray) -> tuple[float, float, float]:
@@ -84,7 +84,7 @@ def eye_geometry(c: np.ndarray) -> tuple[float, float, float]:
 
 
 def _print_summary(args: argparse.Namespace, labels: Path) -> None:
-    from maskprivacy.serve.evaluate import realmask_summary
+    from maskprivacy.analysis.evaluate import realmask_summary
 
     d = realmask_summary(args.run, args.data, labels, split=args.split, detector=args.detector)
     print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
@@ -93,18 +93,28 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
         for task in ("sex", "race"):
             if task in a and a[task]["accuracy"] is not None:
                 m = a[task]
-                parts.append(f"{task} {m['accuracy']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}], balanced "
-                             f"{m['balanced_accuracy']:.3f} [{m['balanced_ci'][0]:.3f}, {m['balanced_ci'][1]:.3f}]")
+                parts.append(
+                    f"{task} {m['accuracy']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}], balanced "
+                    f"{m['balanced_accuracy']:.3f} [{m['balanced_ci'][0]:.3f}, {m['balanced_ci'][1]:.3f}]"
+                )
         print(f"  {name:17s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
     print(f"  (95% bootstrap intervals, {d['n_boot']} resamples of people, seed {d['seed']})")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path("../shared/data/realmask-dev"),
-                    help="folder with labels.csv (path, masked) and the photos")
-    ap.add_argument("--utk", type=Path, default=Path("../shared/data/utkface-sample"),
-                    help="UTKFace crops: the locators' own spread on UTKFace's geometry (the yardstick)")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path("../shared/data/realmask-dev"),
+        help="folder with labels.csv (path, masked) and the photos",
+    )
+    ap.add_argument(
+        "--utk",
+        type=Path,
+        default=Path("../shared/data/utkface-sample"),
+        help="UTKFace crops: the locators' own spread on UTKFace's geometry (the yardstick)",
+    )
     ap.add_argument("--utk-limit", type=int, default=200)
     ap.add_argument("--detector", default="auto", choices=("auto", "blazeface", "dlib"))
     ap.add_argument("--hog", action="store_true", help="also count dlib HOG alone (no CNN) on every photo")
@@ -133,12 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     ref = np.asarray(MESH_EYE_CORNERS, float)
     ref_iod, ref_roll, ref_y = eye_geometry(ref)
     print(f"machine: {os.cpu_count()} cores, {_cpu()}; python {platform.python_version()}; commit {git_commit()}")
-    print(f"data: {args.data} ({len(rows)} labelled photos); detector: {det.backend}; "
-          f"mask check threshold {MASKED_BELOW} (the package's)")
+    print(
+        f"data: {args.data} ({len(rows)} labelled photos); detector: {det.backend}; "
+        f"mask check threshold {MASKED_BELOW} (the package's)"
+    )
 
     # The yardstick: the two locators on UTKFace's own crops, around their references.
     utk_mesh, utk_dlib = [], []
-    for p in sorted(q for q in args.utk.iterdir() if q.suffix.lower() in (".jpg", ".jpeg", ".png"))[:args.utk_limit]:
+    for p in sorted(q for q in args.utk.iterdir() if q.suffix.lower() in (".jpg", ".jpeg", ".png"))[: args.utk_limit]:
         rgb = decode_image(p.read_bytes())
         if rgb.shape[:2] != (200, 200):
             continue
@@ -158,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     mesh_missing = defaultdict(int)
     # the aligner asked for -> its label; "facemesh" falls back to BlazeFace + upper 68 points when
     # FaceMesh finds no face, so its row is what analyze does by default
-    aligners = {"bare": (("auto", "68 points"),),
-                "masked": (("facemesh", "FaceMesh (default)"), ("blazeface", "BlazeFace+upper 68"))}
+    aligners = {
+        "bare": (("auto", "68 points"),),
+        "masked": (("facemesh", "FaceMesh (default)"), ("blazeface", "BlazeFace+upper 68")),
+    }
     for r in rows:
         kind = "masked" if r["masked"].strip() == "1" else "bare"
         total[kind] += 1
@@ -199,19 +213,25 @@ def main(argv: list[str] | None = None) -> int:
             line += f";  dlib HOG alone {hog_found[kind]:3d} ({100 * hog_found[kind] / max(1, total[kind]):5.1f}%)"
         print(line)
 
-    print("\n== masked-or-bare decision (serve/maskcheck.py on the first cut, as analyze runs it), detected faces")
+    print("\n== masked-or-bare decision (faces/maskcheck.py on the first cut, as analyze runs it), detected faces")
     m = classification_metrics(np.array(truth, np.int64), np.array(guess, np.int64), ("bare", "masked"))
     (tb, fm), (fb, tm) = m["confusion"]
-    print(f"  confusion (rows: label, columns: decision): bare -> bare {tb}, bare -> masked {fm}; "
-          f"masked -> bare {fb}, masked -> masked {tm}")
-    print(f"  accuracy {m['accuracy']:.3f}; per class: bare {m['per_class']['bare']:.3f} (n={m['support']['bare']}), "
-          f"masked {m['per_class']['masked']:.3f} (n={m['support']['masked']}); balanced {m['balanced_accuracy']:.3f}")
+    print(
+        f"  confusion (rows: label, columns: decision): bare -> bare {tb}, bare -> masked {fm}; "
+        f"masked -> bare {fb}, masked -> masked {tm}"
+    )
+    print(
+        f"  accuracy {m['accuracy']:.3f}; per class: bare {m['per_class']['bare']:.3f} (n={m['support']['bare']}), "
+        f"masked {m['per_class']['masked']:.3f} (n={m['support']['masked']}); balanced {m['balanced_accuracy']:.3f}"
+    )
     s = np.asarray(shares)
     t = np.asarray(truth, bool)
     print(f"  lower-face skin share: bare median {np.median(s[~t]):.3f}, masked median {np.median(s[t]):.3f}")
 
-    print("\n== alignment to UTKFace's geometry (faces aligned as labelled; error = mean eye-point distance, "
-          "px of the 200-px crop; * = in-sample: the aligner fits that locator's points)")
+    print(
+        "\n== alignment to UTKFace's geometry (faces aligned as labelled; error = mean eye-point distance, "
+        "px of the 200-px crop; * = in-sample: the aligner fits that locator's points)"
+    )
     print(f"  yardstick, UTKFace's own crops: FaceMesh eye corners {_stats(utk_mesh)}")
     print(f"  {'':32s}dlib eye points       {_stats(utk_dlib)}")
     fitted = {"68 points": "dlib", "BlazeFace+upper 68": "dlib", "FaceMesh (default)": "mesh"}
@@ -221,13 +241,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {kind:6s} {how:24s} {name:21s}{mark}{_stats(by[loc])}")
     for key, used in sorted(methods.items()):
         print(f"  {key[0]:6s} {key[1]:24s} aligned by: " + ", ".join(f"{k} {v}" for k, v in used.items()))
-    print("  FaceMesh found no face (no FaceMesh figure for these): "
-          + ", ".join(f"{k} {mesh_missing[k]}" for k in ("bare", "masked")))
+    print(
+        "  FaceMesh found no face (no FaceMesh figure for these): "
+        + ", ".join(f"{k} {mesh_missing[k]}" for k in ("bare", "masked"))
+    )
     for (kind, how), g in sorted(geo.items()):
         a = np.array([x[1:] for x in g], float)
-        print(f"  {kind:6s} {how:24s} eye span / UTKFace's: FaceMesh median {np.median(a[:, 0]):.3f} "
-              f"[IQR {np.percentile(a[:, 0], 25):.3f}-{np.percentile(a[:, 0], 75):.3f}], dlib {np.median(a[:, 1]):.3f}; "
-              f"eye line {np.median(a[:, 2]):+.1f} / {np.median(a[:, 3]):+.1f} px")
+        print(
+            f"  {kind:6s} {how:24s} eye span / UTKFace's: FaceMesh median {np.median(a[:, 0]):.3f} "
+            f"[IQR {np.percentile(a[:, 0], 25):.3f}-{np.percentile(a[:, 0], 75):.3f}], dlib {np.median(a[:, 1]):.3f}; "
+            f"eye line {np.median(a[:, 2]):+.1f} / {np.median(a[:, 3]):+.1f} px"
+        )
     # Same person, masked against bare: median over each person's photos, then over people.
     bare_key = next((k for k in geo if k[0] == "bare"), None)
     for key in sorted(k for k in geo if k[0] == "masked"):
@@ -246,10 +270,12 @@ def main(argv: list[str] | None = None) -> int:
         for j, loc in ((0, "FaceMesh"), (1, "dlib")):
             ratio = np.array([med["masked"][p][j] / med["bare"][p][j] for p in both])
             dy = np.array([med["masked"][p][2 + j] - med["bare"][p][2 + j] for p in both])
-            print(f"  same person ({len(both)} people), masked by {key[1]} vs bare, by {loc:8s}: eye-span ratio "
-                  f"median {np.median(ratio):.3f} [IQR {np.percentile(ratio, 25):.3f}-{np.percentile(ratio, 75):.3f}], "
-                  f"within 10%: {np.mean(np.abs(ratio - 1) <= 0.10):.0%}; eye line shift median {np.median(dy):+.1f} px "
-                  f"[IQR {np.percentile(dy, 25):+.1f} to {np.percentile(dy, 75):+.1f}]")
+            print(
+                f"  same person ({len(both)} people), masked by {key[1]} vs bare, by {loc:8s}: eye-span ratio "
+                f"median {np.median(ratio):.3f} [IQR {np.percentile(ratio, 25):.3f}-{np.percentile(ratio, 75):.3f}], "
+                f"within 10%: {np.mean(np.abs(ratio - 1) <= 0.10):.0%}; eye line shift median {np.median(dy):+.1f} px "
+                f"[IQR {np.percentile(dy, 25):+.1f} to {np.percentile(dy, 75):+.1f}]"
+            )
     if args.run is not None:
         _print_summary(args, labels)
     print(f"\ntook {time.time() - t0:.0f} s")

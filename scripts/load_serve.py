@@ -2,7 +2,7 @@
 """A bounded load and fault test of ``maskprivacy serve``, on this machine only (127.0.0.1).
 
 Starts ``maskprivacy serve`` on a free loopback port (models: ``--model RUN``, else a run of
-untrained models from ``serve/demo_run.py``, which cost what trained ones cost), then sends a
+untrained models from ``analysis/demo_run.py``, which cost what trained ones cost), then sends a
 hostile mix at a set concurrency, for at most ``--requests`` requests and ``--duration`` seconds:
 
 * valid photos (sample faces from ``--photos``, a 1024x768 group photo), and a flat 5400x5400 PNG;
@@ -25,6 +25,7 @@ kind of request with a code that kind should never get; 0 otherwise.
     python scripts/load_serve.py                          # 300 requests, 8 at a time (~5 min on 2 cores)
     python scripts/load_serve.py --requests 60 --concurrency 4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,10 +75,14 @@ def png(w: int, h: int, value: int = 118) -> bytes:
 
 def png_claiming(width: int, height: int) -> bytes:
     """A 60-byte PNG whose header claims width x height (refused from the header)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def group_photo(faces: list[bytes]) -> bytes:
@@ -85,7 +90,7 @@ def group_photo(faces: list[bytes]) -> bytes:
     for i, data in enumerate(faces[:4]):
         f = np.asarray(Image.open(io.BytesIO(data)).convert("RGB").resize((200, 200)))
         x, y = 30 + i * 250, 120 + (i % 2) * 330
-        canvas[y:y + 200, x:x + 200] = f
+        canvas[y : y + 200, x : x + 200] = f
     b = io.BytesIO()
     Image.fromarray(canvas).save(b, "JPEG", quality=92)
     return b.getvalue()
@@ -125,14 +130,20 @@ def build_mix(photos: Path, n_faces: int) -> list[Probe]:
 
 def multipart(data: bytes) -> tuple[bytes, str]:
     boundary = "load-serve-boundary-7d3f"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"me.jpg\"\r\n"
-            f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="me.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
 def send(port: int, p: Probe, timeout: float) -> tuple[int, float, str | None]:
     """(status or -1 for a dropped connection, seconds, the Retry-After header or None)."""
-    body, ctype = (multipart(p.body) if p.kind.endswith("multipart") else (p.body, p.ctype))
+    body, ctype = multipart(p.body) if p.kind.endswith("multipart") else (p.body, p.ctype)
     headers = {"Host": f"{HOST}:{port}", **({"Content-Type": ctype} if ctype else {}), **p.headers}
     t = time.perf_counter()
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
@@ -193,7 +204,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     ap.add_argument("--model", help="run directory (default: a run of untrained models made in a temporary folder)")
     ap.add_argument("--photos", default="/work/shared/data/utkface-sample", help="folder of sample faces (*.jpg)")
     ap.add_argument("--faces", type=int, default=6, help="distinct valid faces in the mix")
@@ -202,10 +215,16 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
     ap.add_argument("--timeout", type=float, default=120, help="seconds a request may take before it counts as dropped")
     ap.add_argument("--seed", type=int, default=0, help="order of the mix")
-    ap.add_argument("--retries", type=int, default=6,
-                    help="a 503 with Retry-After is retried after that many seconds, at most this many times "
-                         "(as a polite client would); the table counts those 503s separately")
-    ap.add_argument("--serve-args", default="", help="extra arguments for `maskprivacy serve`, e.g. '--max-concurrent 2'")
+    ap.add_argument(
+        "--retries",
+        type=int,
+        default=6,
+        help="a 503 with Retry-After is retried after that many seconds, at most this many times "
+        "(as a polite client would); the table counts those 503s separately",
+    )
+    ap.add_argument(
+        "--serve-args", default="", help="extra arguments for `maskprivacy serve`, e.g. '--max-concurrent 2'"
+    )
     ap.add_argument("--start-timeout", type=float, default=600, help="seconds the server may take to start")
     args = ap.parse_args()
 
@@ -213,13 +232,24 @@ def main() -> int:
     model = args.model
     if model is None:
         sys.path.insert(0, str(REPO / "src"))
-        from maskprivacy.serve.demo_run import make_demo_run
+        from maskprivacy.analysis.demo_run import make_demo_run
 
         model = str(make_demo_run(Path(tmp.name) / "demo"))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "maskprivacy.cli", "serve", "--model", model, "--host", HOST, "--port", str(port),
-           *args.serve_args.split()]
+    cmd = [
+        sys.executable,
+        "-m",
+        "maskprivacy.cli",
+        "serve",
+        "--model",
+        model,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        *args.serve_args.split(),
+    ]
     # The server's stderr goes to a file, not a pipe: nobody would read a pipe while the load runs.
     log = open(Path(tmp.name) / "serve.log", "w+")
     started = time.time()
@@ -306,14 +336,24 @@ def main() -> int:
         log.close()
         tmp.cleanup()
 
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    print(f"machine: {os.cpu_count()} cores, {cpu}; python {platform.python_version()}; "
-          f"commit {commit}{' + uncommitted changes' if dirty else ''}")
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    ).stdout.strip()
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, {cpu}; python {platform.python_version()}; "
+        f"commit {commit}{' + uncommitted changes' if dirty else ''}"
+    )
     print(f"server: {' '.join(['maskprivacy', *cmd[3:]])}" + ("" if args.model else "  (untrained demo run)"))
     sent = sum(len(v) for v in results.values())
     print(f"load: {sent} requests in {wall:.1f} s, {args.concurrency} at a time, {len(mix)} kinds (seed {args.seed})")
@@ -329,24 +369,38 @@ def main() -> int:
         all_codes.update(codes)
         lat_all += [dt for _, dt, _ in rs]
         lat_ok += [dt for c, dt, _ in rs if c == 200]
-        print(f"{p.kind:34s} {len(rs):4d}  " + ", ".join(f"{c}: {n}" for c, n in sorted(codes.items()))
-              + (f"  ({busy[p.kind]} x 503)" if busy[p.kind] else ""))
+        print(
+            f"{p.kind:34s} {len(rs):4d}  "
+            + ", ".join(f"{c}: {n}" for c, n in sorted(codes.items()))
+            + (f"  ({busy[p.kind]} x 503)" if busy[p.kind] else "")
+        )
         for c, _, retry in rs:
             if c == 503 and not retry:
                 bad.append(f"{p.kind}: 503 without Retry-After")
             elif c != 503 and c not in p.expect:
                 bad.append(f"{p.kind}: {c} (expected {'/'.join(map(str, p.expect))})")
-    print("final status codes: " + json.dumps({str(k): v for k, v in sorted(all_codes.items())})
-          + f"; 503 busy answers retried: {sum(busy.values())}")
-    print(f"latency (s) of the final attempt, all answers: p50 {pct(lat_all, 50):.3f}  p90 {pct(lat_all, 90):.3f}  "
-          f"p99 {pct(lat_all, 99):.3f}  max {max(lat_all, default=float('nan')):.3f}")
-    print(f"latency (s) of the final attempt, 200 answers: p50 {pct(lat_ok, 50):.3f}  p90 {pct(lat_ok, 90):.3f}  "
-          f"p99 {pct(lat_ok, 99):.3f}  max {max(lat_ok, default=float('nan')):.3f}")
-    print(f"/api/health during the load: {len(health_lat)} probes, p50 {pct(health_lat, 50):.3f} s, "
-          f"max {max(health_lat, default=float('nan')):.3f} s, non-200: {dict(health_bad) or 'none'}")
+    print(
+        "final status codes: "
+        + json.dumps({str(k): v for k, v in sorted(all_codes.items())})
+        + f"; 503 busy answers retried: {sum(busy.values())}"
+    )
+    print(
+        f"latency (s) of the final attempt, all answers: p50 {pct(lat_all, 50):.3f}  p90 {pct(lat_all, 90):.3f}  "
+        f"p99 {pct(lat_all, 99):.3f}  max {max(lat_all, default=float('nan')):.3f}"
+    )
+    print(
+        f"latency (s) of the final attempt, 200 answers: p50 {pct(lat_ok, 50):.3f}  p90 {pct(lat_ok, 90):.3f}  "
+        f"p99 {pct(lat_ok, 99):.3f}  max {max(lat_ok, default=float('nan')):.3f}"
+    )
+    print(
+        f"/api/health during the load: {len(health_lat)} probes, p50 {pct(health_lat, 50):.3f} s, "
+        f"max {max(health_lat, default=float('nan')):.3f} s, non-200: {dict(health_bad) or 'none'}"
+    )
     peak = max(samples, default=0)
-    print(f"server RSS (with its CNN child process): {base_kb / 1024:.0f} MB after warm-up, peak {peak / 1024:.0f} MB "
-          f"sampled every 50 ms; server process alone: VmHWM {((hwm_kb or 0) / 1024):.0f} MB (kernel's peak since start)")
+    print(
+        f"server RSS (with its CNN child process): {base_kb / 1024:.0f} MB after warm-up, peak {peak / 1024:.0f} MB "
+        f"sampled every 50 ms; server process alone: VmHWM {((hwm_kb or 0) / 1024):.0f} MB (kernel's peak since start)"
+    )
     print(f"server survived: {'yes' if alive else 'NO'}")
     crashed = [k for k, v in all_codes.items() if k == -1 or (k >= 500 and k != 503)]
     if not alive or crashed or bad:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Derive UTKFace's crop geometry from data and write it into the package (serve/template_data.py).
+"""Derive UTKFace's crop geometry from data and write it into the package (faces/template_data.py).
 
 Models trained on UTKFace's aligned 200x200 crops only transfer to other photos if those photos'
 faces are cut the same way. UTKFace does not document its alignment, so the geometry is measured:
@@ -17,6 +17,7 @@ Only numbers are written (no image). Rerun after changing the masking recipe:
 
     python scripts/make_align_template.py --run /tmp/bench-mask/fast --faces ../shared/data/utkface-sample
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,9 @@ def mean_points(run: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
 def blaze_templates(faces: Path, limit: int) -> tuple[np.ndarray, np.ndarray, int, int]:
     from maskprivacy.data.imageio import decode_image
     from maskprivacy.data.sources import iter_source
+    from maskprivacy.faces.detect import BlazeFaceDetector
+    from maskprivacy.faces.landmarks import get_landmarker
     from maskprivacy.masking.draw import draw_mask
-    from maskprivacy.masking.landmarks import get_landmarker
-    from maskprivacy.serve.detect import BlazeFaceDetector
 
     det = BlazeFaceDetector()
     lmk = get_landmarker("fast")
@@ -83,10 +84,18 @@ def fmt(a: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", type=Path, default=Path("/tmp/bench-mask/fast"),
-                    help="a `maskprivacy mask` run of UTKFace (report.csv + landmarks.npy)")
-    ap.add_argument("--faces", type=Path, default=Path("../shared/data/utkface-sample"),
-                    help="UTKFace crops for the BlazeFace key points (folder or .tar.gz)")
+    ap.add_argument(
+        "--run",
+        type=Path,
+        default=Path("/tmp/bench-mask/fast"),
+        help="a `maskprivacy mask` run of UTKFace (report.csv + landmarks.npy)",
+    )
+    ap.add_argument(
+        "--faces",
+        type=Path,
+        default=Path("../shared/data/utkface-sample"),
+        help="UTKFace crops for the BlazeFace key points (folder or .tar.gz)",
+    )
     ap.add_argument("--limit", type=int, default=2000, help="at most this many faces for BlazeFace")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
@@ -98,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, a, b in zip(("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear"), b6, b6m):
         print(f"  {name:13s} plain ({a[0]:6.2f}, {a[1]:6.2f})   masked ({b[0]:6.2f}, {b[1]:6.2f})")
     eyes = (p68[36:42].mean(0), p68[42:48].mean(0))
-    print(f"  68-point eye centres ({eyes[0][0]:.2f}, {eyes[0][1]:.2f}) ({eyes[1][0]:.2f}, {eyes[1][1]:.2f}), "
-          f"nose tip ({p68[30][0]:.2f}, {p68[30][1]:.2f})")
+    print(
+        f"  68-point eye centres ({eyes[0][0]:.2f}, {eyes[0][1]:.2f}) ({eyes[1][0]:.2f}, {eyes[1][1]:.2f}), "
+        f"nose tip ({p68[30][0]:.2f}, {p68[30][1]:.2f})"
+    )
     text = f'''"""UTKFace's aligned-crop geometry, measured from data by scripts/make_align_template.py. Do not edit.
 
 Generated {dt.date.today().isoformat()} from {args.run} ({n68} of {n_ok} faces) and {args.faces}

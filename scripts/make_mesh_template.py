@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Where FaceMesh puts the eyes, brows and nose bridge on UTKFace's crops: serve/mesh_template_data.py.
+"""Where FaceMesh puts the eyes, brows and nose bridge on UTKFace's crops: faces/mesh_template_data.py.
 
-Faces behind real masks are aligned from these FaceMesh points (``serve/mesh.py``). They are mapped
+Faces behind real masks are aligned from these FaceMesh points (``faces/mesh.py``). They are mapped
 onto their mean position on UTKFace's own 200x200 crops, measured here, never guessed:
 
 * ``MESH_UPPER``: on the crops as they are;
@@ -14,6 +14,7 @@ Only UTKFace faces are used (never the real-mask dev set). Only numbers are writ
 
     python scripts/make_mesh_template.py --faces ../shared/data/utkface-sample
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,13 +34,14 @@ def fmt(a: np.ndarray) -> str:
 def main(argv: list[str] | None = None) -> int:
     from maskprivacy.data.imageio import decode_image
     from maskprivacy.data.sources import iter_source
+    from maskprivacy.faces.landmarks import get_landmarker
+    from maskprivacy.faces.mesh import EYE_CORNERS, UPPER, FaceMeshLocator
     from maskprivacy.masking.draw import STYLES, draw_mask
-    from maskprivacy.masking.landmarks import get_landmarker
-    from maskprivacy.serve.mesh import EYE_CORNERS, UPPER, FaceMeshLocator
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--faces", type=Path, default=Path("../shared/data/utkface-sample"),
-                    help="UTKFace crops (folder or .tar.gz)")
+    ap.add_argument(
+        "--faces", type=Path, default=Path("../shared/data/utkface-sample"), help="UTKFace crops (folder or .tar.gz)"
+    )
     ap.add_argument("--limit", type=int, default=2000)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
@@ -72,12 +74,14 @@ def main(argv: list[str] | None = None) -> int:
             styles_used.add(style)
     up, upm, ec = np.mean(plain, 0), np.mean(masked, 0), np.mean(corners, 0)
     shift = np.linalg.norm(upm - up, axis=1)
-    print(f"FaceMesh upper points on {len(plain)} bare and {len(masked)} digitally masked crops; "
-          f"a mask moves them by {shift.mean():.2f} px on average (max {shift.max():.2f})")
+    print(
+        f"FaceMesh upper points on {len(plain)} bare and {len(masked)} digitally masked crops; "
+        f"a mask moves them by {shift.mean():.2f} px on average (max {shift.max():.2f})"
+    )
     text = f'''"""Where FaceMesh puts the points above a mask on UTKFace's crops. Do not edit: written by
 scripts/make_mesh_template.py on {dt.date.today().isoformat()} from {args.faces} ({len(plain)} bare crops,
 {len(masked)} with digital masks of styles {", ".join(sorted(styles_used))}). Pixels of the 200x200 crop;
-rows in the order of serve/mesh.py's UPPER (eyes, brows, nose bridge) and EYE_CORNERS.
+rows in the order of faces/mesh.py's UPPER (eyes, brows, nose bridge) and EYE_CORNERS.
 """
 N_MESH = {len(plain)}
 N_MESH_MASKED = {len(masked)}

@@ -8,6 +8,7 @@ With --update, the text between the markers <!-- training:begin --> and <!-- tra
 file is replaced (the markers are added at the end if missing), so the numbers in the docs are
 always the ones the run wrote, never typed by hand.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,10 @@ def stage_block(run: Path) -> list[str]:
             out.append(f"- cache ({cond}, {m['n']} faces at {m['size']} px): {m['wall_s']:.0f} s wall")
         if pj.is_file():
             p = json.loads(pj.read_text())
-            out.append(f"- MoCo v2 pretraining ({cond}, {p['n_images']} faces, {p['epochs']} epochs at {p.get('input_size', '?')} px): "
-                       f"{p['wall_s']:.0f} s wall, {p.get('cpu_s', 0):.0f} s CPU")
+            out.append(
+                f"- MoCo v2 pretraining ({cond}, {p['n_images']} faces, {p['epochs']} epochs at {p.get('input_size', '?')} px): "
+                f"{p['wall_s']:.0f} s wall, {p.get('cpu_s', 0):.0f} s CPU"
+            )
     seen = set()
     for r in collect(run):
         d = Path(r["path"]).parent
@@ -44,11 +47,16 @@ def stage_block(run: Path) -> list[str]:
                 continue
             seen.add(key)
             where = "both splits (one model)" if i.get("shared_splits") else r["split"]
-            out.append(f"- fine-tuning {r['condition']}/{where} {r['approach']} {task}: "
-                       f"{i['finetune_wall_s']:.0f} s wall, {i.get('finetune_cpu_s', 0):.0f} s CPU, {i['epochs_run']} epochs"
-                       + (f", {i['n_train']} train / {i['n_val']} val faces" if "n_train" in i else "")
-                       + f", best {i.get('best_checkpoint')}" + (" (resumed)" if i.get("resumed") else ""))
-        out.append(f"- evaluation {r['condition']}/{r['split']} {r['approach']}: {r['wall_s'].get('evaluate', 0):.0f} s wall")
+            out.append(
+                f"- fine-tuning {r['condition']}/{where} {r['approach']} {task}: "
+                f"{i['finetune_wall_s']:.0f} s wall, {i.get('finetune_cpu_s', 0):.0f} s CPU, {i['epochs_run']} epochs"
+                + (f", {i['n_train']} train / {i['n_val']} val faces" if "n_train" in i else "")
+                + f", best {i.get('best_checkpoint')}"
+                + (" (resumed)" if i.get("resumed") else "")
+            )
+        out.append(
+            f"- evaluation {r['condition']}/{r['split']} {r['approach']}: {r['wall_s'].get('evaluate', 0):.0f} s wall"
+        )
     return out
 
 
@@ -78,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = path.read_text() if path.is_file() else ""
     block = f"{BEGIN}\n{text}{END}"
     if BEGIN in doc and END in doc:
-        doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
+        doc = doc[: doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) :]
     else:
         doc = doc.rstrip() + ("\n\n" if doc.strip() else "") + block + "\n"
     path.write_text(doc)

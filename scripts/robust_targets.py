@@ -14,6 +14,7 @@ realmask.json, stages.json), so the figures it prints are the run's own:
 * the wall time of the stages the mask-robust attacker added (train_robust_*, styles, realmask)
   against the wall time of the other stages of the same run folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,17 +51,31 @@ def targets(run: Path) -> dict:
     real_path = run / "realmask.json"
     if real_path.is_file():
         real = json.loads(real_path.read_text())
-        out["real_masks"] = {"population": real.get("population"), "attackers": {
-            name: {"sex_balanced": a["sex"]["balanced_accuracy"], "sex_balanced_ci": a["sex"].get("balanced_ci"),
-                   "sex_accuracy": a["sex"]["accuracy"], "race_accuracy": (a.get("race") or {}).get("accuracy"),
-                   "n": a.get("n"), "photos": a.get("photos")}
-            for name, a in (real.get("attackers") or {}).items() if a.get("sex")}}
+        out["real_masks"] = {
+            "population": real.get("population"),
+            "attackers": {
+                name: {
+                    "sex_balanced": a["sex"]["balanced_accuracy"],
+                    "sex_balanced_ci": a["sex"].get("balanced_ci"),
+                    "sex_accuracy": a["sex"]["accuracy"],
+                    "race_accuracy": (a.get("race") or {}).get("accuracy"),
+                    "n": a.get("n"),
+                    "photos": a.get("photos"),
+                }
+                for name, a in (real.get("attackers") or {}).items()
+                if a.get("sex")
+            },
+        }
     stages = _load(run / "stages.json")
     walls = {k: float(v.get("wall_s") or 0.0) for k, v in stages.items() if v.get("done")}
     added = sum(walls.get(k, 0.0) for k in ADDED)
     rest = sum(v for k, v in walls.items() if k not in ADDED)
-    out["wall_s"] = {"added_stages": {k: walls[k] for k in ADDED if k in walls}, "added": added,
-                     "other_stages": rest, "growth": added / rest if rest else None}
+    out["wall_s"] = {
+        "added_stages": {k: walls[k] for k in ADDED if k in walls},
+        "added": added,
+        "other_stages": rest,
+        "growth": added / rest if rest else None,
+    }
     return out
 
 
@@ -74,7 +89,9 @@ def main() -> int:
         print(f"type-a test faces, {split} split (paper-style -> mask-robust):")
         for task in ("sex", "race", "age_bucket"):
             c = row[task]
-            print(f"  {task:<10} {100 * c['cnn_masked']:.2f}% -> {100 * c['cnn_robust']:.2f}%  ({c['points']:+.2f} points)")
+            print(
+                f"  {task:<10} {100 * c['cnn_masked']:.2f}% -> {100 * c['cnn_robust']:.2f}%  ({c['points']:+.2f} points)"
+            )
         print(f"  age MAE    {row['age_mae']['cnn_masked']:.2f} -> {row['age_mae']['cnn_robust']:.2f}")
     if "real_masks" in t:
         print(f"real masks: {t['real_masks']['population']}")
@@ -82,12 +99,17 @@ def main() -> int:
             ci = a.get("sex_balanced_ci")
             ci_s = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
             race = "-" if a["race_accuracy"] is None else f"{a['race_accuracy']:.3f}"
-            print(f"  {name:<22} sex balanced {a['sex_balanced']:.3f}{ci_s}, accuracy {a['sex_accuracy']:.3f}; "
-                  f"race accuracy {race}; n={a['n']} ({a['photos']})")
+            print(
+                f"  {name:<22} sex balanced {a['sex_balanced']:.3f}{ci_s}, accuracy {a['sex_accuracy']:.3f}; "
+                f"race accuracy {race}; n={a['n']} ({a['photos']})"
+            )
     w = t["wall_s"]
-    print("wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in w["added_stages"].items())
-          + f"; added {w['added']:.0f} s against {w['other_stages']:.0f} s of the other stages"
-          + ("" if w["growth"] is None else f" (+{100 * w['growth']:.1f}%)"))
+    print(
+        "wall time: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in w["added_stages"].items())
+        + f"; added {w['added']:.0f} s against {w['other_stages']:.0f} s of the other stages"
+        + ("" if w["growth"] is None else f" (+{100 * w['growth']:.1f}%)")
+    )
     if args.json:
         args.json.write_text(json.dumps(t, indent=2) + "\n")
     return 0

@@ -4,6 +4,7 @@ One-call APIs (imported lazily so ``import maskprivacy`` stays light):
 
 * :func:`mask_face` - draw a digital mask on the largest face of an image.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +14,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "mask_face": ("maskprivacy.masking.api", "mask_face"),
     "NoFaceError": ("maskprivacy.masking.api", "NoFaceError"),
-    "analyze": ("maskprivacy.serve.analyze", "analyze"),
+    "analyze": ("maskprivacy.analysis.analyzer", "analyze"),
 }
 
 

@@ -1,4 +1,5 @@
 """The ``maskprivacy`` command. Each stage registers its own sub-commands (see COMMAND_MODULES)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,21 +12,23 @@ import sys
 COMMAND_MODULES = (
     "maskprivacy.data.cli",
     "maskprivacy.masking.cli",
-    "maskprivacy.models.dlib_cli",
+    "maskprivacy.training.dlib_cli",
+    "maskprivacy.reproduce_cli",
     "maskprivacy.report.cli",
     "maskprivacy.training.cli",
     "maskprivacy.privacy.cli",
-    "maskprivacy.serve.cli",
+    "maskprivacy.analysis.cli",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from maskprivacy import __version__
 
     parser = argparse.ArgumentParser(
         prog="maskprivacy",
         description="Does a face mask protect my privacy? Mask faces, train attacker models that predict sex, "
-                    "race and age from them, and score what the mask hides.")
+        "race and age from them, and score what the mask hides.",
+    )
     parser.add_argument("--version", action="version", version=f"maskprivacy {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -1,4 +1,5 @@
 """Defaults shared by the commands. The data path suits a clone beside ``../shared``."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ Bad input is normal input: empty files, truncated JPEGs, text named ``.jpg``, CM
 RGBA and decompression bombs all reach this function. Each becomes either a clean RGB uint8
 array or an :class:`ImageError` whose message is the reason written to the report.
 """
+
 from __future__ import annotations
 
 import io
@@ -45,12 +46,16 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     except Image.DecompressionBombError as e:
         m = re.search(r"\((\d+) pixels\)", str(e))
         claimed = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
-        raise ImageError("too_large", f"header claims {claimed}, over the limit of {max_pixels:,}; refused without decoding") from None
+        raise ImageError(
+            "too_large", f"header claims {claimed}, over the limit of {max_pixels:,}; refused without decoding"
+        ) from None
     except Exception as e:  # noqa: BLE001 - any decoder failure is a reason for the report
         raise ImageError("unreadable", f"cannot open image: {e}") from None
     w, h = im.size
     if w * h > max_pixels:
-        raise ImageError("too_large", f"{w}x{h} = {w * h:,} pixels is over the limit of {max_pixels:,}; refused without decoding")
+        raise ImageError(
+            "too_large", f"{w}x{h} = {w * h:,} pixels is over the limit of {max_pixels:,}; refused without decoding"
+        )
     if w == 0 or h == 0:
         raise ImageError("unreadable", f"image has no pixels ({w}x{h})")
     if im.format == "JPEG" and im.mode in ("RGB", "L") and data.rstrip(b"\x00")[-2:] == b"\xff\xd9":

@@ -4,6 +4,7 @@ UTKFace encodes its labels in the name: ``[age]_[sex]_[race]_[datetime].jpg.chip
 A few public files lack a field (e.g. ``61_1_20170109150557335.jpg.chip.jpg``); those must
 be reported with a reason rather than dropped or, worse, silently mislabelled.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,9 +15,17 @@ SEX_NAMES: tuple[str, ...] = ("male", "female")
 RACE_NAMES: tuple[str, ...] = ("White", "Black", "Asian", "Indian", "Others")
 # The paper's seven age buckets (inclusive bounds); the last one is open-ended.
 AGE_BUCKETS: tuple[tuple[int, int], ...] = (
-    (0, 3), (4, 12), (13, 19), (20, 30), (31, 45), (46, 60), (61, 200),
+    (0, 3),
+    (4, 12),
+    (13, 19),
+    (20, 30),
+    (31, 45),
+    (46, 60),
+    (61, 200),
 )
 AGE_BUCKET_NAMES: tuple[str, ...] = ("0-3", "4-12", "13-19", "20-30", "31-45", "46-60", "61+")
+#: The class attributes and their class names, in the order the models output them.
+CLASS_NAMES: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
 MAX_AGE = 116
 
 _NAME_RE = re.compile(r"^(?P<age>\d+)_(?P<sex>\d+)_(?P<race>\d+)_(?P<stamp>\d+)")
@@ -59,7 +68,9 @@ def parse_name(name: str) -> FaceLabels:
     m = _NAME_RE.match(base)
     if m is None:
         if len(fields) == 3 and all(f.isdigit() for f in fields):
-            raise LabelError(f"name has 3 fields, expected age_sex_race_datetime (a field, likely race, is missing): {base}")
+            raise LabelError(
+                f"name has 3 fields, expected age_sex_race_datetime (a field, likely race, is missing): {base}"
+            )
         raise LabelError(f"name does not follow age_sex_race_datetime: {base}")
     age, sex, race = int(m["age"]), int(m["sex"]), int(m["race"])
     if not 0 <= age <= MAX_AGE:

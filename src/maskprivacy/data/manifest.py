@@ -1,4 +1,5 @@
 """The dataset manifest: one row per file with its labels, or the reason it has none."""
+
 from __future__ import annotations
 
 import csv
@@ -7,9 +8,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .imageio import DEFAULT_MAX_PIXELS, ImageError, decode_image
-from .labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, LabelError, parse_name
-from .sources import SkippedFile, iter_source
+from maskprivacy.data.imageio import DEFAULT_MAX_PIXELS, ImageError, decode_image
+from maskprivacy.data.labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, LabelError, parse_name
+from maskprivacy.data.sources import SkippedFile, iter_source
 
 MANIFEST_COLUMNS = ("path", "age", "sex", "race", "age_bucket", "status", "reason")
 
@@ -44,8 +45,9 @@ class Manifest:
             w.writerows(sorted(self.rows, key=lambda r: r["path"]))
 
 
-def build_manifest(data: str | os.PathLike, check_images: bool = False,
-                   max_pixels: int = DEFAULT_MAX_PIXELS) -> Manifest:
+def build_manifest(
+    data: str | os.PathLike, check_images: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Manifest:
     """Parse every file name of ``data``; with ``check_images`` also decode each image."""
     skipped: list[SkippedFile] = []
     rows: list[dict] = []

@@ -3,6 +3,7 @@
 Reading the archive as a stream avoids asking users to unpack 23,708 files by hand, and gives
 every later stage one iterator of ``(name, bytes)`` whatever the source.
 """
+
 from __future__ import annotations
 
 import os

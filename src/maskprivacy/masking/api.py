@@ -1,4 +1,5 @@
 """``mask_face``: the one-call Python API for masking a single image."""
+
 from __future__ import annotations
 
 import os
@@ -7,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..data.imageio import decode_image, to_rgb
-from .colors import RGB, parse_color
-from .draw import check_style, draw_mask
-from .landmarks import MIN_SIDE, get_landmarker
+from maskprivacy.data.imageio import decode_image, to_rgb
+from maskprivacy.faces.landmarks import MIN_SIDE, get_landmarker
+from maskprivacy.masking.colors import RGB, parse_color
+from maskprivacy.masking.draw import check_style, draw_mask
 
 
 class NoFaceError(ValueError):
@@ -40,8 +41,13 @@ def load_rgb(image: str | os.PathLike | bytes | np.ndarray | Image.Image) -> np.
     raise ValueError(f"expected an HxW, HxWx3 or HxWx4 array, got shape {arr.shape}")
 
 
-def mask_face(image: str | os.PathLike | bytes | np.ndarray | Image.Image, style: str = "a",
-              color: str | RGB = "white", seed: int = 0, detector: str = "fast") -> tuple[np.ndarray, np.ndarray]:
+def mask_face(
+    image: str | os.PathLike | bytes | np.ndarray | Image.Image,
+    style: str = "a",
+    color: str | RGB = "white",
+    seed: int = 0,
+    detector: str = "fast",
+) -> tuple[np.ndarray, np.ndarray]:
     """Mask the largest face of ``image``.
 
     Returns ``(masked_rgb, points)`` where ``points`` is the (68, 2) int32 array of dlib key points.

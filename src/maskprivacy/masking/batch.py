@@ -13,6 +13,7 @@ Workers write images themselves (atomically) and send back small rows; the main 
 them, so an interrupted run resumes where it stopped. Final files are sorted by name and every
 random choice is seeded per image, so the same seed gives byte-identical output.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,14 +27,15 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from ..data.imageio import DEFAULT_MAX_PIXELS, ImageError, decode_image, encode_jpeg
-from ..data.labels import LabelError, parse_name
-from ..data.sources import SkippedFile, SourceItem, iter_source
-from .colors import parse_color
-from .draw import check_style, draw_mask
-from .batch_predictor import get_batch_predictor, prepare_batch_predictor
-from .landmarks import get_landmarker
-from ..parallel import worker_pool
+from maskprivacy.atomic import replacing, write_bytes
+from maskprivacy.data.imageio import DEFAULT_MAX_PIXELS, ImageError, decode_image, encode_jpeg
+from maskprivacy.data.labels import LabelError, parse_name
+from maskprivacy.data.sources import SkippedFile, SourceItem, iter_source
+from maskprivacy.faces.batch_predictor import get_batch_predictor, prepare_batch_predictor
+from maskprivacy.faces.landmarks import get_landmarker
+from maskprivacy.masking.colors import parse_color
+from maskprivacy.masking.draw import check_style, draw_mask
+from maskprivacy.parallel import parallel_map, progress_bar
 
 STATUSES = ("ok", "multiple_faces", "bad_label", "no_face", "unreadable", "too_large", "skipped")
 # Statuses whose image was masked and written.
@@ -44,8 +46,24 @@ PREDICTORS = ("batched", "dlib")
 # Faces whose points are predicted together, and the decoded pixels a worker may hold meanwhile.
 CHUNK = 32
 CHUNK_PIXELS = 24_000_000
-REPORT_COLUMNS = ("name", "status", "reason", "n_faces", "age", "sex", "race", "age_bucket",
-                  "label_error", "width", "height", "box_left", "box_top", "box_right", "box_bottom", "landmark_row")
+REPORT_COLUMNS = (
+    "name",
+    "status",
+    "reason",
+    "n_faces",
+    "age",
+    "sex",
+    "race",
+    "age_bucket",
+    "label_error",
+    "width",
+    "height",
+    "box_left",
+    "box_top",
+    "box_right",
+    "box_bottom",
+    "landmark_row",
+)
 
 
 @dataclass
@@ -102,13 +120,6 @@ def _init_worker(cfg: dict, images_dir: str, in_process: bool = False) -> None:
         _W["bp"] = get_batch_predictor()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _locate(item: SourceItem) -> tuple[dict, Any]:
     """Labels, decoding and face boxes of one file: (row, None) when it ends here, else (row, pending face)."""
     cfg: MaskConfig = _W["cfg"]
@@ -138,7 +149,7 @@ def _finish(row: dict, rgb: np.ndarray, boxes: list, points: np.ndarray) -> dict
     cfg: MaskConfig = _W["cfg"]
     box = boxes[0]
     masked = draw_mask(rgb, points, cfg.style, cfg.color, cfg.seed, row["name"])
-    _atomic_write(_W["dir"] / row["name"], encode_jpeg(masked, cfg.quality))
+    write_bytes(_W["dir"] / row["name"], encode_jpeg(masked, cfg.quality))
     row.update(box_left=box[0], box_top=box[1], box_right=box[2], box_bottom=box[3], points=points.tolist())
     if len(boxes) > 1:
         row.update(status="multiple_faces", reason=f"{len(boxes)} faces found; the largest was masked")
@@ -212,12 +223,15 @@ def _check_run_config(out: Path, cfg: MaskConfig, force: bool) -> None:
         old = json.loads(run.read_text())
         if old != asdict(cfg):
             diff = {k: (old.get(k), v) for k, v in asdict(cfg).items() if old.get(k) != v}
-            raise ValueError(f"{out} holds a run with other settings {diff} (old, new): use another --out, or --force to start over")
+            raise ValueError(
+                f"{out} holds a run with other settings {diff} (old, new): use another --out, or --force to start over"
+            )
     run.write_text(json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")
 
 
-def _pending(data: str | os.PathLike, done: dict[str, dict], skipped: list[SkippedFile],
-             limit: int | None, seen: set[str]) -> Iterator[SourceItem]:
+def _pending(
+    data: str | os.PathLike, done: dict[str, dict], skipped: list[SkippedFile], limit: int | None, seen: set[str]
+) -> Iterator[SourceItem]:
     n = 0
     for item in iter_source(data, skipped):
         if limit is not None and n >= limit:
@@ -231,9 +245,15 @@ def _pending(data: str | os.PathLike, done: dict[str, dict], skipped: list[Skipp
         yield item
 
 
-def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig | None = None,
-                workers: int | None = None, limit: int | None = None, progress: bool = True,
-                force: bool = False) -> MaskSummary:
+def run_masking(
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    cfg: MaskConfig | None = None,
+    workers: int | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> MaskSummary:
     """Mask every image of ``data`` into ``out``; resumes from ``out``'s journal if present."""
     cfg = (cfg or MaskConfig()).validate()
     out = Path(out)
@@ -251,22 +271,22 @@ def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig
     workers = max(1, workers if workers else (os.cpu_count() or 1))
     t0 = time.perf_counter()
     pending = _pending(data, done, skipped, limit, seen)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(desc="masking", unit="img", initial=resumed, smoothing=0.05)
     new = 0
-    with journal_path.open("a") as journal:
-        if workers == 1:
-            _init_worker(asdict(cfg), str(images), in_process=True)
-            results: Iterator[list[dict]] = map(process_chunk, _chunks(pending, CHUNK))
-            pool = None
-        else:
-            if cfg.predictor == "batched":
-                prepare_batch_predictor()
-            pool = worker_pool(workers, initializer=_init_worker, initargs=(asdict(cfg), str(images)))
-            results = pool.imap_unordered(process_chunk, _chunks(pending, CHUNK), chunksize=2)
+    if workers > 1 and cfg.predictor == "batched":
+        prepare_batch_predictor()  # parse the model once, before the workers load it
+    with (
+        journal_path.open("a") as journal,
+        progress_bar(progress, desc="masking", unit="img", initial=resumed) as bar,
+        parallel_map(
+            process_chunk,
+            _chunks(pending, CHUNK),
+            workers,
+            _init_worker,
+            (asdict(cfg), str(images)),
+            chunksize=2,
+            local_init=lambda: _init_worker(asdict(cfg), str(images), in_process=True),
+        ) as results,
+    ):
         try:
             for row in (r for chunk in results for r in chunk):
                 done[row["name"]] = row
@@ -274,15 +294,9 @@ def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig
                 new += 1
                 if new % 256 == 0:
                     journal.flush()
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
         finally:
             journal.flush()
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-            if bar is not None:
-                bar.close()
     wall = time.perf_counter() - t0
     for s in skipped:
         done.setdefault(s.name, {"name": s.name, "status": "skipped", "reason": s.reason})
@@ -292,10 +306,22 @@ def run_masking(data: str | os.PathLike, out: str | os.PathLike, cfg: MaskConfig
     summary.wall_s = wall
     summary.resumed = resumed
     summary.images_per_s = new / wall if wall > 0 else 0.0
-    (out / "summary.json").write_text(json.dumps(
-        {"total": summary.total, "masked": summary.masked, "counts": summary.counts, "config": asdict(cfg),
-         "wall_s_last_run": round(wall, 2), "images_per_s_last_run": round(summary.images_per_s, 1),
-         "resumed_from": resumed}, indent=2, sort_keys=True) + "\n")
+    (out / "summary.json").write_text(
+        json.dumps(
+            {
+                "total": summary.total,
+                "masked": summary.masked,
+                "counts": summary.counts,
+                "config": asdict(cfg),
+                "wall_s_last_run": round(wall, 2),
+                "images_per_s_last_run": round(summary.images_per_s, 1),
+                "resumed_from": resumed,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
     return summary
 
 
@@ -304,8 +330,7 @@ def _finalise(out: Path, rows: dict[str, dict], cfg: MaskConfig) -> MaskSummary:
     names = sorted(rows)
     points: list[list[list[int]]] = []
     counts: dict[str, int] = {}
-    tmp = out / "report.csv.part"
-    with tmp.open("w", newline="") as f:
+    with replacing(out / "report.csv") as tmp, tmp.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=REPORT_COLUMNS, extrasaction="ignore")
         w.writeheader()
         for name in names:
@@ -316,17 +341,7 @@ def _finalise(out: Path, rows: dict[str, dict], cfg: MaskConfig) -> MaskSummary:
                 row["landmark_row"] = len(points)
                 points.append(row["points"])
             w.writerow(row)
-    os.replace(tmp, out / "report.csv")
     arr = np.asarray(points, dtype=np.int16).reshape(-1, 68, 2)
-    with (out / "landmarks.npy.part").open("wb") as f:
+    with replacing(out / "landmarks.npy") as tmp, tmp.open("wb") as f:
         np.save(f, arr)
-    os.replace(out / "landmarks.npy.part", out / "landmarks.npy")
     return MaskSummary(total=len(names), counts={s: counts[s] for s in STATUSES if s in counts})
-
-
-def load_report(out: str | os.PathLike) -> tuple[list[dict], np.ndarray]:
-    """Read a finished masking run: report rows (as dicts of strings) and the landmark array."""
-    out = Path(out)
-    with (out / "report.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    return rows, np.load(out / "landmarks.npy")

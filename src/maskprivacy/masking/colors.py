@@ -3,6 +3,7 @@
 ``random`` is seeded per image from (seed, file name), so the colour of a face never depends on
 the order in which workers happen to process files: the same seed gives byte-identical output.
 """
+
 from __future__ import annotations
 
 import hashlib

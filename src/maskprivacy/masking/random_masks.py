@@ -22,6 +22,7 @@ What varies (:class:`MaskDistribution`, recorded in the robust attacker's model.
   slight tilt, a wider or narrower mask (all relative to the face width);
 * ear loops / head straps / ties, or none (``straps_prob``).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -30,13 +31,35 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from .colors import EXTRA_COLORS, NAMED_COLORS, RGB
-from .styles.render import PRINTS, STRAPS, Look, base_outline, render, sane_points
-from .styles.table import get_style, style_names
+from maskprivacy.masking.colors import EXTRA_COLORS, NAMED_COLORS, RGB
+from maskprivacy.masking.styles.render import PRINTS, STRAPS, Look, base_outline, render, sane_points
+from maskprivacy.masking.styles.table import get_style, style_names
 
-WIDE_PALETTE: tuple[str, ...] = ("white", "white", "surgical-blue", "light-blue", "blue", "black", "black", "grey",
-                                 "navy", "pink", "green", "red", "beige", "khaki", "olive", "purple", "yellow",
-                                 "orange", "teal", "skin-light", "skin-medium", "skin-tan", "skin-dark")
+WIDE_PALETTE: tuple[str, ...] = (
+    "white",
+    "white",
+    "surgical-blue",
+    "light-blue",
+    "blue",
+    "black",
+    "black",
+    "grey",
+    "navy",
+    "pink",
+    "green",
+    "red",
+    "beige",
+    "khaki",
+    "olive",
+    "purple",
+    "yellow",
+    "orange",
+    "teal",
+    "skin-light",
+    "skin-medium",
+    "skin-tan",
+    "skin-dark",
+)
 
 
 def _rgb(name: str) -> RGB:
@@ -48,18 +71,18 @@ class MaskDistribution:
     """The parameters of the mask distribution (ranges are uniform draws)."""
 
     styles: tuple[str, ...] = field(default_factory=lambda: style_names())
-    weights: tuple[float, ...] | None = None   # per style (None: uniform)
-    paper_prob: float = 0.25                    # the paper's exact type "a", white, flat
-    flat_texture_prob: float = 0.5              # flat shapes a-f drawn as shaded fabric instead of one colour
-    own_palette_prob: float = 0.6               # colour from the style's palette (else the wide one)
-    color_shift: int = 18                       # +- per channel
-    print_prob: float = 0.3                     # a print on a fabric mask (cloth and bandana always print)
-    straps_prob: float = 0.85                   # the style's straps (else none)
-    top: tuple[float, float] = (-0.04, 0.06)    # top edge moved down, face widths
-    chin: tuple[float, float] = (-0.03, 0.06)   # bottom edge moved down, face widths
-    angle: tuple[float, float] = (-7.0, 7.0)    # tilt, degrees
-    width: tuple[float, float] = (0.93, 1.07)   # horizontal scale
-    gain: tuple[float, float] = (0.7, 1.12)     # brightness of the mask
+    weights: tuple[float, ...] | None = None  # per style (None: uniform)
+    paper_prob: float = 0.25  # the paper's exact type "a", white, flat
+    flat_texture_prob: float = 0.5  # flat shapes a-f drawn as shaded fabric instead of one colour
+    own_palette_prob: float = 0.6  # colour from the style's palette (else the wide one)
+    color_shift: int = 18  # +- per channel
+    print_prob: float = 0.3  # a print on a fabric mask (cloth and bandana always print)
+    straps_prob: float = 0.85  # the style's straps (else none)
+    top: tuple[float, float] = (-0.04, 0.06)  # top edge moved down, face widths
+    chin: tuple[float, float] = (-0.03, 0.06)  # bottom edge moved down, face widths
+    angle: tuple[float, float] = (-7.0, 7.0)  # tilt, degrees
+    width: tuple[float, float] = (0.93, 1.07)  # horizontal scale
+    gain: tuple[float, float] = (0.7, 1.12)  # brightness of the mask
     light: tuple[float, float] = (-0.25, 0.25)  # side light
     shading: tuple[float, float] = (0.1, 0.32)  # shading strength
 
@@ -68,8 +91,9 @@ class MaskDistribution:
             get_style(s)  # raises a clear error for an unknown style
         if not self.styles:
             raise ValueError("a mask distribution needs at least one style")
-        if self.weights is not None and (len(self.weights) != len(self.styles) or min(self.weights) < 0
-                                         or sum(self.weights) <= 0):
+        if self.weights is not None and (
+            len(self.weights) != len(self.styles) or min(self.weights) < 0 or sum(self.weights) <= 0
+        ):
             raise ValueError("weights: one number >= 0 per style, not all 0")
         for k in ("paper_prob", "flat_texture_prob", "own_palette_prob", "print_prob", "straps_prob"):
             if not 0.0 <= float(getattr(self, k)) <= 1.0:
@@ -80,7 +104,9 @@ class MaskDistribution:
         d = dict(d or {})
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown mask distribution settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+            raise ValueError(
+                f"unknown mask distribution settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
+            )
         for k, v in list(d.items()):
             if isinstance(v, list):
                 d[k] = tuple(v)
@@ -132,10 +158,22 @@ def sample(rng: np.random.Generator, dist: MaskDistribution = DEFAULT) -> Draw:
     straps = None if u[14] < dist.straps_prob else "none"
     if spec.family == "flat" and straps is None:
         straps = STRAPS[min(2, int(u[15] * 3))]  # fabric versions of the paper's shapes get some straps
-    return Draw(style, color, Look(print_kind=print_kind, grain=lo((2.0, 8.0), u[16]),  # type: ignore[arg-type]
-                                   shading=lo(dist.shading, u[17]), gain=lo(dist.gain, u[18]),
-                                   light=lo(dist.light, u[19]), straps=straps, top=top, chin=chin,
-                                   angle=angle, width=width))
+    return Draw(
+        style,
+        color,
+        Look(
+            print_kind=print_kind,
+            grain=lo((2.0, 8.0), u[16]),  # type: ignore[arg-type]
+            shading=lo(dist.shading, u[17]),
+            gain=lo(dist.gain, u[18]),
+            light=lo(dist.light, u[19]),
+            straps=straps,
+            top=top,
+            chin=chin,
+            angle=angle,
+            width=width,
+        ),
+    )
 
 
 def _fill(rgb: np.ndarray, outline: np.ndarray, color: RGB) -> np.ndarray:
@@ -149,8 +187,8 @@ def _fill(rgb: np.ndarray, outline: np.ndarray, color: RGB) -> np.ndarray:
 
 
 def _transformed_outline(style: str, points: np.ndarray, look: Look) -> np.ndarray:
-    from .styles.render import _transform
-    from .styles.table import face_width
+    from maskprivacy.masking.styles.render import _transform
+    from maskprivacy.masking.styles.table import face_width
 
     base = base_outline(get_style(style), points)
     return _transform(look, base, face_width(np.asarray(points, dtype=np.float64)))(base)
@@ -166,15 +204,21 @@ def draw(rgb: np.ndarray, points: np.ndarray, d: Draw, rng: np.random.Generator)
     return render(rgb, p, get_style(d.style), d.color, rng, d.look)
 
 
-def draw_random_mask(rgb: np.ndarray, points: np.ndarray, rng: np.random.Generator,
-                     dist: MaskDistribution = DEFAULT) -> tuple[np.ndarray, Draw]:
+def draw_random_mask(
+    rgb: np.ndarray, points: np.ndarray, rng: np.random.Generator, dist: MaskDistribution = DEFAULT
+) -> tuple[np.ndarray, Draw]:
     """A copy of ``rgb`` wearing a mask drawn from ``dist``; and what was drawn."""
     d = sample(rng, dist)
     return draw(rgb, points, d, rng), d
 
 
-def mask_batch(images: np.ndarray, points: np.ndarray, rng: np.random.Generator,
-               dist: MaskDistribution = DEFAULT, paper: np.ndarray | None = None) -> np.ndarray:
+def mask_batch(
+    images: np.ndarray,
+    points: np.ndarray,
+    rng: np.random.Generator,
+    dist: MaskDistribution = DEFAULT,
+    paper: np.ndarray | None = None,
+) -> np.ndarray:
     """(N, S, S, 3) uint8 faces and their (N, 68, 2) key points in the same pixels -> masked copies.
 
     Used by the robust attacker's training step: one generator per batch, so the masks depend only on
@@ -201,11 +245,17 @@ def style_draw(style: str, rng: np.random.Generator, dist: MaskDistribution = DE
     return sample(rng, dist.only(style))
 
 
-def mask_style_batch(images: np.ndarray, points: np.ndarray, style: str, seed: int,
-                     dist: MaskDistribution = DEFAULT, keys: Sequence[str] | None = None) -> np.ndarray:
+def mask_style_batch(
+    images: np.ndarray,
+    points: np.ndarray,
+    style: str,
+    seed: int,
+    dist: MaskDistribution = DEFAULT,
+    keys: Sequence[str] | None = None,
+) -> np.ndarray:
     """Every face wearing ``style`` (see :func:`style_draw`), seeded per face by (seed, style, key), so
     a face's mask does not depend on the batch it is in. ``bare`` returns the faces unchanged."""
-    from .colors import image_rng
+    from maskprivacy.masking.colors import image_rng
 
     if style == "bare":
         return np.array(images, copy=True)
@@ -218,5 +268,15 @@ def mask_style_batch(images: np.ndarray, points: np.ndarray, style: str, seed: i
     return out
 
 
-__all__ = ["DEFAULT", "Draw", "MaskDistribution", "WIDE_PALETTE", "draw", "draw_random_mask", "mask_batch",
-           "mask_style_batch", "sample", "style_draw"]
+__all__ = [
+    "DEFAULT",
+    "Draw",
+    "MaskDistribution",
+    "WIDE_PALETTE",
+    "draw",
+    "draw_random_mask",
+    "mask_batch",
+    "mask_style_batch",
+    "sample",
+    "style_draw",
+]

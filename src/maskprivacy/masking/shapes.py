@@ -1,19 +1,20 @@
 """The paper's six flat mask shapes, drawn from dlib's 68 key points (0-based indices).
 
 Their geometry lives in the style table (``styles/a.yaml`` ... ``styles/f.yaml``) and is that of the
-paper's public code (see PAPER_NOTES.md): "a" (the paper's choice) is the jaw 1..15 closed over the
+paper's public code (see ../shared/PAPER_NOTES.md): "a" (the paper's choice) is the jaw 1..15 closed over the
 nose bridge; "c" and "e" close the jaw at the nose tip or along the nostrils; "b", "d", "f" are
 ellipses under the nose whose top sits at mid 27-28, at 29, or a third of the inter-ocular distance
 below 29, 0.8 x (x13 - x3) wide, reaching down to the chin (point 8). Polygons are drawn from the
 integer key points with 8-connected lines, ellipses with OpenCV's float centre: byte for byte what
 the paper's code draws.
 """
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from .styles.table import ellipse_params, get_style, outline_points, style_names
+from maskprivacy.masking.styles.table import ellipse_params, get_style, outline_points, style_names
 
 FLAT_SHAPES: tuple[str, ...] = style_names("flat")
 

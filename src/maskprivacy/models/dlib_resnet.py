@@ -30,6 +30,7 @@ The parsed weights are cached as ``.npz`` beside the shape predictor's (``MASKPR
 ``~/.cache/maskprivacy``), keyed by the model file's size and modification time; a damaged cache
 is rebuilt.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..dlib_format import DlibStream, ModelFormatError, cache_file, save_npz_atomic
+from maskprivacy.faces.dlib_format import DlibStream, ModelFormatError, cache_file, save_npz_atomic
 
 CHIP_SIZE = 150
 DESCRIPTOR_DIM = 128
@@ -70,12 +71,12 @@ def _ares_down(n: int) -> list[Layer]:
 def anet_layers() -> list[Layer]:
     """Every layer of ``anet_type`` below the loss, from the input outwards."""
     layers: list[Layer] = [("input",), ("con", 32, 7, 2), ("affine",), ("relu",), ("max_pool", 3, 2)]
-    layers += _ares(32) * 3                                   # alevel4
-    layers += _ares_down(64) + _ares(64) * 3                  # alevel3
-    layers += _ares_down(128) + _ares(128) * 2                # alevel2
-    layers += _ares_down(256) + _ares(256) * 2                # alevel1
-    layers += _ares_down(256)                                 # alevel0
-    layers += [("avg_pool", 0, 1), ("fc", DESCRIPTOR_DIM)]    # avg_pool_everything, fc_no_bias
+    layers += _ares(32) * 3  # alevel4
+    layers += _ares_down(64) + _ares(64) * 3  # alevel3
+    layers += _ares_down(128) + _ares(128) * 2  # alevel2
+    layers += _ares_down(256) + _ares(256) * 2  # alevel1
+    layers += _ares_down(256)  # alevel0
+    layers += [("avg_pool", 0, 1), ("fc", DESCRIPTOR_DIM)]  # avg_pool_everything, fc_no_bias
     return layers
 
 
@@ -110,8 +111,9 @@ def parse_dlib_face_resnet(data: bytes) -> dict[str, np.ndarray]:
         v = s.int()
         want = {1} if layer[0] in ("tag", "skip") else ({2, 3} if k == len(wrappers) - 1 else {2})
         if v not in want:
-            raise ModelFormatError(f"layer {len(wrappers) - k} ({layer[0]}): version {v}, expected {sorted(want)}; "
-                                   "not dlib's anet_type")
+            raise ModelFormatError(
+                f"layer {len(wrappers) - k} ({layer[0]}): version {v}, expected {sorted(want)}; not dlib's anet_type"
+            )
     lowest_version = v
     s.expect("input_rgb_image_sized")
     out: dict[str, np.ndarray] = {"mean": np.array([s.float(), s.float(), s.float()], np.float32)}
@@ -133,8 +135,10 @@ def parse_dlib_face_resnet(data: bytes) -> dict[str, np.ndarray]:
             for _ in range(4):
                 s.float()  # learning-rate and weight-decay multipliers
             if got[0] != n or got[1:3] != (k, k) or got[3:] != (stride, stride):
-                raise ModelFormatError(f"convolution {n_con}: {got[0]} filters {got[1]}x{got[2]} stride {got[3]}, "
-                                       f"anet_type has {n} filters {k}x{k} stride {stride}")
+                raise ModelFormatError(
+                    f"convolution {n_con}: {got[0]} filters {got[1]}x{got[2]} stride {got[3]}, "
+                    f"anet_type has {n} filters {k}x{k} stride {stride}"
+                )
             size_w = int(np.prod(filt))
             if filt[0] != n or bias != (1, n, 1, 1) or len(params) != size_w + n:
                 raise ModelFormatError(f"convolution {n_con}: parameter sizes do not match")
@@ -162,8 +166,10 @@ def parse_dlib_face_resnet(data: bytes) -> dict[str, np.ndarray]:
             strides = (s.int(), s.int())
             pad = (s.int(), s.int())
             if win != (layer[1], layer[1]) or strides != (layer[2], layer[2]) or pad != (0, 0):
-                raise ModelFormatError(f"{kind}: window {win}, stride {strides}, padding {pad}; "
-                                       f"anet_type has {layer[1]}x{layer[1]} stride {layer[2]}, no padding")
+                raise ModelFormatError(
+                    f"{kind}: window {win}, stride {strides}, padding {pad}; "
+                    f"anet_type has {layer[1]}x{layer[1]} stride {layer[2]}, no padding"
+                )
         elif kind == "fc":
             s.expect("fc_2")
             n_out, n_in = s.int(), s.int()
@@ -173,7 +179,9 @@ def parse_dlib_face_resnet(data: bytes) -> dict[str, np.ndarray]:
             for _ in range(4):
                 s.float()
             if n_out != layer[1] or bias_mode != 1 or len(params) != n_in * n_out:  # 1: FC_NO_BIAS
-                raise ModelFormatError(f"fc layer: {n_out} outputs, bias mode {bias_mode}; anet_type has fc_no_bias<128>")
+                raise ModelFormatError(
+                    f"fc layer: {n_out} outputs, bias mode {bias_mode}; anet_type has fc_no_bias<128>"
+                )
             out["fc_w"] = params.reshape(n_in, n_out)
         else:  # pragma: no cover - anet_layers() holds no other kind
             raise AssertionError(kind)
@@ -236,8 +244,16 @@ class DlibFaceResNet(nn.Module):
     """
 
     # (channels, down) of each residual unit, from the input outwards (alevel4 ... alevel0)
-    UNITS = ((32, False),) * 3 + ((64, True),) + ((64, False),) * 3 + ((128, True),) + ((128, False),) * 2 \
-        + ((256, True),) + ((256, False),) * 2 + ((256, True),)
+    UNITS = (
+        ((32, False),) * 3
+        + ((64, True),)
+        + ((64, False),) * 3
+        + ((128, True),)
+        + ((128, False),) * 2
+        + ((256, True),)
+        + ((256, False),) * 2
+        + ((256, True),)
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -278,8 +294,10 @@ class DlibFaceResNet(nn.Module):
             for i, conv in enumerate(convs):
                 w = torch.from_numpy(arrays[f"con{i}_w"])
                 if w.shape != conv.weight.shape or tuple(arrays[f"con{i}_pad"]) != conv.padding:
-                    raise ModelFormatError(f"convolution {i}: {tuple(w.shape)} padding {tuple(arrays[f'con{i}_pad'])}, "
-                                           f"module has {tuple(conv.weight.shape)} padding {conv.padding}")
+                    raise ModelFormatError(
+                        f"convolution {i}: {tuple(w.shape)} padding {tuple(arrays[f'con{i}_pad'])}, "
+                        f"module has {tuple(conv.weight.shape)} padding {conv.padding}"
+                    )
                 conv.weight.copy_(w)
                 conv.bias.copy_(torch.from_numpy(arrays[f"con{i}_b"]))
             for i, aff in enumerate(affs):
@@ -311,8 +329,8 @@ class DlibFaceResNet(nn.Module):
             raise ValueError(f"chips must be (N, {CHIP_SIZE}, {CHIP_SIZE}, 3) RGB, got {chips.shape}")
         out = np.empty((len(chips), DESCRIPTOR_DIM), np.float32)
         for i in range(0, len(chips), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(chips[i:i + batch_size])).permute(0, 3, 1, 2).float()
-            out[i:i + batch_size] = self(x).numpy()
+            x = torch.from_numpy(np.ascontiguousarray(chips[i : i + batch_size])).permute(0, 3, 1, 2).float()
+            out[i : i + batch_size] = self(x).numpy()
         return out
 
 
@@ -322,7 +340,7 @@ _SHARED: dict[str, DlibFaceResNet] = {}
 def get_face_resnet() -> DlibFaceResNet:
     """A process-wide network with the weights of face_recognition_models' descriptor model."""
     if "v1" not in _SHARED:
-        from ..masking.models_files import FACE_DESCRIPTOR, model_path
+        from maskprivacy.faces.model_files import FACE_DESCRIPTOR, model_path
 
         _SHARED["v1"] = DlibFaceResNet.from_file(model_path(FACE_DESCRIPTOR))
     return _SHARED["v1"]

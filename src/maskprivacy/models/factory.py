@@ -10,6 +10,7 @@ is cheap but leaves a 2x2 map at 64 px; the ``reduced`` stem (3x3 stride-1 conv 
 and the ``cifar`` stem (3x3 stride-1, no pool, /1) keep more spatial detail at 4x and 16x the cost.
 The profile picks the trade-off.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -17,7 +18,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .small_conv import use_small_map_convs
+from maskprivacy.models.small_conv import use_small_map_convs
 
 # Task name -> number of outputs. "age" is a regression of the normalised age (see AGE_SCALE).
 TASKS: dict[str, int] = {"sex": 2, "race": 5, "age": 1, "age_bucket": 7}
@@ -32,8 +33,12 @@ STEMS: tuple[str, ...] = ("imagenet", "reduced", "cifar")
 def _resnet_ctor(arch: str) -> tuple[Callable[..., nn.Module], int]:
     from torchvision import models as tvm
 
-    table = {"resnet18": (tvm.resnet18, 512), "resnet34": (tvm.resnet34, 512),
-             "resnet50": (tvm.resnet50, 2048), "resnet101": (tvm.resnet101, 2048)}
+    table = {
+        "resnet18": (tvm.resnet18, 512),
+        "resnet34": (tvm.resnet34, 512),
+        "resnet50": (tvm.resnet50, 2048),
+        "resnet101": (tvm.resnet101, 2048),
+    }
     if arch not in table:
         raise ValueError(f"arch {arch!r}: choose from {', '.join(table)}")
     return table[arch]
@@ -52,7 +57,9 @@ def target_to_age(y: torch.Tensor) -> torch.Tensor:
     return (y.float() * AGE_SCALE + AGE_CENTER).clamp(0.0, 116.0)
 
 
-def create_backbone(arch: str = "resnet18", stem: str = "imagenet", zero_init_residual: bool = True) -> tuple[nn.Module, int]:
+def create_backbone(
+    arch: str = "resnet18", stem: str = "imagenet", zero_init_residual: bool = True
+) -> tuple[nn.Module, int]:
     """A ResNet without its classifier: images (N, 3, H, W) -> features (N, D). Returns (module, D)."""
     ctor, dim = _resnet_ctor(arch)
     net = ctor(weights=None, zero_init_residual=zero_init_residual)
@@ -89,8 +96,13 @@ class AttributeNet(nn.Module):
         return out
 
 
-def create_model(arch: str = "resnet18", tasks: Sequence[str] = ALL_TASKS, stem: str = "imagenet",
-                 dropout: float = 0.0, backbone_state: dict | None = None) -> AttributeNet:
+def create_model(
+    arch: str = "resnet18",
+    tasks: Sequence[str] = ALL_TASKS,
+    stem: str = "imagenet",
+    dropout: float = 0.0,
+    backbone_state: dict | None = None,
+) -> AttributeNet:
     """Build an attacker network; ``backbone_state`` (e.g. from MoCo pretraining) initialises the backbone."""
     backbone, dim = create_backbone(arch, stem)
     if backbone_state is not None:
@@ -99,5 +111,7 @@ def create_model(arch: str = "resnet18", tasks: Sequence[str] = ALL_TASKS, stem:
         except RuntimeError as e:  # shape mismatch: another architecture's weights
             raise ValueError(f"backbone state does not fit {arch}/{stem}: {str(e).splitlines()[0]}") from None
         if unexpected or [k for k in missing if not k.startswith("fc.")]:
-            raise ValueError(f"backbone state does not fit {arch}/{stem}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+            raise ValueError(
+                f"backbone state does not fit {arch}/{stem}: missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
     return AttributeNet(backbone, dim, tasks, dropout)

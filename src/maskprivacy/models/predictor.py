@@ -2,7 +2,7 @@
 
 A bundle (``model.pt``) carries everything needed to rebuild and feed the network — architecture,
 stem, tasks, input size, crop box, normalisation, whether it was trained on masked faces — beside
-its weights, so ``serve/`` and the report can use any run without its config or this repository's
+its weights, so ``analysis/`` and the report can use any run without its config or this repository's
 training code. It is a plain dict of Python values and tensors, loaded with
 ``torch.load(weights_only=True)`` (no pickled code is executed).
 
@@ -10,6 +10,7 @@ training code. It is a plain dict of Python values and tensors, loaded with
     out = p.predict(faces)   # uint8 (N, H, W, 3) RGB, UTKFace geometry, any H = W
     out["sex"] (N, 2) probabilities, out["race"] (N, 5), out["age_bucket"] (N, 7), out["age"] (N,) years
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,17 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
-from .factory import AttributeNet, create_model, target_to_age
-from .preprocess import FULL_CROP, IMAGENET_MEAN, IMAGENET_STD, check_crop, nhwc_uint8_to_nchw, to_model_input
+from maskprivacy.atomic import replacing
+from maskprivacy.layout import RunLayout
+from maskprivacy.models.factory import AttributeNet, create_model, target_to_age
+from maskprivacy.models.preprocess import (
+    FULL_CROP,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    check_crop,
+    nhwc_uint8_to_nchw,
+    to_model_input,
+)
 
 FORMAT = "maskprivacy.predictor/1"
 
@@ -35,10 +45,21 @@ def _device(device: str | torch.device | None) -> torch.device:
 class Predictor:
     """A network plus the preprocessing it was trained with. Inference only (no grad, eval mode)."""
 
-    def __init__(self, model: AttributeNet, *, arch: str, stem: str, input_size: int,
-                 crop: Sequence[float] = FULL_CROP, mean: Sequence[float] = IMAGENET_MEAN,
-                 std: Sequence[float] = IMAGENET_STD, masked: bool = False, tta: bool = True,
-                 info: dict[str, Any] | None = None, device: str | torch.device | None = None):
+    def __init__(
+        self,
+        model: AttributeNet,
+        *,
+        arch: str,
+        stem: str,
+        input_size: int,
+        crop: Sequence[float] = FULL_CROP,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        masked: bool = False,
+        tta: bool = True,
+        info: dict[str, Any] | None = None,
+        device: str | torch.device | None = None,
+    ):
         self.arch = arch
         self.stem = stem
         self.input_size = int(input_size)
@@ -56,23 +77,33 @@ class Predictor:
         return tuple(self.model.tasks)
 
     def __repr__(self) -> str:
-        return (f"Predictor({self.arch}/{self.stem}, tasks={self.tasks}, input={self.input_size}px, "
-                f"masked={self.masked}, device={self.device})")
+        return (
+            f"Predictor({self.arch}/{self.stem}, tasks={self.tasks}, input={self.input_size}px, "
+            f"masked={self.masked}, device={self.device})"
+        )
 
     # ------------------------------------------------------------------ persistence
     def to_bundle(self) -> dict[str, Any]:
-        return {"format": FORMAT, "arch": self.arch, "stem": self.stem, "tasks": list(self.tasks),
-                "input_size": self.input_size, "crop": list(self.crop), "mean": list(self.mean),
-                "std": list(self.std), "masked": self.masked, "tta": self.tta, "info": self.info,
-                "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()}}
+        return {
+            "format": FORMAT,
+            "arch": self.arch,
+            "stem": self.stem,
+            "tasks": list(self.tasks),
+            "input_size": self.input_size,
+            "crop": list(self.crop),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "masked": self.masked,
+            "tta": self.tta,
+            "info": self.info,
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+        }
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the bundle atomically (a crash never leaves a half-written model.pt)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        torch.save(self.to_bundle(), tmp)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            torch.save(self.to_bundle(), tmp)
         return path
 
     @classmethod
@@ -81,9 +112,19 @@ class Predictor:
             raise ValueError(f"not a maskprivacy predictor bundle (format {b.get('format')!r}, expected {FORMAT!r})")
         model = create_model(b["arch"], b["tasks"], stem=b["stem"])
         model.load_state_dict(b["state_dict"])
-        return cls(model, arch=b["arch"], stem=b["stem"], input_size=b["input_size"], crop=b["crop"],
-                   mean=b["mean"], std=b["std"], masked=b["masked"], tta=b.get("tta", True),
-                   info=b.get("info") or {}, device=device)
+        return cls(
+            model,
+            arch=b["arch"],
+            stem=b["stem"],
+            input_size=b["input_size"],
+            crop=b["crop"],
+            mean=b["mean"],
+            std=b["std"],
+            masked=b["masked"],
+            tta=b.get("tta", True),
+            info=b.get("info") or {},
+            device=device,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> "Predictor":
@@ -137,12 +178,12 @@ class Predictor:
             if arr.dtype != np.uint8:
                 raise ValueError(f"faces must be uint8 RGB, got {arr.dtype}")
             for s in range(0, len(arr), batch_size):
-                x = nhwc_uint8_to_nchw(torch.from_numpy(np.ascontiguousarray(arr[s:s + batch_size])))
+                x = nhwc_uint8_to_nchw(torch.from_numpy(np.ascontiguousarray(arr[s : s + batch_size])))
                 for t, v in self.forward_tensor(x).items():
                     v = v.cpu().numpy()
                     if t not in out:
                         out[t] = np.zeros((n,) + v.shape[1:], dtype=np.float32)
-                    out[t][idx[s:s + batch_size]] = v
+                    out[t][idx[s : s + batch_size]] = v
         if n == 0:
             for t in self.tasks:
                 out[t] = np.zeros((0,) if t == "age" else (0, self.model.heads[t].out_features), np.float32)
@@ -152,13 +193,15 @@ class Predictor:
 _RUN_DIR = re.compile(r"^(masked|unmasked|robust)_(random|uniform)$")
 
 
-def load_run_predictors(run: str | os.PathLike, device: str | torch.device | None = None) -> dict[tuple[str, str], Predictor]:
+def load_run_predictors(
+    run: str | os.PathLike, device: str | torch.device | None = None
+) -> dict[tuple[str, str], Predictor]:
     """Every ``RUN/train/<condition>_<split>/model.pt`` that exists, keyed by (condition, split).
 
     Conditions: ``masked`` (the paper-style attacker, trained on the mask "a"), ``unmasked``, and
     ``robust`` (the mask-robust attacker, trained on many mask styles; its bundle has masked=True).
     """
-    root = Path(run) / "train"
+    root = RunLayout.of(run).train
     out: dict[tuple[str, str], Predictor] = {}
     if not root.is_dir():
         return out

@@ -1,9 +1,10 @@
 """The one image preprocessing shared by training, evaluation and inference.
 
-Training reads the decoded cache, inference reads whatever crop ``serve/`` aligned; both must see
+Training reads the decoded cache, inference reads whatever crop ``analysis/`` aligned; both must see
 exactly the same pixels statistics, so both call :func:`to_model_input`. Everything is a batched
 tensor operation (no PIL, no per-image Python), so it runs on the GPU as well as the CPU.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -33,18 +34,29 @@ def nhwc_uint8_to_nchw(x: torch.Tensor) -> torch.Tensor:
 
 def crop_pixels(h: int, w: int, crop: Sequence[float]) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = crop
-    return (int(round(y0 * h)), max(int(round(y1 * h)), int(round(y0 * h)) + 1),
-            int(round(x0 * w)), max(int(round(x1 * w)), int(round(x0 * w)) + 1))
+    return (
+        int(round(y0 * h)),
+        max(int(round(y1 * h)), int(round(y0 * h)) + 1),
+        int(round(x0 * w)),
+        max(int(round(x1 * w)), int(round(x0 * w)) + 1),
+    )
 
 
-def normalize(x: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
+def normalize(
+    x: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD
+) -> torch.Tensor:
     m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
     s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
     return (x - m) / s
 
 
-def to_model_input(x: torch.Tensor, size: int, crop: Sequence[float] = FULL_CROP,
-                   mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
+def to_model_input(
+    x: torch.Tensor,
+    size: int,
+    crop: Sequence[float] = FULL_CROP,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> torch.Tensor:
     """uint8 (N, 3, H, W) in UTKFace geometry -> normalised float (N, 3, size, size), channels-last.
 
     Crops the ``crop`` box, resizes with antialiasing (so a 200-px input and a 64-px cache entry give
@@ -54,6 +66,11 @@ def to_model_input(x: torch.Tensor, size: int, crop: Sequence[float] = FULL_CROP
     r0, r1, c0, c1 = crop_pixels(h, w, check_crop(crop))
     x = x[:, :, r0:r1, c0:c1].float().div_(255.0)
     if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
-                          antialias=bool(x.shape[-1] > size or x.shape[-2] > size))
+        x = F.interpolate(
+            x,
+            size=(size, size),
+            mode="bilinear",
+            align_corners=False,
+            antialias=bool(x.shape[-1] > size or x.shape[-2] > size),
+        )
     return normalize(x, mean, std).contiguous(memory_format=torch.channels_last)

@@ -12,6 +12,7 @@ module is a plain ``nn.Conv2d``.
 
 ``scripts/bench_train.py`` prints the speed-up in one run.
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,7 +27,7 @@ def _tap_index(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torc
     """For a 3x3, stride-1, pad-1 convolution on an h x w map: kernel row/column per (out, in) pixel and validity."""
     ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
     ys, xs = ys.reshape(-1), xs.reshape(-1)
-    kh = ys[None, :] - ys[:, None] + 1          # (out pixel, in pixel)
+    kh = ys[None, :] - ys[:, None] + 1  # (out pixel, in pixel)
     kw = xs[None, :] - xs[:, None] + 1
     valid = (kh >= 0) & (kh < 3) & (kw >= 0) & (kw < 3)
     return kh.clamp(0, 2).to(device), kw.clamp(0, 2).to(device), valid.to(device)
@@ -43,11 +44,11 @@ def dense_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
     kh, kw, valid = _tap_index(h, w, x.device)
     cout, length = weight.shape[0], h * w
     per_tap = weight.permute(2, 3, 0, 1).reshape(9, cout, c)
-    blocks = per_tap.index_select(0, (kh * 3 + kw).reshape(-1))            # (L_out*L_in, C_out, C_in)
+    blocks = per_tap.index_select(0, (kh * 3 + kw).reshape(-1))  # (L_out*L_in, C_out, C_in)
     if not bool(valid.all()):
         blocks = blocks * valid.reshape(-1, 1, 1).to(blocks.dtype)
     big = blocks.view(length, length, cout, c).permute(0, 2, 1, 3).reshape(length * cout, length * c)
-    out = x.permute(0, 2, 3, 1).reshape(n, length * c) @ big.t()          # (N, L_out*C_out)
+    out = x.permute(0, 2, 3, 1).reshape(n, length * c) @ big.t()  # (N, L_out*C_out)
     if bias is not None:
         out = out + bias.repeat(length)
     return out.view(n, h, w, cout).permute(0, 3, 1, 2)
@@ -57,10 +58,18 @@ class SmallMapConv2d(nn.Conv2d):
     """An ``nn.Conv2d`` that switches to :func:`dense_conv3x3` for tiny maps on the CPU."""
 
     def _dense_ok(self, x: torch.Tensor) -> bool:
-        return (x.device.type == "cpu" and x.dim() == 4 and x.shape[-2] * x.shape[-1] <= MAX_PIXELS
-                and self.kernel_size == (3, 3) and self.stride == (1, 1) and self.padding == (1, 1)
-                and self.dilation == (1, 1) and self.groups == 1 and self.padding_mode == "zeros"
-                and x.dtype == torch.float32)
+        return (
+            x.device.type == "cpu"
+            and x.dim() == 4
+            and x.shape[-2] * x.shape[-1] <= MAX_PIXELS
+            and self.kernel_size == (3, 3)
+            and self.stride == (1, 1)
+            and self.padding == (1, 1)
+            and self.dilation == (1, 1)
+            and self.groups == 1
+            and self.padding_mode == "zeros"
+            and x.dtype == torch.float32
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         if self._dense_ok(x):

@@ -6,6 +6,7 @@ from the training class shares) and the training median age. Only the *training*
 as an attacker would; the score of that predictor is then measured on the same test faces as the
 models (see :mod:`maskprivacy.privacy.pvi`).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ..data.labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, FaceLabels, LabelError, parse_name
-
-CLASS_TASKS: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
+from maskprivacy.data.labels import CLASS_NAMES, FaceLabels, LabelError, parse_name
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Baselines:
     n_train: int = 0
 
     def __post_init__(self) -> None:
-        for task, names in CLASS_TASKS.items():
+        for task, names in CLASS_NAMES.items():
             if task not in self.majority or task not in self.prior:
                 raise ValueError(f"baselines lack the task {task!r}")
             if not 0 <= int(self.majority[task]) < len(names):
@@ -44,16 +43,22 @@ class Baselines:
             raise ValueError(f"median age must be a non-negative number, got {self.median_age}")
 
     def to_dict(self) -> dict:
-        return {"majority": {t: int(k) for t, k in self.majority.items()},
-                "majority_name": {t: CLASS_TASKS[t][int(k)] for t, k in self.majority.items()},
-                "prior": {t: [round(float(x), 6) for x in p] for t, p in self.prior.items()},
-                "median_age": float(self.median_age), "n_train": int(self.n_train)}
+        return {
+            "majority": {t: int(k) for t, k in self.majority.items()},
+            "majority_name": {t: CLASS_NAMES[t][int(k)] for t, k in self.majority.items()},
+            "prior": {t: [round(float(x), 6) for x in p] for t, p in self.prior.items()},
+            "median_age": float(self.median_age),
+            "n_train": int(self.n_train),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Baselines":
-        return cls(majority={t: int(k) for t, k in d["majority"].items()},
-                   prior={t: tuple(float(x) for x in p) for t, p in d["prior"].items()},
-                   median_age=float(d["median_age"]), n_train=int(d.get("n_train", 0)))
+        return cls(
+            majority={t: int(k) for t, k in d["majority"].items()},
+            prior={t: tuple(float(x) for x in p) for t, p in d["prior"].items()},
+            median_age=float(d["median_age"]),
+            n_train=int(d.get("n_train", 0)),
+        )
 
 
 def baselines_from_labels(labels: Iterable[FaceLabels]) -> Baselines:
@@ -61,10 +66,13 @@ def baselines_from_labels(labels: Iterable[FaceLabels]) -> Baselines:
     labels = list(labels)
     if not labels:
         raise ValueError("no labelled training faces to compute the baselines from")
-    values = {"sex": [l.sex for l in labels], "race": [l.race for l in labels],
-              "age_bucket": [l.age_bucket for l in labels]}
+    values = {
+        "sex": [l.sex for l in labels],
+        "race": [l.race for l in labels],
+        "age_bucket": [l.age_bucket for l in labels],
+    }
     majority, prior = {}, {}
-    for task, names in CLASS_TASKS.items():
+    for task, names in CLASS_NAMES.items():
         counts = np.bincount(values[task], minlength=len(names)).astype(float)
         majority[task] = int(np.argmax(counts))
         prior[task] = tuple(float(x) for x in counts / counts.sum())
@@ -84,7 +92,7 @@ def labels_from_names(names: Iterable[str]) -> tuple[list[FaceLabels], list[str]
 
 def baselines_from_split(split_csv: str | os.PathLike, part: str = "train") -> Baselines:
     """Baselines from the faces of one part (default: train) of a split CSV (``name,part``)."""
-    from ..training.splits import read_split
+    from maskprivacy.training.splits import read_split
 
     path = Path(split_csv)
     if not path.is_file():
@@ -103,7 +111,7 @@ def iter_names(data: str | os.PathLike) -> Iterator[str]:
     The PVI check of the paper's numbers only needs UTKFace's labels, which live in the names, so
     this reads the archive's member list rather than 23,708 JPEGs.
     """
-    from ..data.sources import _is_image_name, is_archive
+    from maskprivacy.data.sources import _is_image_name, is_archive
 
     root = Path(data)
     if not root.exists():

@@ -29,6 +29,7 @@ shape::
                                   "race": {"accuracy": ..., "balanced_accuracy": ..., "ci": [lo, hi]},
                                   "n": 120}, ...}}
 """
+
 from __future__ import annotations
 
 import json
@@ -40,23 +41,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .pvi import bootstrap_means, compute_pvi, _interval
+from maskprivacy.atomic import write_json
+from maskprivacy.layout import RunLayout
+from maskprivacy.privacy.pvi import _interval, bootstrap_means, compute_pvi
 
-STYLES_JSON = "styles.json"
-REALMASK_JSON = "realmask.json"
 ATTACKERS = {"cnn_masked": "masked", "cnn_unmasked": "unmasked", "cnn_robust": "robust"}
 REFERENCE = ("cnn_unmasked", "bare")  # (attacker, style): the threat without a mask
 TASKS = ("sex", "race", "age_bucket")
 
 
 def style_rows() -> list[str]:
-    from ..masking.styles.table import style_names
+    from maskprivacy.masking.styles.table import style_names
 
     return ["bare", *style_names()]
 
 
 def _describe(style: str) -> str:
-    from ..masking.styles.table import get_style
+    from maskprivacy.masking.styles.table import get_style
 
     if style == "bare":
         return "no mask"
@@ -68,7 +69,7 @@ def _describe(style: str) -> str:
 
 def read_realmask(run: str | os.PathLike) -> dict | None:
     """RUN/realmask.json if present and of the expected shape (else None, with no error: it is optional)."""
-    p = Path(run) / REALMASK_JSON
+    p = RunLayout.of(run).realmask_json
     if not p.is_file():
         return None
     try:
@@ -80,23 +81,31 @@ def read_realmask(run: str | os.PathLike) -> dict | None:
     return d
 
 
-def protection_by_style(run: str | os.PathLike, cfg: dict, split: str = "uniform", seed: int = 0,
-                        n_boot: int = 2000, tta: bool = True, level: float = 0.95,
-                        styles: list[str] | None = None, batch_size: int = 512) -> dict[str, Any]:
+def protection_by_style(
+    run: str | os.PathLike,
+    cfg: dict,
+    split: str = "uniform",
+    seed: int = 0,
+    n_boot: int = 2000,
+    tta: bool = True,
+    level: float = 0.95,
+    styles: list[str] | None = None,
+    batch_size: int = 512,
+) -> dict[str, Any]:
     """Compute the per-style table of a trained run (see the module docstring); returns styles.json's content."""
-    from ..masking.random_masks import mask_style_batch
-    from ..models.predictor import load_run_predictors
-    from ..training import cache as cache_mod
-    from ..training import pipeline as tp
-    from ..training.metrics import predictions_table
-    from .baselines import baselines_from_split
+    from maskprivacy.masking.random_masks import mask_style_batch
+    from maskprivacy.models.predictor import load_run_predictors
+    from maskprivacy.privacy.baselines import baselines_from_split
+    from maskprivacy.training import cache as cache_mod
+    from maskprivacy.training import pipeline as tp
+    from maskprivacy.training.metrics import predictions_table
 
     t0 = time.perf_counter()
     run = Path(run)
     udir, mdir = tp.cache_path(run, cfg, "unmasked"), tp.cache_path(run, cfg, "masked")
     u = cache_mod.load_cache(udir)
     points = cache_mod.ensure_points(udir)
-    rows = tp.split_rows(u.names, run / "splits" / f"{split}.csv")["test"]
+    rows = tp.split_rows(u.names, RunLayout(run).split_csv(split))["test"]
     if len(rows) == 0:
         raise ValueError(f"no test faces in {run / 'splits' / (split + '.csv')}")
     names = [u.names[i] for i in rows]
@@ -134,20 +143,25 @@ def protection_by_style(run: str | os.PathLike, cfg: dict, split: str = "uniform
     scores = np.column_stack(cols)
     point = scores.mean(axis=0)
     boot = bootstrap_means(scores, n_boot, seed)
-    base = baselines_from_split(run / "splits" / f"{split}.csv")
+    base = baselines_from_split(RunLayout(run).split_csv(split))
     ref = frames.get((REFERENCE[1], REFERENCE[0]))
     out_styles: dict[str, Any] = {}
     for i, (style, a) in enumerate(keys):
         j = 4 * i
-        cell: dict[str, Any] = {t: {"accuracy": float(point[j + n]), "ci": _interval(boot[:, j + n], level)}
-                                for n, t in enumerate(TASKS)}
+        cell: dict[str, Any] = {
+            t: {"accuracy": float(point[j + n]), "ci": _interval(boot[:, j + n], level)} for n, t in enumerate(TASKS)
+        }
         cell["age"] = {"mae": float(point[j + 3]), "ci": _interval(boot[:, j + 3], level)}
         given = {"masked": frames[(style, a)]}
         if ref is not None:
             given["unmasked"] = ref
         r = compute_pvi(given, base, n_boot=n_boot, seed=seed, level=level)
-        cell.update(pvi=r.pvi("masked"), pvi_ci=r.conditions["masked"]["pvi_ci"], reduction=r.reduction,
-                    reduction_ci=r.reduction_ci if r.reduction is not None else None)
+        cell.update(
+            pvi=r.pvi("masked"),
+            pvi_ci=r.conditions["masked"]["pvi_ci"],
+            reduction=r.reduction,
+            reduction_ci=r.reduction_ci if r.reduction is not None else None,
+        )
         entry = out_styles.setdefault(style, {"description": _describe(style), "attackers": {}})
         entry["attackers"][a] = cell
     for style, entry in out_styles.items():
@@ -156,25 +170,30 @@ def protection_by_style(run: str | os.PathLike, cfg: dict, split: str = "uniform
     masked_styles = [s for s in out_styles if s != "bare"]
     strongest_pvi = {s: out_styles[s]["attackers"][out_styles[s]["strongest"]]["pvi"] for s in masked_styles}
     res: dict[str, Any] = {
-        "split": split, "n_test": int(len(rows)), "seed": seed, "n_boot": n_boot, "ci_level": level, "tta": bool(tta),
-        "attackers": {a: {"condition": ATTACKERS[a], "model": f"train/{ATTACKERS[a]}_{split}/model.pt"} for a in attackers},
+        "split": split,
+        "n_test": int(len(rows)),
+        "seed": seed,
+        "n_boot": n_boot,
+        "ci_level": level,
+        "tta": bool(tta),
+        "attackers": {
+            a: {"condition": ATTACKERS[a], "model": f"train/{ATTACKERS[a]}_{split}/model.pt"} for a in attackers
+        },
         "reference": {"attacker": REFERENCE[0], "style": REFERENCE[1]} if ref is not None else None,
         "styles": out_styles,
         "best": min(strongest_pvi, key=strongest_pvi.get) if strongest_pvi else None,
         "worst": max(strongest_pvi, key=strongest_pvi.get) if strongest_pvi else None,
         "realmask": read_realmask(run),
         "definition": "each cell: the attacker's accuracy/MAE on the split's test faces wearing the style; PVI as in "
-                      "docs/PRIVACY.md; reduction = 1 - PVI(cell) / PVI(cnn_unmasked on bare faces), paired bootstrap; "
-                      "strongest = the attacker with the highest PVI on that style; best/worst: lowest/highest "
-                      "strongest PVI among the masks",
+        "docs/PRIVACY.md; reduction = 1 - PVI(cell) / PVI(cnn_unmasked on bare faces), paired bootstrap; "
+        "strongest = the attacker with the highest PVI on that style; best/worst: lowest/highest "
+        "strongest PVI among the masks",
         "wall_s": round(time.perf_counter() - t0, 2),
     }
     return res
 
 
 def write_styles(run: str | os.PathLike, data: dict) -> Path:
-    path = Path(run) / STYLES_JSON
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    path = RunLayout.of(run).styles_json
+    write_json(path, data)
     return path

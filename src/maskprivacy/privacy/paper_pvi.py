@@ -3,10 +3,11 @@
 The paper's PVI formula, its importance weights (from its survey) and the exact results it fed in
 are not public, so 2.9% cannot be recomputed; this shows what *our* definition gives on the
 paper's published accuracies and how much the answer depends on choices the paper does not state.
-Baselines: UTKFace class shares for sex and race (counts in ``report/paper.py``, as quoted in
+Baselines: UTKFace class shares for sex and race (counts in ``paper.py``, as quoted in
 PAPER_NOTES) and, for age, the labels read from the archive's file names (median age, the MAE of
 always answering it, and the 7-bucket shares) — nothing typed by hand.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,11 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.labels import AGE_BUCKET_NAMES
-from ..report.paper import (PAPER_PVI_MASKED, PAPER_PVI_REDUCTION, PAPER_PVI_UNMASKED, UTKFACE_RACE_COUNTS,
-                            UTKFACE_SEX_COUNTS)
-from .baselines import iter_names, labels_from_names, median_predictor_mae
-from .pvi import ATTRIBUTES, normalise_weights, pvi_from_summary, relative_reduction
+from maskprivacy.data.labels import AGE_BUCKET_NAMES
+from maskprivacy.paper import (
+    PAPER_PVI_MASKED,
+    PAPER_PVI_REDUCTION,
+    PAPER_PVI_UNMASKED,
+    UTKFACE_RACE_COUNTS,
+    UTKFACE_SEX_COUNTS,
+)
+from maskprivacy.privacy.baselines import iter_names, labels_from_names, median_predictor_mae
+from maskprivacy.privacy.pvi import ATTRIBUTES, normalise_weights, pvi_from_summary, relative_reduction
 
 NEEDED_INPUTS = (
     "the formula itself: how predictability is scaled (raw accuracy, or chance-corrected against which "
@@ -44,8 +50,12 @@ class UTKFaceBase:
     def scores(self, kind: str) -> dict[str, float]:
         """Baseline accuracy/MAE per metric: ``majority`` (largest share) or ``prior`` (sum p_k^2)."""
         f = max if kind == "majority" else (lambda p: float(np.sum(np.square(p))))
-        return {"sex_accuracy": float(f(self.sex_shares)), "race_accuracy": float(f(self.race_shares)),
-                "age_bucket_accuracy": float(f(self.bucket_shares)), "age_mae": self.median_mae}
+        return {
+            "sex_accuracy": float(f(self.sex_shares)),
+            "race_accuracy": float(f(self.race_shares)),
+            "age_bucket_accuracy": float(f(self.bucket_shares)),
+            "age_mae": self.median_mae,
+        }
 
 
 def utkface_base(data: str | os.PathLike) -> UTKFaceBase:
@@ -56,8 +66,14 @@ def utkface_base(data: str | os.PathLike) -> UTKFaceBase:
     buckets = np.bincount([l.age_bucket for l in labels], minlength=len(AGE_BUCKET_NAMES)) / len(labels)
     sex = np.array(UTKFACE_SEX_COUNTS, float)
     race = np.array(UTKFACE_RACE_COUNTS, float)
-    return UTKFaceBase(tuple(sex / sex.sum()), tuple(race / race.sum()), tuple(float(b) for b in buckets),
-                       float(np.median(ages)), median_predictor_mae(ages), len(labels))
+    return UTKFaceBase(
+        tuple(sex / sex.sum()),
+        tuple(race / race.sum()),
+        tuple(float(b) for b in buckets),
+        float(np.median(ages)),
+        median_predictor_mae(ages),
+        len(labels),
+    )
 
 
 def paper_variants(base: UTKFaceBase, weights: dict[str, float] | None = None) -> list[dict]:
@@ -70,37 +86,65 @@ def paper_variants(base: UTKFaceBase, weights: dict[str, float] | None = None) -
             pm, per_m = pvi_from_summary(PAPER_PVI_MASKED, b, w, age_measure)
             pu, per_u = pvi_from_summary(PAPER_PVI_UNMASKED, b, w, age_measure)
             per_red = {a: relative_reduction(per_m[a], per_u[a]) for a in ATTRIBUTES}
-            rows.append({"variant": f"chance-corrected ({kind} baseline), age as "
-                                    f"{'MAE vs median' if age_measure == 'regression' else '7-bucket accuracy'}",
-                         "baseline": kind, "age_measure": age_measure, "pvi_masked": pm, "pvi_unmasked": pu,
-                         "reduction": relative_reduction(pm, pu), "predictability_masked": per_m,
-                         "predictability_unmasked": per_u, "per_attribute_reduction": per_red,
-                         "reduction_range_over_weights": [min(per_red.values()), max(per_red.values())]})
+            rows.append(
+                {
+                    "variant": f"chance-corrected ({kind} baseline), age as "
+                    f"{'MAE vs median' if age_measure == 'regression' else '7-bucket accuracy'}",
+                    "baseline": kind,
+                    "age_measure": age_measure,
+                    "pvi_masked": pm,
+                    "pvi_unmasked": pu,
+                    "reduction": relative_reduction(pm, pu),
+                    "predictability_masked": per_m,
+                    "predictability_unmasked": per_u,
+                    "per_attribute_reduction": per_red,
+                    "reduction_range_over_weights": [min(per_red.values()), max(per_red.values())],
+                }
+            )
     # no chance correction: a plain weighted mean of accuracies (age as bucket accuracy)
     keys = {"sex": "sex_accuracy", "race": "race_accuracy", "age": "age_bucket_accuracy"}
     pm = sum(w[a] * PAPER_PVI_MASKED[k] for a, k in keys.items())
     pu = sum(w[a] * PAPER_PVI_UNMASKED[k] for a, k in keys.items())
     per_red = {a: relative_reduction(PAPER_PVI_MASKED[k], PAPER_PVI_UNMASKED[k]) for a, k in keys.items()}
-    rows.append({"variant": "no chance correction: weighted mean of raw accuracies (age as 7-bucket accuracy)",
-                 "baseline": None, "age_measure": "bucket", "pvi_masked": pm, "pvi_unmasked": pu,
-                 "reduction": relative_reduction(pm, pu), "predictability_masked": {a: PAPER_PVI_MASKED[k] for a, k in keys.items()},
-                 "predictability_unmasked": {a: PAPER_PVI_UNMASKED[k] for a, k in keys.items()},
-                 "per_attribute_reduction": per_red,
-                 "reduction_range_over_weights": [min(per_red.values()), max(per_red.values())]})
+    rows.append(
+        {
+            "variant": "no chance correction: weighted mean of raw accuracies (age as 7-bucket accuracy)",
+            "baseline": None,
+            "age_measure": "bucket",
+            "pvi_masked": pm,
+            "pvi_unmasked": pu,
+            "reduction": relative_reduction(pm, pu),
+            "predictability_masked": {a: PAPER_PVI_MASKED[k] for a, k in keys.items()},
+            "predictability_unmasked": {a: PAPER_PVI_UNMASKED[k] for a, k in keys.items()},
+            "per_attribute_reduction": per_red,
+            "reduction_range_over_weights": [min(per_red.values()), max(per_red.values())],
+        }
+    )
     return rows
 
 
 def paper_check(data: str | os.PathLike, weights: dict[str, float] | None = None) -> dict:
     """Everything ``maskprivacy privacy paper`` prints, as a dict."""
     base = utkface_base(data)
-    return {"paper_reduction": PAPER_PVI_REDUCTION, "inputs_masked": PAPER_PVI_MASKED,
-            "inputs_unmasked": PAPER_PVI_UNMASKED, "weights": normalise_weights(weights),
-            "baselines": {"sex_shares": base.sex_shares, "race_shares": base.race_shares,
-                          "age_bucket_shares": base.bucket_shares, "median_age": base.median_age,
-                          "median_age_mae": base.median_mae, "n_age_labels": base.n_age,
-                          "majority": base.scores("majority"), "prior": base.scores("prior"),
-                          "source": f"sex/race: UTKFace counts in maskprivacy.report.paper; age: names in {data}"},
-            "variants": paper_variants(base, weights), "needed_inputs": list(NEEDED_INPUTS)}
+    return {
+        "paper_reduction": PAPER_PVI_REDUCTION,
+        "inputs_masked": PAPER_PVI_MASKED,
+        "inputs_unmasked": PAPER_PVI_UNMASKED,
+        "weights": normalise_weights(weights),
+        "baselines": {
+            "sex_shares": base.sex_shares,
+            "race_shares": base.race_shares,
+            "age_bucket_shares": base.bucket_shares,
+            "median_age": base.median_age,
+            "median_age_mae": base.median_mae,
+            "n_age_labels": base.n_age,
+            "majority": base.scores("majority"),
+            "prior": base.scores("prior"),
+            "source": f"sex/race: UTKFace counts in maskprivacy.paper; age: names in {data}",
+        },
+        "variants": paper_variants(base, weights),
+        "needed_inputs": list(NEEDED_INPUTS),
+    }
 
 
 def format_paper_check(d: dict) -> str:
@@ -133,8 +177,10 @@ def format_paper_check(d: dict) -> str:
     for v in d["variants"]:
         per = "/".join(pct(v["per_attribute_reduction"][a]) for a in ATTRIBUTES)
         lo, hi = v["reduction_range_over_weights"]
-        lines.append(f"{v['variant']:<82} {v['pvi_masked']:>10.3f} {v['pvi_unmasked']:>9.3f} {pct(v['reduction']):>9}   "
-                     f"{per:<29}  {pct(lo)} to {pct(hi)}")
+        lines.append(
+            f"{v['variant']:<82} {v['pvi_masked']:>10.3f} {v['pvi_unmasked']:>9.3f} {pct(v['reduction']):>9}   "
+            f"{per:<29}  {pct(lo)} to {pct(hi)}"
+        )
     lines += [
         f"{'paper (reported)':<82} {'':>10} {'':>9} {pct(d['paper_reduction']):>9}",
         "",

@@ -29,6 +29,7 @@ attackers are tested on the same faces, so each resample draws one set of image 
 for both (paired), which is what makes the interval of the reduction meaningful. The resampling
 is vectorised: a (resamples x images) count matrix times the (images x statistics) score matrix.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .baselines import CLASS_TASKS, Baselines
+from maskprivacy.data.labels import CLASS_NAMES
+from maskprivacy.privacy.baselines import Baselines
 
 ATTRIBUTES: tuple[str, ...] = ("sex", "race", "age")
 BASELINE_KINDS = ("majority", "prior")
@@ -47,6 +49,7 @@ DEFAULT_N_BOOT = 2000
 
 
 # ---------------------------------------------------------------- weights
+
 
 def parse_weights(text: str) -> dict[str, float]:
     """``"sex=1,race=2,age=1"`` -> dict (not yet normalised; see :func:`normalise_weights`)."""
@@ -93,6 +96,7 @@ def normalise_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
 
 # ---------------------------------------------------------------- predictability
 
+
 def predictability(model_score, base_score, kind: str):
     """Normalised predictability (vectorised). ``kind``: ``classification`` (scores are accuracies)
     or ``regression`` (scores are MAEs). NaN where the baseline leaves nothing to beat."""
@@ -120,8 +124,9 @@ def measure_of(attribute: str, age_measure: str = "regression") -> tuple[str, st
     raise ValueError(f"unknown attribute {attribute!r}")
 
 
-def image_scores(df: pd.DataFrame, task: str, kind: str, baselines: Baselines,
-                 baseline: str = "majority") -> tuple[np.ndarray, np.ndarray]:
+def image_scores(
+    df: pd.DataFrame, task: str, kind: str, baselines: Baselines, baseline: str = "majority"
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-image (model score, baseline score): correctness (or expected correctness of the prior
     guesser) for classification, absolute error for regression. Their means are accuracy or MAE."""
     y = df[f"{task}_true"].to_numpy(dtype=float)
@@ -130,7 +135,7 @@ def image_scores(df: pd.DataFrame, task: str, kind: str, baselines: Baselines,
         return np.abs(yhat - y), np.abs(baselines.median_age - y)
     if baseline not in BASELINE_KINDS:
         raise ValueError(f"baseline must be one of {BASELINE_KINDS}, got {baseline!r}")
-    n_classes = len(CLASS_TASKS[task])
+    n_classes = len(CLASS_NAMES[task])
     yi = y.astype(int)
     if (yi != y).any() or (yi < 0).any() or (yi >= n_classes).any():
         raise ValueError(f"{task}_true must hold class indices 0-{n_classes - 1}")
@@ -144,8 +149,10 @@ def image_scores(df: pd.DataFrame, task: str, kind: str, baselines: Baselines,
 
 # ---------------------------------------------------------------- bootstrap
 
-def bootstrap_means(scores: np.ndarray, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
-                    max_cells: int = 4_000_000) -> np.ndarray:
+
+def bootstrap_means(
+    scores: np.ndarray, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, max_cells: int = 4_000_000
+) -> np.ndarray:
     """Column means of ``scores`` (n images x k statistics) over ``n_boot`` paired resamples.
 
     All columns of a resample use the same image indices. Each block of resamples becomes a count
@@ -163,7 +170,7 @@ def bootstrap_means(scores: np.ndarray, n_boot: int = DEFAULT_N_BOOT, seed: int 
         b = min(block, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
         counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-        out[start:start + b] = counts @ scores / n
+        out[start : start + b] = counts @ scores / n
     return out
 
 
@@ -176,6 +183,7 @@ def _interval(samples: np.ndarray, level: float) -> list[float | None]:
 
 
 # ---------------------------------------------------------------- PVI
+
 
 @dataclass
 class PVIResult:
@@ -202,21 +210,33 @@ class PVIResult:
 
     def to_dict(self) -> dict:
         d = {
-            "masked": self.pvi("masked"), "unmasked": self.pvi("unmasked"), "reduction": self.reduction,
+            "masked": self.pvi("masked"),
+            "unmasked": self.pvi("unmasked"),
+            "reduction": self.reduction,
             "masked_ci": self.conditions.get("masked", {}).get("pvi_ci"),
             "unmasked_ci": self.conditions.get("unmasked", {}).get("pvi_ci"),
             "reduction_ci": self.reduction_ci if self.reduction is not None else None,
-            "ci_level": self.level, "n_boot": self.n_boot, "seed": self.seed, "n_test": self.n_test,
-            "weights": self.weights, "baseline": self.baseline, "age_measure": self.age_measure,
-            "baselines": self.baselines.to_dict(), "attributes": {c: v["attributes"] for c, v in self.conditions.items()},
-            "attacker": self.attacker, "split": self.split, "warnings": self.warnings,
+            "ci_level": self.level,
+            "n_boot": self.n_boot,
+            "seed": self.seed,
+            "n_test": self.n_test,
+            "weights": self.weights,
+            "baseline": self.baseline,
+            "age_measure": self.age_measure,
+            "baselines": self.baselines.to_dict(),
+            "attributes": {c: v["attributes"] for c, v in self.conditions.items()},
+            "attacker": self.attacker,
+            "split": self.split,
+            "warnings": self.warnings,
             "definition": "predictability P_a = max(0,(acc-base)/(1-base)) for classes, max(0,1-MAE/MAE_median) for age; "
-                          "PVI = sum_a w_a P_a; reduction = 1 - PVI_masked/PVI_unmasked (docs/PRIVACY.md)",
+            "PVI = sum_a w_a P_a; reduction = 1 - PVI_masked/PVI_unmasked (docs/PRIVACY.md)",
         }
         return d
 
 
-def pair_predictions(preds: Mapping[str, pd.DataFrame], tasks: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def pair_predictions(
+    preds: Mapping[str, pd.DataFrame], tasks: tuple[str, ...]
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Restrict every condition to the test faces they all share, in the same row order.
 
     Masked and unmasked attackers are meant to be tested on the same faces (the split is built from
@@ -248,14 +268,23 @@ def pair_predictions(preds: Mapping[str, pd.DataFrame], tasks: tuple[str, ...]) 
             diff = np.flatnonzero(a != b)
             if diff.size:
                 ex = ", ".join(out[first]["name"].iloc[diff[:3]])
-                raise ValueError(f"{task}_true differs between {first} and {cond} for {diff.size} image(s) "
-                                 f"(e.g. {ex}): the files do not describe the same test faces")
+                raise ValueError(
+                    f"{task}_true differs between {first} and {cond} for {diff.size} image(s) "
+                    f"(e.g. {ex}): the files do not describe the same test faces"
+                )
     return out, warnings
 
 
-def compute_pvi(preds: Mapping[str, pd.DataFrame], baselines: Baselines, weights: Mapping[str, float] | None = None,
-                baseline: str = "majority", age_measure: str = "regression", n_boot: int = DEFAULT_N_BOOT,
-                seed: int = 0, level: float = 0.95) -> PVIResult:
+def compute_pvi(
+    preds: Mapping[str, pd.DataFrame],
+    baselines: Baselines,
+    weights: Mapping[str, float] | None = None,
+    baseline: str = "majority",
+    age_measure: str = "regression",
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    level: float = 0.95,
+) -> PVIResult:
     """PVI per condition (``{"masked": df, "unmasked": df}``, either may be absent), its bootstrap
     interval, and the reduction when both are given. ``df`` has predictions.csv's columns."""
     if baseline not in BASELINE_KINDS:
@@ -298,17 +327,29 @@ def compute_pvi(preds: Mapping[str, pd.DataFrame], baselines: Baselines, weights
             p = predictability(point[m], point[b], kind)
             ps = predictability(boot[:, m], boot[:, b], kind)
             if not np.isfinite(p) and w[a] > 0:
-                raise ValueError(f"predictability of {a} is undefined: every test face has the baseline's answer "
-                                 f"({task}); give {a} weight 0 or use a larger test set")
-            attrs[a] = {"task": task, "kind": kind, "metric": "accuracy" if kind == "classification" else "mae",
-                        "model": float(point[m]), "baseline": float(point[b]),
-                        "predictability": float(p) if np.isfinite(p) else None,
-                        "predictability_ci": _interval(ps, level), "weight": w[a]}
+                raise ValueError(
+                    f"predictability of {a} is undefined: every test face has the baseline's answer "
+                    f"({task}); give {a} weight 0 or use a larger test set"
+                )
+            attrs[a] = {
+                "task": task,
+                "kind": kind,
+                "metric": "accuracy" if kind == "classification" else "mae",
+                "model": float(point[m]),
+                "baseline": float(point[b]),
+                "predictability": float(p) if np.isfinite(p) else None,
+                "predictability_ci": _interval(ps, level),
+                "weight": w[a],
+            }
             if w[a] > 0:
                 pvi_point += w[a] * p
                 pvi_samples = pvi_samples + w[a] * ps
         pvi_boot[cond] = pvi_samples
-        result.conditions[cond] = {"pvi": float(pvi_point), "pvi_ci": _interval(pvi_samples, level), "attributes": attrs}
+        result.conditions[cond] = {
+            "pvi": float(pvi_point),
+            "pvi_ci": _interval(pvi_samples, level),
+            "attributes": attrs,
+        }
     if "masked" in result.conditions and "unmasked" in result.conditions:
         result.reduction = relative_reduction(result.pvi("masked"), result.pvi("unmasked"))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -324,13 +365,29 @@ def relative_reduction(pvi_masked: float, pvi_unmasked: float) -> float | None:
     return 1.0 - pvi_masked / pvi_unmasked
 
 
-def pvi_from_summary(scores: Mapping[str, float], base: Mapping[str, float], weights: Mapping[str, float] | None = None,
-                     age_measure: str = "regression") -> tuple[float, dict[str, float]]:
+def pvi_from_summary(
+    scores: Mapping[str, float],
+    base: Mapping[str, float],
+    weights: Mapping[str, float] | None = None,
+    age_measure: str = "regression",
+) -> tuple[float, dict[str, float]]:
     """PVI from summary numbers (no per-image predictions, so no interval): ``scores`` and ``base``
     hold ``sex_accuracy``, ``race_accuracy`` and ``age_mae`` (or ``age_bucket_accuracy``). Used to
-    put published numbers through the same formula."""
+    put published numbers through the same formula.
+
+    Each attribute's predictability is how far the attacker gets from the majority baseline towards
+    perfect (age: towards zero error); the PVI weights them (equal weights by default).
+
+    >>> pvi, per = pvi_from_summary({"sex_accuracy": 0.9, "race_accuracy": 0.8, "age_mae": 6.0},
+    ...                             {"sex_accuracy": 0.5, "race_accuracy": 0.4, "age_mae": 12.0})
+    >>> round(pvi, 3), {a: round(p, 3) for a, p in per.items()}
+    (0.656, {'sex': 0.8, 'race': 0.667, 'age': 0.5})
+    """
     w = normalise_weights(weights)
-    keys = {"sex": ("sex_accuracy", "classification"), "race": ("race_accuracy", "classification"),
-            "age": ("age_mae", "regression") if age_measure == "regression" else ("age_bucket_accuracy", "classification")}
+    keys = {
+        "sex": ("sex_accuracy", "classification"),
+        "race": ("race_accuracy", "classification"),
+        "age": ("age_mae", "regression") if age_measure == "regression" else ("age_bucket_accuracy", "classification"),
+    }
     per = {a: float(predictability(scores[k], base[k], kind)) for a, (k, kind) in keys.items()}
     return float(sum(w[a] * per[a] for a in ATTRIBUTES)), per

@@ -1,9 +1,9 @@
 """Plain-text rendering of a PVI result for the terminal."""
+
 from __future__ import annotations
 
-from ..data.labels import AGE_BUCKET_NAMES
-from .baselines import CLASS_TASKS
-from .pvi import ATTRIBUTES, PVIResult
+from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES
+from maskprivacy.privacy.pvi import ATTRIBUTES, PVIResult
 
 
 def _ci(ci: list | None, fmt: str = "{:.3f}") -> str:
@@ -20,14 +20,17 @@ def format_pvi(r: PVIResult) -> str:
     d = r.to_dict()
     b = r.baselines
     lvl = f"{100 * r.level:.0f}%"
-    lines = [f"Privacy Vulnerability Index   attacker {r.attacker or '-'}, split {r.split or '-'}, "
-             f"{r.n_test:,} paired test faces, {r.n_boot:,} bootstrap resamples (seed {r.seed}), {lvl} intervals",
-             "",
-             f"baselines from the training labels (n={b.n_train:,}): majority class "
-             + ", ".join(f"{t} {CLASS_TASKS[t][b.majority[t]]}" for t in ("sex", "race", "age_bucket"))
-             + f"; median age {b.median_age:g}; chance level: "
-             + ("majority class" if r.baseline == "majority" else "guessing from the training class shares"),
-             "weights: " + ", ".join(f"{a} {r.weights[a]:.3f}" for a in ATTRIBUTES), ""]
+    lines = [
+        f"Privacy Vulnerability Index   attacker {r.attacker or '-'}, split {r.split or '-'}, "
+        f"{r.n_test:,} paired test faces, {r.n_boot:,} bootstrap resamples (seed {r.seed}), {lvl} intervals",
+        "",
+        f"baselines from the training labels (n={b.n_train:,}): majority class "
+        + ", ".join(f"{t} {CLASS_NAMES[t][b.majority[t]]}" for t in ("sex", "race", "age_bucket"))
+        + f"; median age {b.median_age:g}; chance level: "
+        + ("majority class" if r.baseline == "majority" else "guessing from the training class shares"),
+        "weights: " + ", ".join(f"{a} {r.weights[a]:.3f}" for a in ATTRIBUTES),
+        "",
+    ]
     head = f"{'attribute':<10} {'baseline on test':<22}"
     conds = list(r.conditions)
     for c in conds:
@@ -35,8 +38,11 @@ def format_pvi(r: PVIResult) -> str:
     lines += [head]
     for a in ATTRIBUTES:
         first = r.conditions[conds[0]]["attributes"][a]
-        base = (f"acc {100 * first['baseline']:.2f}%" if first["kind"] == "classification"
-                else f"MAE {first['baseline']:.2f}")
+        base = (
+            f"acc {100 * first['baseline']:.2f}%"
+            if first["kind"] == "classification"
+            else f"MAE {first['baseline']:.2f}"
+        )
         row = f"{a:<10} {base:<22}"
         for c in conds:
             x = r.conditions[c]["attributes"][a]
@@ -50,8 +56,10 @@ def format_pvi(r: PVIResult) -> str:
         else:
             lines.append(f"PVI {c:<9} not run")
     if r.reduction is not None:
-        lines.append(f"reduction     {100 * r.reduction:.1f}% {_ci(d['reduction_ci'], '{:.1%}')}  "
-                     "(1 - PVI masked / PVI unmasked)")
+        lines.append(
+            f"reduction     {100 * r.reduction:.1f}% {_ci(d['reduction_ci'], '{:.1%}')}  "
+            "(1 - PVI masked / PVI unmasked)"
+        )
     else:
         lines.append("reduction     not run (needs both masked and unmasked predictions)")
     if r.age_measure == "bucket":

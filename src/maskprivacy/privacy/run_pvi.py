@@ -1,19 +1,28 @@
 """The PVI of one attacker of a run: masked and unmasked predictions, baselines from the split."""
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Mapping
 
-from .baselines import baselines_from_split
-from .pvi import ATTRIBUTES, DEFAULT_N_BOOT, PVIResult, compute_pvi, measure_of
-from .runs import CONDITIONS, DEFAULT_ATTACKER, SPLITS, expected_dir, find_attacker, read_predictions
+from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
+from maskprivacy.privacy.baselines import baselines_from_split
+from maskprivacy.privacy.pvi import ATTRIBUTES, DEFAULT_N_BOOT, PVIResult, compute_pvi, measure_of
+from maskprivacy.privacy.runs import DEFAULT_ATTACKER, expected_dir, find_attacker, read_predictions
 
 
-def pvi_for_run(run: str | os.PathLike, attacker: str = DEFAULT_ATTACKER, split: str = "uniform",
-                weights: Mapping[str, float] | None = None, baseline: str = "majority",
-                age_measure: str = "regression", n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
-                level: float = 0.95) -> PVIResult:
+def pvi_for_run(
+    run: str | os.PathLike,
+    attacker: str = DEFAULT_ATTACKER,
+    split: str = "uniform",
+    weights: Mapping[str, float] | None = None,
+    baseline: str = "majority",
+    age_measure: str = "regression",
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    level: float = 0.95,
+) -> PVIResult:
     """Read ``RUN/train/<condition>_<split>/predictions.csv`` (for ``attacker``) and the training
     part of ``RUN/splits/<split>.csv``, and compute the PVI.
 
@@ -38,9 +47,11 @@ def pvi_for_run(run: str | os.PathLike, attacker: str = DEFAULT_ATTACKER, split:
         preds[cond] = df
         warnings.extend(w)
     if not preds:
-        raise FileNotFoundError(f"no predictions for attacker {attacker!r}, split {split!r}: looked for "
-                                f"{' and '.join(looked)}. Train the attackers first (or pick --attacker/--split).")
-    split_csv = run / "splits" / f"{split}.csv"
+        raise FileNotFoundError(
+            f"no predictions for attacker {attacker!r}, split {split!r}: looked for "
+            f"{' and '.join(looked)}. Train the attackers first (or pick --attacker/--split)."
+        )
+    split_csv = RunLayout(run).split_csv(split)
     base = baselines_from_split(split_csv)
     result = compute_pvi(preds, base, weights, baseline, age_measure, n_boot, seed, level)
     result.warnings = warnings + result.warnings

@@ -19,6 +19,7 @@ Folder names say which attacker, condition and split they hold:
 with condition ``masked``/``unmasked`` and split ``uniform``/``random``. The PVI and the report read
 runs through this module only, so the convention lives in one place.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CONDITIONS = ("masked", "unmasked")
-SPLITS = ("uniform", "random")
+from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
+
 DEFAULT_ATTACKER = "cnn"
 ROBUST_ATTACKER = "cnn_robust"
 _ROBUST_RE = re.compile(r"^robust_(?P<split>uniform|random)$")
@@ -39,8 +40,10 @@ _DIR_RE = re.compile(r"^(?:(?P<attacker>.+?)_)?(?P<condition>masked|unmasked)_(?
 
 # predictions.csv: (true, predicted) column pairs per task
 TASK_COLUMNS: dict[str, tuple[str, str]] = {
-    "sex": ("sex_true", "sex_pred"), "race": ("race_true", "race_pred"),
-    "age_bucket": ("age_bucket_true", "age_bucket_pred"), "age": ("age_true", "age_pred"),
+    "sex": ("sex_true", "sex_pred"),
+    "race": ("race_true", "race_pred"),
+    "age_bucket": ("age_bucket_true", "age_bucket_pred"),
+    "age": ("age_true", "age_pred"),
 }
 
 
@@ -90,7 +93,7 @@ def discover(run: str | os.PathLike) -> list[AttackerDir]:
         if parsed is not None and parsed not in found and _has_outputs(d):
             found[parsed] = AttackerDir(*parsed, d)
 
-    train = run / "train"
+    train = RunLayout(run).train
     if train.is_dir():
         for d in sorted(p for p in train.iterdir() if p.is_dir()):
             parsed = parse_dir_name(d.name)
@@ -104,8 +107,15 @@ def discover(run: str | os.PathLike) -> list[AttackerDir]:
     if run.is_dir():
         for d in sorted(p for p in run.iterdir() if p.is_dir() and p.name != "train"):
             add(parse_dir_name(d.name), d)
-    return sorted(found.values(), key=lambda a: (a.attacker != DEFAULT_ATTACKER, a.attacker, CONDITIONS.index(a.condition),
-                                                 SPLITS.index(a.split)))
+    return sorted(
+        found.values(),
+        key=lambda a: (
+            a.attacker != DEFAULT_ATTACKER,
+            a.attacker,
+            CONDITIONS.index(a.condition),
+            SPLITS.index(a.split),
+        ),
+    )
 
 
 def find_attacker(run: str | os.PathLike, attacker: str, condition: str, split: str) -> AttackerDir | None:
@@ -118,12 +128,12 @@ def find_attacker(run: str | os.PathLike, attacker: str, condition: str, split: 
 def expected_dir(run: str | os.PathLike, attacker: str, condition: str, split: str) -> Path:
     """Where an attacker's folder is expected (for error messages)."""
     if attacker == DEFAULT_ATTACKER:
-        return Path(run) / "train" / f"{condition}_{split}"
+        return RunLayout.of(run).train_dir(condition, split)
     if attacker == ROBUST_ATTACKER and condition == "masked":
-        return Path(run) / "train" / f"robust_{split}"
+        return RunLayout.of(run).train / f"robust_{split}"
     if attacker.startswith(DEFAULT_ATTACKER + "_"):  # cnn_per_task -> train/<condition>_<split>/per_task
-        return Path(run) / "train" / f"{condition}_{split}" / attacker[len(DEFAULT_ATTACKER) + 1:]
-    return Path(run) / "train" / f"{attacker}_{condition}_{split}"
+        return RunLayout.of(run).train / f"{condition}_{split}" / attacker[len(DEFAULT_ATTACKER) + 1 :]
+    return RunLayout.of(run).train / f"{attacker}_{condition}_{split}"
 
 
 def read_metrics(path: str | os.PathLike) -> dict:
@@ -140,7 +150,9 @@ def read_metrics(path: str | os.PathLike) -> dict:
     return data
 
 
-def read_predictions(path: str | os.PathLike, tasks: tuple[str, ...] = tuple(TASK_COLUMNS)) -> tuple[pd.DataFrame, list[str]]:
+def read_predictions(
+    path: str | os.PathLike, tasks: tuple[str, ...] = tuple(TASK_COLUMNS)
+) -> tuple[pd.DataFrame, list[str]]:
     """predictions.csv restricted to ``name`` and the columns of ``tasks``, and warnings.
 
     Rows with a missing or non-numeric value in one of those columns are dropped (each a warning

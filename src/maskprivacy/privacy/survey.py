@@ -24,6 +24,7 @@ Likert: 1 = not at all private/important ... 5 = completely private/very importa
 Blank importance answers are allowed (that attribute's mean uses who answered); a row with exactly
 one of the two privacy answers blank is unpaired and is an error, both blank drops the row.
 """
+
 from __future__ import annotations
 
 import csv
@@ -99,8 +100,10 @@ def parse_survey(text: str, source: str = "survey") -> Survey:
     header = [h.strip() for h in header]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise SurveyError(f"{source}: missing column(s) {', '.join(missing)} in the header (line {header_line}); "
-                          f"required: {', '.join(REQUIRED)}")
+        raise SurveyError(
+            f"{source}: missing column(s) {', '.join(missing)} in the header (line {header_line}); "
+            f"required: {', '.join(REQUIRED)}"
+        )
     dup_cols = sorted({h for h in header if header.count(h) > 1})
     if dup_cols:
         raise SurveyError(f"{source}: column(s) {', '.join(dup_cols)} appear more than once in the header")
@@ -155,9 +158,19 @@ def parse_survey(text: str, source: str = "survey") -> Survey:
         raise _problems(problems, source)
     if not ids:
         raise SurveyError(f"{source}: no answered rows")
-    synthetic = (bool(sources) and all(s == "synthetic" for s in sources)) or any("SYNTHETIC" in c.upper() for c in comments)
-    return Survey(ids, lines, np.array(wo, float), np.array(wi, float), {a: np.array(v) for a, v in imp.items()},
-                  demo, synthetic, dropped)
+    synthetic = (bool(sources) and all(s == "synthetic" for s in sources)) or any(
+        "SYNTHETIC" in c.upper() for c in comments
+    )
+    return Survey(
+        ids,
+        lines,
+        np.array(wo, float),
+        np.array(wi, float),
+        {a: np.array(v) for a, v in imp.items()},
+        demo,
+        synthetic,
+        dropped,
+    )
 
 
 def read_survey(path: str | os.PathLike) -> Survey:
@@ -172,6 +185,7 @@ def read_survey(path: str | os.PathLike) -> Survey:
 
 
 # ---------------------------------------------------------------- statistics
+
 
 def rank_biserial(d: np.ndarray) -> float | None:
     """Matched-pairs rank-biserial correlation: (R+ - R-) / (R+ + R-), ranks of |d| over the non-zero
@@ -198,19 +212,32 @@ def analyze(s: Survey) -> dict:
 
     d = s.with_mask - s.without
     n = int(d.size)
-    out: dict = {"n": n, "synthetic": s.synthetic, "dropped": s.dropped,
-                 "mean_without": float(s.without.mean()), "mean_with": float(s.with_mask.mean()),
-                 "median_without": float(np.median(s.without)), "median_with": float(np.median(s.with_mask)),
-                 "mean_difference": float(d.mean()),
-                 "share_more_private": float(np.mean(d > 0)), "share_equal": float(np.mean(d == 0)),
-                 "share_less_private": float(np.mean(d < 0))}
+    out: dict = {
+        "n": n,
+        "synthetic": s.synthetic,
+        "dropped": s.dropped,
+        "mean_without": float(s.without.mean()),
+        "mean_with": float(s.with_mask.mean()),
+        "median_without": float(np.median(s.without)),
+        "median_with": float(np.median(s.with_mask)),
+        "mean_difference": float(d.mean()),
+        "share_more_private": float(np.mean(d > 0)),
+        "share_equal": float(np.mean(d == 0)),
+        "share_less_private": float(np.mean(d < 0)),
+    }
     if np.any(d != 0):
         method = wilcoxon_method(d)
         w2 = stats.wilcoxon(d, method=method)
         w1 = stats.wilcoxon(d, method=method, alternative="greater")
-        out["wilcoxon"] = {"statistic": float(w2.statistic), "p_two_sided": float(w2.pvalue),
-                           "p_greater": float(w1.pvalue), "method": method, "zero_method": "wilcox",
-                           "n_nonzero": int(np.count_nonzero(d)), "rank_biserial": rank_biserial(d)}
+        out["wilcoxon"] = {
+            "statistic": float(w2.statistic),
+            "p_two_sided": float(w2.pvalue),
+            "p_greater": float(w1.pvalue),
+            "method": method,
+            "zero_method": "wilcox",
+            "n_nonzero": int(np.count_nonzero(d)),
+            "rank_biserial": rank_biserial(d),
+        }
     else:
         out["wilcoxon"] = None  # no one changed their answer: nothing to test
     sd = float(d.std(ddof=1)) if n > 1 else 0.0
@@ -218,12 +245,19 @@ def analyze(s: Survey) -> dict:
         t2 = stats.ttest_rel(s.with_mask, s.without)
         t1 = stats.ttest_rel(s.with_mask, s.without, alternative="greater")
         half = float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n))
-        out["ttest"] = {"statistic": float(t2.statistic), "df": n - 1, "p_two_sided": float(t2.pvalue),
-                        "p_greater": float(t1.pvalue), "cohens_dz": float(d.mean() / sd),
-                        "mean_difference_ci95": [float(d.mean()) - half, float(d.mean()) + half]}
+        out["ttest"] = {
+            "statistic": float(t2.statistic),
+            "df": n - 1,
+            "p_two_sided": float(t2.pvalue),
+            "p_greater": float(t1.pvalue),
+            "cohens_dz": float(d.mean() / sd),
+            "mean_difference_ci95": [float(d.mean()) - half, float(d.mean()) + half],
+        }
     else:
         out["ttest"] = None
-    out["importance_mean"] = {a: float(np.nanmean(v)) if np.isfinite(v).any() else None for a, v in s.importance.items()}
+    out["importance_mean"] = {
+        a: float(np.nanmean(v)) if np.isfinite(v).any() else None for a, v in s.importance.items()
+    }
     out["importance_n"] = {a: int(np.isfinite(v).sum()) for a, v in s.importance.items()}
     try:
         out["weights"] = importance_weights(s)
@@ -259,8 +293,10 @@ def weights_from_file(path: str | os.PathLike) -> dict[str, float]:
     return importance_weights(read_survey(path))
 
 
-SYNTHETIC_WARNING = ("SYNTHETIC data: generated by `maskprivacy survey example`, not answers from real people "
-                     "and not the paper's survey (which is not public)")
+SYNTHETIC_WARNING = (
+    "SYNTHETIC data: generated by `maskprivacy survey example`, not answers from real people "
+    "and not the paper's survey (which is not public)"
+)
 
 
 def format_analysis(r: dict, source: str) -> str:
@@ -270,31 +306,44 @@ def format_analysis(r: dict, source: str) -> str:
         lines += [f"*** {SYNTHETIC_WARNING} ***", ""]
     lines += [f"survey: {source}", f"respondents analysed: {r['n']}"]
     lines += [f"  note: {x}" for x in r["dropped"]]
-    lines += ["",
-              f"perceived privacy (1-5)   without mask: mean {r['mean_without']:.2f}, median {r['median_without']:.1f}   "
-              f"with mask: mean {r['mean_with']:.2f}, median {r['median_with']:.1f}",
-              f"rate the mask as more private: {pct(r['share_more_private'])}   equal: {pct(r['share_equal'])}   "
-              f"less private: {pct(r['share_less_private'])}", ""]
+    lines += [
+        "",
+        f"perceived privacy (1-5)   without mask: mean {r['mean_without']:.2f}, median {r['median_without']:.1f}   "
+        f"with mask: mean {r['mean_with']:.2f}, median {r['median_with']:.1f}",
+        f"rate the mask as more private: {pct(r['share_more_private'])}   equal: {pct(r['share_equal'])}   "
+        f"less private: {pct(r['share_less_private'])}",
+        "",
+    ]
     w = r["wilcoxon"]
     if w is None:
         lines.append("Wilcoxon signed-rank: not defined (every respondent gave the same answer twice)")
     else:
-        lines.append(f"Wilcoxon signed-rank (with vs without, {w['n_nonzero']} non-zero differences, {w['method']}): "
-                     f"W = {w['statistic']:.1f}, p = {w['p_two_sided']:.3g} (two-sided), {w['p_greater']:.3g} (with > without); "
-                     f"rank-biserial r = {w['rank_biserial']:.3f}")
+        lines.append(
+            f"Wilcoxon signed-rank (with vs without, {w['n_nonzero']} non-zero differences, {w['method']}): "
+            f"W = {w['statistic']:.1f}, p = {w['p_two_sided']:.3g} (two-sided), {w['p_greater']:.3g} (with > without); "
+            f"rank-biserial r = {w['rank_biserial']:.3f}"
+        )
     t = r["ttest"]
     if t is None:
         lines.append("paired t-test: not defined (the differences do not vary)")
     else:
         lo, hi = t["mean_difference_ci95"]
-        lines.append(f"paired t-test: t({t['df']}) = {t['statistic']:.3f}, p = {t['p_two_sided']:.3g} (two-sided), "
-                     f"{t['p_greater']:.3g} (with > without); Cohen's d_z = {t['cohens_dz']:.3f}; "
-                     f"mean difference {r['mean_difference']:.3f} [95% CI {lo:.3f}, {hi:.3f}]")
-    lines += ["", "importance (1-5, mean; n):  " + "   ".join(
-        f"{a} {m:.2f} ({r['importance_n'][a]})" for a, m in r["importance_mean"].items() if m is not None),
-        ("PVI weights (sum 1):        " + "   ".join(f"{a} {v:.3f}" for a, v in r["weights"].items())
-         if r["weights"] else f"PVI weights: not available ({r.get('weights_error')})"),
-        "  use them with: maskprivacy privacy pvi RUN --weights-from " + source]
+        lines.append(
+            f"paired t-test: t({t['df']}) = {t['statistic']:.3f}, p = {t['p_two_sided']:.3g} (two-sided), "
+            f"{t['p_greater']:.3g} (with > without); Cohen's d_z = {t['cohens_dz']:.3f}; "
+            f"mean difference {r['mean_difference']:.3f} [95% CI {lo:.3f}, {hi:.3f}]"
+        )
+    lines += [
+        "",
+        "importance (1-5, mean; n):  "
+        + "   ".join(f"{a} {m:.2f} ({r['importance_n'][a]})" for a, m in r["importance_mean"].items() if m is not None),
+        (
+            "PVI weights (sum 1):        " + "   ".join(f"{a} {v:.3f}" for a, v in r["weights"].items())
+            if r["weights"]
+            else f"PVI weights: not available ({r.get('weights_error')})"
+        ),
+        "  use them with: maskprivacy privacy pvi RUN --weights-from " + source,
+    ]
     for k, counts in r["demographics"].items():
         lines.append(f"{k}: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
     return "\n".join(lines)
@@ -306,11 +355,16 @@ def format_analysis(r: dict, source: str) -> str:
 # from any real survey; they only make the example file exercise every part of the analysis.
 EXAMPLE_WITHOUT_P = (0.15, 0.30, 0.30, 0.18, 0.07)  # P(privacy without mask = 1..5)
 EXAMPLE_SHIFT = ((-1, 0, 1, 2), (0.10, 0.45, 0.35, 0.10))  # with = clip(without + shift, 1, 5)
-EXAMPLE_IMPORTANCE_P = {"sex": (0.25, 0.25, 0.25, 0.15, 0.10), "race": (0.10, 0.15, 0.25, 0.25, 0.25),
-                        "age": (0.20, 0.25, 0.25, 0.20, 0.10)}
-EXAMPLE_DEMOGRAPHICS = {"age_group": ("18-24", "25-34", "35-44", "45-54", "55+"),
-                        "gender": ("female", "male", "non-binary", "prefer not to say"),
-                        "country": ("AU", "GB", "IN", "LK", "US")}
+EXAMPLE_IMPORTANCE_P = {
+    "sex": (0.25, 0.25, 0.25, 0.15, 0.10),
+    "race": (0.10, 0.15, 0.25, 0.25, 0.25),
+    "age": (0.20, 0.25, 0.25, 0.20, 0.10),
+}
+EXAMPLE_DEMOGRAPHICS = {
+    "age_group": ("18-24", "25-34", "35-44", "45-54", "55+"),
+    "gender": ("female", "male", "non-binary", "prefer not to say"),
+    "country": ("AU", "GB", "IN", "LK", "US"),
+}
 EXAMPLE_COLUMNS = (*REQUIRED, *DEMOGRAPHICS, SOURCE)
 
 
@@ -339,8 +393,10 @@ def example_survey(n: int = 200, seed: int = 0) -> list[dict[str, str]]:
 def example_csv(n: int = 200, seed: int = 0) -> str:
     """The example file's text: a comment header saying it is synthetic and how it was made, then the rows."""
     buf = io.StringIO()
-    buf.write(f"# SYNTHETIC EXAMPLE SURVEY - generated, NOT real responses, NOT the paper's data.\n"
-              f"# Made by: maskprivacy survey example --n {n} --seed {seed} (model: docs/SURVEY.md).\n")
+    buf.write(
+        f"# SYNTHETIC EXAMPLE SURVEY - generated, NOT real responses, NOT the paper's data.\n"
+        f"# Made by: maskprivacy survey example --n {n} --seed {seed} (model: docs/SURVEY.md).\n"
+    )
     w = csv.DictWriter(buf, fieldnames=EXAMPLE_COLUMNS, lineterminator="\n")
     w.writeheader()
     w.writerows(example_survey(n, seed))

@@ -1,108 +1,50 @@
 """``maskprivacy figure ...``: the paper's figures."""
+
 from __future__ import annotations
 
 import argparse
 
-from ..defaults import DEFAULT_DATA
-from ..masking.draw import STYLES
+from maskprivacy.defaults import DEFAULT_DATA
+from maskprivacy.masking.draw import STYLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("figure", help="draw the paper's figures (pipeline steps, dataset distributions)",
-                       description="Draw the paper's figures as PNG files.")
+    p = sub.add_parser(
+        "figure",
+        help="draw the paper's figures (pipeline steps, dataset distributions)",
+        description="Draw the paper's figures as PNG files.",
+    )
     fsub = p.add_subparsers(dest="figure_cmd", required=True, metavar="FIGURE")
-    pipe = fsub.add_parser("pipeline", help="original, localisation, key points and mask, side by side",
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    pipe = fsub.add_parser(
+        "pipeline",
+        help="original, localisation, key points and mask, side by side",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     pipe.add_argument("image", help="a photo or face crop")
     pipe.add_argument("--out", default="pipeline.png", help="PNG to write")
     pipe.add_argument("--style", default="a", choices=STYLES, help="mask style")
     pipe.add_argument("--color", default="white", help="mask colour")
     pipe.set_defaults(func=_pipeline)
-    dist = fsub.add_parser("distributions", help="age histogram and race by sex",
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    dist = fsub.add_parser(
+        "distributions", help="age histogram and race by sex", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     dist.add_argument("--data", default=DEFAULT_DATA, help="UTKFace folder or UTKFace.tar.gz")
     dist.add_argument("--out", default="distributions.png", help="PNG to write")
     dist.set_defaults(func=_distributions)
 
-
-    rep = sub.add_parser(
-        "reproduce", help="run every stage: ingest, mask, figures, pretraining, fine-tuning, PVI, report",
-        description="Reproduce the paper from the raw archive: ingest, mask, figures, cache, splits, MoCo v2 "
-                    "pretraining, fine-tuning on both splits for masked and unmasked faces, the dlib attacker, "
-                    "evaluation, PVI, and OUT/report.html + report.md + results.json. Each stage is skipped when "
-                    "already complete, so an interrupted run resumes; --force STAGE redoes one. "
-                    "Stages: " + ", ".join(_stage_names()),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    rep.add_argument("--data", default=DEFAULT_DATA, help="UTKFace folder or UTKFace.tar.gz")
-    rep.add_argument("--profile", default="cpu", help="smoke (minutes, tests), cpu (full data, 2 cores), gpu (paper scale), or a YAML file")
-    rep.add_argument("--out", required=True, help="run folder, e.g. runs/cpu")
-    rep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a training-profile value, e.g. finetune.epochs=3 (repeatable)")
-    rep.add_argument("--force", action="append", default=[], metavar="STAGE", help="redo this stage (repeatable)")
-    rep.add_argument("--only", action="append", default=[], metavar="STAGE", help="run only this stage (repeatable)")
-    rep.add_argument("--style", default="a", choices=STYLES, help="mask style (the paper's: a)")
-    rep.add_argument("--color", default="white", help="mask colour (the paper's: white)")
-    rep.add_argument("--seed", type=int, default=0, help="seed for masks, subsamples and bootstrap")
-    rep.add_argument("--workers", type=int, default=0, help="processes for masking and descriptors (0: all cores)")
-    rep.add_argument("--no-dlib", action="store_true", help="skip the dlib-descriptor attacker")
-    rep.add_argument("--real-masks", metavar="DIR",
-                     help="a labelled folder of real photos (DIR/labels.csv: path, sex, race, masked) whose real masks "
-                          "become a row of the protection-by-mask-style table (stage realmask), marked as a different "
-                          "population, e.g. ../shared/data/realmask-dev")
-    rep.add_argument("--quiet", action="store_true", help="no progress bars")
-    g = rep.add_argument_group("Lightning trainer (passed through)")
-    g.add_argument("--accelerator", help="cpu, gpu, auto")
-    g.add_argument("--devices", help="number of devices, 'auto', or a list like 0,1")
-    g.add_argument("--strategy", help="auto, ddp, ...")
-    g.add_argument("--num-nodes", type=int, help="machines in a multi-node run")
-    rep.set_defaults(func=_reproduce)
-
-    rp = sub.add_parser("report", help="(re)write results.json, report.md and report.html of a run folder",
-                        description="Rewrite RUN/results.json from the metrics the run holds, then RUN/report.md and a "
-                                    "self-contained RUN/report.html (opens offline).")
+    rp = sub.add_parser(
+        "report",
+        help="(re)write results.json, report.md and report.html of a run folder",
+        description="Rewrite RUN/results.json from the metrics the run holds, then RUN/report.md and a "
+        "self-contained RUN/report.html (opens offline).",
+    )
     rp.add_argument("run", help="run folder")
     rp.set_defaults(func=_report)
 
 
-def _stage_names() -> list[str]:
-    from .reproduce import STAGE_NAMES
-
-    return list(STAGE_NAMES)
-
-
-def _reproduce(args: argparse.Namespace) -> int:
-    from .reproduce import reproduce
-
-    devices = args.devices
-    if devices is not None and devices.isdigit():
-        devices = int(devices)
-    res = reproduce(args.data, args.out, profile=args.profile, overrides=args.overrides, style=args.style,
-                    color=args.color, seed=args.seed, workers=args.workers, force=args.force, only=args.only,
-                    dlib=not args.no_dlib, progress=not args.quiet, real_masks=args.real_masks,
-                    trainer={"accelerator": args.accelerator, "devices": devices, "strategy": args.strategy,
-                             "num_nodes": args.num_nodes})
-    _print_table(res)
-    return 0
-
-
-def _print_table(res: dict) -> None:
-    rows = [("sex accuracy", "sex", "accuracy", True), ("race accuracy", "race", "accuracy", True),
-            ("age bucket accuracy", "age_bucket", "accuracy", True), ("age MAE", "age", "mae", False)]
-    print(f"{'':<22}{'masked/uniform':>16}{'masked/random':>16}{'unmasked/uniform':>18}{'unmasked/random':>17}")
-    for label, task, metric, pct in rows:
-        cells = []
-        for c in ("masked", "unmasked"):
-            for s in ("uniform", "random"):
-                v = ((res.get(c) or {}).get(s) or {}).get(task, {}).get(metric)
-                cells.append("-" if v is None else (f"{100 * v:.2f}%" if pct else f"{v:.2f}"))
-        print(f"{label:<22}{cells[0]:>16}{cells[1]:>16}{cells[2]:>18}{cells[3]:>17}")
-    pvi = res.get("pvi") or {}
-    if pvi.get("reduction") is not None:
-        print(f"PVI masked {pvi.get('masked'):.3f}  unmasked {pvi.get('unmasked'):.3f}  reduction {100 * pvi['reduction']:.1f}%")
-
-
 def _report(args: argparse.Namespace) -> int:
-    from .report import render_report, write_results
+    from maskprivacy.report.render import render_report
+    from maskprivacy.report.results import write_results
 
     print(write_results(args.run))
     for p in render_report(args.run):
@@ -111,15 +53,15 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _pipeline(args: argparse.Namespace) -> int:
-    from .figures import pipeline_figure
+    from maskprivacy.report.figures import pipeline_figure
 
     print(pipeline_figure(args.image, args.out, style=args.style, color=args.color))
     return 0
 
 
 def _distributions(args: argparse.Namespace) -> int:
-    from ..data.manifest import build_manifest
-    from .figures import distributions_figure
+    from maskprivacy.data.manifest import build_manifest
+    from maskprivacy.report.figures import distributions_figure
 
     m = build_manifest(args.data)
     if not m.ok:

@@ -1,4 +1,5 @@
 """The paper's figures: the masking pipeline step by step, and the dataset's distributions."""
+
 from __future__ import annotations
 
 import os
@@ -29,14 +30,19 @@ def _save(fig, out: str | os.PathLike) -> Path:
     return out
 
 
-def pipeline_figure(image: str | os.PathLike | bytes | np.ndarray, out: str | os.PathLike, style: str = "a",
-                    color: str = "white", detector: str = "fast") -> Path:
+def pipeline_figure(
+    image: str | os.PathLike | bytes | np.ndarray,
+    out: str | os.PathLike,
+    style: str = "a",
+    color: str = "white",
+    detector: str = "fast",
+) -> Path:
     """Original -> localisation (box) -> 68 key points -> digital mask, side by side, as a PNG."""
     import cv2
 
-    from ..masking.api import NoFaceError, load_rgb
-    from ..masking.draw import draw_mask
-    from ..masking.landmarks import get_landmarker
+    from maskprivacy.faces.landmarks import get_landmarker
+    from maskprivacy.masking.api import NoFaceError, load_rgb
+    from maskprivacy.masking.draw import draw_mask
 
     rgb = load_rgb(image)
     faces = get_landmarker(detector).faces(rgb)
@@ -52,8 +58,11 @@ def pipeline_figure(image: str | os.PathLike | bytes | np.ndarray, out: str | os
     masked = draw_mask(rgb, face.points, style, color)
     plt = _plt()
     fig, axes = plt.subplots(1, 4, figsize=(12, 3.4))
-    for ax, im, title in zip(axes, (rgb, boxed, pts, masked),
-                             ("(a) Original", "(b) Localization", "(c) Key points", f"(d) Digital mask ({style})")):
+    for ax, im, title in zip(
+        axes,
+        (rgb, boxed, pts, masked),
+        ("(a) Original", "(b) Localization", "(c) Key points", f"(d) Digital mask ({style})"),
+    ):
         ax.imshow(im)
         ax.set_title(title)
         ax.axis("off")
@@ -62,7 +71,7 @@ def pipeline_figure(image: str | os.PathLike | bytes | np.ndarray, out: str | os
 
 def distributions_figure(rows: list[dict], out: str | os.PathLike) -> Path:
     """(a) age histogram, (b) race by sex bar chart, from manifest rows with labels."""
-    from ..data.labels import RACE_NAMES, SEX_NAMES
+    from maskprivacy.data.labels import RACE_NAMES, SEX_NAMES
 
     ages = [int(r["age"]) for r in rows]
     by = Counter((int(r["race"]), int(r["sex"])) for r in rows)
@@ -80,33 +89,6 @@ def distributions_figure(rows: list[dict], out: str | os.PathLike) -> Path:
     a2.set_ylabel("images")
     a2.set_title("(b) Race and sex distribution")
     a2.legend()
-    return _save(fig, out)
-
-
-def confusion_figure(matrix, class_names: tuple[str, ...] | list[str], out: str | os.PathLike,
-                     title: str = "") -> Path:
-    """Row-normalised confusion matrix (true class in rows) with the counts written in each cell.
-
-    Row-normalising shows per-class recall, which is what the paper's per-class table reports;
-    the counts keep the class sizes visible.
-    """
-    m = np.asarray(matrix, dtype=float)
-    rows = m.sum(axis=1, keepdims=True)
-    norm = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
-    plt = _plt()
-    k = len(class_names)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.75 * k, 1.0 + 0.7 * k))
-    ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, f"{int(m[i, j])}\n{100 * norm[i, j]:.0f}%", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.6 else "black")
-    ax.set_xticks(range(k), class_names, rotation=45, ha="right")
-    ax.set_yticks(range(k), class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    if title:
-        ax.set_title(title, fontsize=9)
     return _save(fig, out)
 
 
@@ -139,8 +121,7 @@ def pvi_figure(pvi: dict, out: str | os.PathLike) -> Path:
         vals.append(v)
         lo.append(v - ci[0] if ci[0] is not None else 0)
         hi.append(ci[1] - v if ci[1] is not None else 0)
-        ax.bar(x + (k - (len(conds) - 1) / 2) * width, vals, width, yerr=[lo, hi], capsize=3,
-               color=colors[c], label=c)
+        ax.bar(x + (k - (len(conds) - 1) / 2) * width, vals, width, yerr=[lo, hi], capsize=3, color=colors[c], label=c)
     ax.set_xticks(x, labels)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("predictability (0 = baseline, 1 = perfect)")
@@ -178,8 +159,15 @@ def styles_figure(styles: dict, out: str | os.PathLike) -> Path:
             vals.append(v)
             lo.append(v - ci[0] if ci[0] is not None else 0)
             hi.append(ci[1] - v if ci[1] is not None else 0)
-        ax.barh(y + (k - (len(attackers) - 1) / 2) * h, vals, h, xerr=[lo, hi], capsize=2,
-                color=colors.get(a, None), label=a)
+        ax.barh(
+            y + (k - (len(attackers) - 1) / 2) * h,
+            vals,
+            h,
+            xerr=[lo, hi],
+            capsize=2,
+            color=colors.get(a, None),
+            label=a,
+        )
     ref = styles.get("reference") or {}
     bare = rows.get(ref.get("style", ""), {}).get("attackers", {}).get(ref.get("attacker", ""))
     if bare:
@@ -188,7 +176,10 @@ def styles_figure(styles: dict, out: str | os.PathLike) -> Path:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("PVI (0 = nothing readable beyond guessing, 1 = everything)")
-    ax.set_title(f"What each mask style leaves readable ({styles.get('split', '')} split, n={styles.get('n_test', '?')}; "
-                 "best-protecting first)", fontsize=9)
+    ax.set_title(
+        f"What each mask style leaves readable ({styles.get('split', '')} split, n={styles.get('n_test', '?')}; "
+        "best-protecting first)",
+        fontsize=9,
+    )
     ax.legend(fontsize=7, loc="lower right")
     return _save(fig, out)

@@ -8,6 +8,7 @@ flip are one ``affine_grid`` + ``grid_sample``; colour jitter and grayscale are 
 Crops are taken relative to the model's ``crop`` box (fractions of the aligned face), so training
 sees the same region the evaluation and the :class:`~maskprivacy.models.predictor.Predictor` see.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,17 +18,17 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from ..models.preprocess import FULL_CROP, IMAGENET_MEAN, IMAGENET_STD, check_crop, normalize
+from maskprivacy.models.preprocess import FULL_CROP, IMAGENET_MEAN, IMAGENET_STD, check_crop, normalize
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
     """What one view of an image may look like. Defaults: MoCo v2's recipe, scaled to faces."""
 
-    scale: tuple[float, float] = (0.2, 1.0)      # area of the crop box kept
+    scale: tuple[float, float] = (0.2, 1.0)  # area of the crop box kept
     ratio: tuple[float, float] = (0.75, 1.3333)  # aspect ratio range
     flip: float = 0.5
-    jitter: float = 0.8                          # probability of colour jitter
+    jitter: float = 0.8  # probability of colour jitter
     brightness: float = 0.4
     contrast: float = 0.4
     saturation: float = 0.4
@@ -42,13 +43,21 @@ class AugmentConfig:
                 d[k] = tuple(float(v) for v in d[k])
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown augmentation settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+            raise ValueError(
+                f"unknown augmentation settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
+            )
         return cls(**d)
 
 
-def random_resized_crop(x: torch.Tensor, size: int, crop: Sequence[float] = FULL_CROP,
-                        scale: Sequence[float] = (0.2, 1.0), ratio: Sequence[float] = (0.75, 1.3333),
-                        flip: float = 0.5, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_resized_crop(
+    x: torch.Tensor,
+    size: int,
+    crop: Sequence[float] = FULL_CROP,
+    scale: Sequence[float] = (0.2, 1.0),
+    ratio: Sequence[float] = (0.75, 1.3333),
+    flip: float = 0.5,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """uint8/float (N, 3, H, W) -> float [0, 1] (N, 3, size, size): a random box of the crop region per image.
 
     Each image gets its own area fraction in ``scale``, aspect ratio in ``ratio`` (log-uniform) and
@@ -60,9 +69,9 @@ def random_resized_crop(x: torch.Tensor, size: int, crop: Sequence[float] = FULL
     area = scale[0] + (scale[1] - scale[0]) * u[:, 0]
     logr = math.log(ratio[0]) + (math.log(ratio[1]) - math.log(ratio[0])) * u[:, 1]
     r = torch.exp(logr)
-    w = torch.sqrt(area * r).clamp(max=1.0)   # fraction of the crop box width
+    w = torch.sqrt(area * r).clamp(max=1.0)  # fraction of the crop box width
     h = torch.sqrt(area / r).clamp(max=1.0)
-    cx = (2 * u[:, 2] - 1) * (1 - w)          # centre in [-1, 1] box coordinates
+    cx = (2 * u[:, 2] - 1) * (1 - w)  # centre in [-1, 1] box coordinates
     cy = (2 * u[:, 3] - 1) * (1 - h)
     sign = torch.where(u[:, 4] < flip, -1.0, 1.0)
     # box coordinates -> image coordinates in [-1, 1] (align_corners=False convention)
@@ -79,7 +88,7 @@ def random_resized_crop(x: torch.Tensor, size: int, crop: Sequence[float] = FULL
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
 
 
 def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
@@ -107,8 +116,15 @@ def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def color_jitter(x: torch.Tensor, p: float, brightness: float, contrast: float, saturation: float, hue: float,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+def color_jitter(
+    x: torch.Tensor,
+    p: float,
+    brightness: float,
+    contrast: float,
+    saturation: float,
+    hue: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Per-image random brightness, contrast, saturation (and hue if > 0) on float [0, 1] images."""
     n, dev = x.shape[0], x.device
     u = torch.rand(n, 5, device=dev, generator=generator)
@@ -134,9 +150,15 @@ def random_grayscale(x: torch.Tensor, p: float, generator: torch.Generator | Non
     return on * _gray(x).expand_as(x) + (1 - on) * x
 
 
-def augment(x: torch.Tensor, size: int, crop: Sequence[float], cfg: AugmentConfig,
-            mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def augment(
+    x: torch.Tensor,
+    size: int,
+    crop: Sequence[float],
+    cfg: AugmentConfig,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """uint8 (N, 3, H, W) -> one random, normalised, channels-last view (N, 3, size, size)."""
     y = random_resized_crop(x, size, crop, cfg.scale, cfg.ratio, cfg.flip, generator)
     if cfg.jitter > 0:

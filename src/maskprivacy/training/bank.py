@@ -5,6 +5,7 @@ that lives in host memory, or on the GPU (``data.resident``), and augments them 
 is no per-image Python, no DataLoader worker and no host-to-device image copy in the loop, and
 Lightning's DistributedSampler still shards the rows across DDP processes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,21 +14,26 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .cache import CacheData
+from maskprivacy.training.cache import CacheData
 
 
 @dataclass
 class Bank:
-    images: torch.Tensor      # (N, S, S, 3) uint8
-    age: torch.Tensor         # (N,) int64 years
+    images: torch.Tensor  # (N, S, S, 3) uint8
+    age: torch.Tensor  # (N,) int64 years
     sex: torch.Tensor
     race: torch.Tensor
     age_bucket: torch.Tensor
 
     @classmethod
     def from_cache(cls, c: CacheData) -> "Bank":
-        return cls(torch.from_numpy(np.ascontiguousarray(c.images)), torch.from_numpy(c.age),
-                   torch.from_numpy(c.sex), torch.from_numpy(c.race), torch.from_numpy(c.age_bucket))
+        return cls(
+            torch.from_numpy(np.ascontiguousarray(c.images)),
+            torch.from_numpy(c.age),
+            torch.from_numpy(c.sex),
+            torch.from_numpy(c.race),
+            torch.from_numpy(c.age_bucket),
+        )
 
     def to(self, device: torch.device | str) -> "Bank":
         return Bank(*(t.to(device) for t in (self.images, self.age, self.sex, self.race, self.age_bucket)))
@@ -59,3 +65,25 @@ class Rows(Dataset):
 
 def rows_loader(rows: np.ndarray, batch_size: int, shuffle: bool, drop_last: bool = False) -> DataLoader:
     return DataLoader(Rows(rows), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, num_workers=0)
+
+
+class BankFed:
+    """What the Lightning modules of pretraining and fine-tuning share: they read a :class:`Bank`.
+
+    The data is attached, not passed to ``__init__``, because Lightning saves ``__init__``'s arguments
+    in every checkpoint; ``resident`` moves it to the accelerator at fit start, when each DDP rank
+    knows its own device.
+    """
+
+    bank: Bank | None = None
+    resident: bool = False
+
+    def attach(self, bank: Bank, resident: bool = False) -> None:
+        """Give the module its data; ``resident`` copies it to the accelerator when the fit starts."""
+        self.bank, self.resident = bank, resident
+
+    def on_fit_start(self) -> None:
+        if self.bank is None:
+            raise RuntimeError("attach(bank) before fit")
+        if self.resident and self.device.type != "cpu":  # type: ignore[attr-defined]  # here each DDP rank knows its own device
+            self.bank = self.bank.to(self.device)  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ seed at full resolution, then resized: identical pixels to the masking run's JPE
 compression, without reading 23,700 more JPEGs. The build goes to a ``.part`` folder renamed at
 the end, so an interrupted build is simply redone.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,29 +35,11 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-from ..parallel import worker_pool
 
-CONDITIONS: tuple[str, ...] = ("masked", "unmasked")
-GOOD_STATUSES = ("ok", "multiple_faces")
-
-
-@dataclass(frozen=True)
-class Face:
-    """A face the cache will hold: its name, labels and the row of its key points."""
-
-    name: str
-    age: int
-    sex: int
-    race: int
-    landmark_row: int
-    width: int = 0
-    height: int = 0
-
-    @property
-    def age_bucket(self) -> int:
-        from ..data.labels import age_to_bucket
-
-        return age_to_bucket(self.age)
+from maskprivacy.atomic import replacing
+from maskprivacy.layout import CONDITIONS
+from maskprivacy.masking.run import RunFace, masked_pixels, read_mask_run
+from maskprivacy.parallel import parallel_map, progress_bar
 
 
 @dataclass
@@ -79,27 +62,7 @@ class CacheData:
         return {n: i for i, n in enumerate(self.names)}
 
 
-def read_mask_run(mask_run: str | os.PathLike) -> tuple[list[Face], np.ndarray, dict[str, Any]]:
-    """Faces with good labels from a masking run, sorted by name; its landmarks; its mask config."""
-    from ..masking.batch import load_report
-
-    run = Path(mask_run)
-    if not (run / "report.csv").is_file() or not (run / "landmarks.npy").is_file():
-        raise FileNotFoundError(f"--mask-run {run}: no report.csv/landmarks.npy (run `maskprivacy mask` first)")
-    rows, points = load_report(run)
-    cfg_path = run / "run.json"
-    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {"style": "a", "color": "white", "seed": 0}
-    faces = []
-    for r in rows:
-        if r["status"] not in GOOD_STATUSES or not r.get("age") or int(r.get("landmark_row") or -1) < 0:
-            continue
-        faces.append(Face(r["name"], int(r["age"]), int(r["sex"]), int(r["race"]), int(r["landmark_row"]),
-                          int(r.get("width") or 0), int(r.get("height") or 0)))
-    faces.sort(key=lambda f: f.name)
-    return faces, points, cfg
-
-
-def _faces_points(faces: Sequence[Face], points: np.ndarray, size: int) -> np.ndarray:
+def _faces_points(faces: Sequence[RunFace], points: np.ndarray, size: int) -> np.ndarray:
     """Key points of each face in the pixels of its (size, size) resize: pixel centres map to pixel
     centres, as cv2.resize does."""
     if not faces:
@@ -108,7 +71,9 @@ def _faces_points(faces: Sequence[Face], points: np.ndarray, size: int) -> np.nd
     w = np.array([f.width for f in faces])[:, None, None]
     h = np.array([f.height for f in faces])[:, None, None]
     if (w <= 0).any() or (h <= 0).any():
-        raise ValueError("the masking run's report.csv lacks image sizes (width, height): mask again to train on points")
+        raise ValueError(
+            "the masking run's report.csv lacks image sizes (width, height): mask again to train on points"
+        )
     p = points[rows].astype(np.float64)
     out = np.empty_like(p)
     out[..., 0] = (p[..., 0] + 0.5) * (size / w[..., 0]) - 0.5
@@ -126,7 +91,8 @@ def ensure_points(path: str | os.PathLike, mask_run: str | os.PathLike | None = 
     run = mask_run or meta.get("mask_run")
     if not run:
         raise FileNotFoundError(f"{f} is missing and no masking run is known to rebuild it")
-    faces, points, _ = read_mask_run(run)
+    mr = read_mask_run(run)
+    faces, points = mr.faces, mr.points
     by_name = {fc.name: fc for fc in faces}
     with (p / "labels.csv").open() as fh:
         names = [r["name"] for r in csv.DictReader(fh)]
@@ -134,9 +100,8 @@ def ensure_points(path: str | os.PathLike, mask_run: str | os.PathLike | None = 
     if missing:
         raise ValueError(f"{p}: {len(missing)} cached face(s) are not in the masking run {run} (e.g. {missing[0]})")
     arr = _faces_points([by_name[n] for n in names], points, int(meta["size"]))
-    tmp = p / "points.tmp.npy"
-    np.save(tmp, arr)
-    os.replace(tmp, f)
+    with replacing(f) as tmp, tmp.open("wb") as fh:
+        np.save(fh, arr)
     return arr
 
 
@@ -171,8 +136,7 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def _process(job: tuple[int, str, bytes, np.ndarray | None]) -> tuple[int, dict[str, np.ndarray] | None, str]:
     """(row, name, bytes, points) -> (row, {condition: (S, S, 3) uint8}, error)."""
-    from ..data.imageio import ImageError, decode_image
-    from ..masking.draw import draw_mask
+    from maskprivacy.data.imageio import ImageError, decode_image
 
     row, name, data, points = job
     try:
@@ -184,16 +148,20 @@ def _process(job: tuple[int, str, bytes, np.ndarray | None]) -> tuple[int, dict[
     if "unmasked" in _W["conditions"]:
         out["unmasked"] = _resize(rgb, size)
     if "masked" in _W["conditions"]:
-        c = _W["mask_cfg"]
-        masked = draw_mask(rgb, points.astype(np.int32), c.get("style", "a"), c.get("color", "white"),
-                           int(c.get("seed", 0)), name)
-        out["masked"] = _resize(masked, size)
+        out["masked"] = _resize(masked_pixels(rgb, points, _W["mask_cfg"], name), size)
     return row, out, ""
 
 
-def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str | os.PathLike, size: int,
-                 conditions: Sequence[str] = CONDITIONS, limit: int | None = None, workers: int = 0,
-                 progress: bool = True) -> dict[str, Path]:
+def build_caches(
+    data: str | os.PathLike,
+    mask_run: str | os.PathLike,
+    root: str | os.PathLike,
+    size: int,
+    conditions: Sequence[str] = CONDITIONS,
+    limit: int | None = None,
+    workers: int = 0,
+    progress: bool = True,
+) -> dict[str, Path]:
     """Build the caches of ``conditions`` that are missing (one pass over ``data`` for all of them).
 
     ``limit``: keep only the first N faces by name (tests, quick looks). Returns {condition: folder}.
@@ -205,9 +173,10 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
     todo = [c for c in conditions if not is_complete(dirs[c])]
     if not todo:
         return dirs
-    faces, points, mask_cfg = read_mask_run(mask_run)
+    mr = read_mask_run(mask_run)
+    faces, points, mask_cfg = mr.faces, mr.points, mr.config
     if limit is not None:
-        faces = faces[:int(limit)]
+        faces = faces[: int(limit)]
     if not faces:
         raise ValueError(f"--mask-run {mask_run}: no masked face with good labels to train on")
     row_of = {f.name: i for i, f in enumerate(faces)}
@@ -220,7 +189,7 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
         p.mkdir(parents=True)
         arrays[c] = np.lib.format.open_memmap(p / "images.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
 
-    from ..data.sources import iter_source
+    from maskprivacy.data.sources import iter_source
 
     def jobs() -> Iterator[tuple[int, str, bytes, np.ndarray | None]]:
         for item in iter_source(data):
@@ -230,20 +199,11 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
 
     filled = np.zeros(n, dtype=bool)
     errors: dict[str, str] = {}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n, desc=f"cache {'+'.join(todo)} {size}px", unit="img", smoothing=0.05)
     workers = workers or min(2, os.cpu_count() or 1)
-    if workers > 1:
-        pool = worker_pool(workers, initializer=_init, initargs=(size, todo, mask_cfg))
-        results: Iterator = pool.imap_unordered(_process, jobs(), chunksize=32)
-    else:
-        pool = None
-        _init(size, todo, mask_cfg)
-        results = map(_process, jobs())
-    try:
+    with (
+        progress_bar(progress, total=n, desc=f"cache {'+'.join(todo)} {size}px", unit="img") as bar,
+        parallel_map(_process, jobs(), workers, _init, (size, todo, mask_cfg), chunksize=32) as results,
+    ):
         for r, out, err in results:
             if out is None:
                 errors[faces[r].name] = err
@@ -251,14 +211,7 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
                 for c in todo:
                     arrays[c][r] = out[c]
                 filled[r] = True
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        if bar is not None:
-            bar.close()
+            bar.update(1)
     missing = [faces[i].name for i in np.flatnonzero(~filled)]
     if len(missing) == n:
         raise ValueError(f"--data {data}: none of the {n} faces of the masking run were found or decodable")
@@ -268,7 +221,9 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
         p = parts[c]
         arr = arrays[c]
         if len(keep) < n:  # faces missing from --data: compact the array (rare; reported in meta.json)
-            compact = np.lib.format.open_memmap(p / "images.tmp.npy", mode="w+", dtype=np.uint8, shape=(len(keep), size, size, 3))
+            compact = np.lib.format.open_memmap(
+                p / "images.tmp.npy", mode="w+", dtype=np.uint8, shape=(len(keep), size, size, 3)
+            )
             compact[:] = arr[keep]
             compact.flush()
             del compact
@@ -284,10 +239,18 @@ def build_caches(data: str | os.PathLike, mask_run: str | os.PathLike, root: str
             for i in keep:
                 fc = faces[i]
                 w.writerow([fc.name, fc.age, fc.sex, fc.race, fc.age_bucket])
-        meta = {"condition": c, "size": size, "n": int(len(keep)), "source": str(data), "mask_run": str(mask_run),
-                "mask_config": mask_cfg if c == "masked" else None, "limit": limit,
-                "missing_or_unreadable": {nm: errors.get(nm, "not found in --data") for nm in missing[:50]},
-                "n_missing_or_unreadable": len(missing), "wall_s": round(wall, 2)}
+        meta = {
+            "condition": c,
+            "size": size,
+            "n": int(len(keep)),
+            "source": str(data),
+            "mask_run": str(mask_run),
+            "mask_config": mask_cfg if c == "masked" else None,
+            "limit": limit,
+            "missing_or_unreadable": {nm: errors.get(nm, "not found in --data") for nm in missing[:50]},
+            "n_missing_or_unreadable": len(missing),
+            "wall_s": round(wall, 2),
+        }
         (p / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         shutil.rmtree(dirs[c], ignore_errors=True)
         os.replace(p, dirs[c])
@@ -306,6 +269,10 @@ def load_cache(path: str | os.PathLike) -> CacheData:
     col = lambda k: np.array([int(r[k]) for r in rows], dtype=np.int64)  # noqa: E731
     meta = json.loads((p / "meta.json").read_text())
     if len(rows) != len(images):
-        raise ValueError(f"cache {p} is inconsistent: {len(rows)} labels for {len(images)} images; delete it to rebuild")
+        raise ValueError(
+            f"cache {p} is inconsistent: {len(rows)} labels for {len(images)} images; delete it to rebuild"
+        )
     pts = np.load(p / "points.npy") if (p / "points.npy").is_file() else None
-    return CacheData(images, [r["name"] for r in rows], col("age"), col("sex"), col("race"), col("age_bucket"), meta, pts)
+    return CacheData(
+        images, [r["name"] for r in rows], col("age"), col("sex"), col("race"), col("age_bucket"), meta, pts
+    )

@@ -4,6 +4,7 @@ A profile is a nested dict; ``--set finetune.epochs=3`` or ``--set model.crop=[0
 one value (parsed as YAML, so numbers, lists and null work). Unknown keys are refused: a typo must
 not silently train with the default.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,7 +39,7 @@ def set_value(cfg: dict[str, Any], key: str, value: Any) -> None:
     node = cfg
     for i, k in enumerate(parts[:-1]):
         if not isinstance(node, dict) or k not in node:
-            raise ValueError(f"--set {key}: no setting {'.'.join(parts[:i + 1])!r} in the profile")
+            raise ValueError(f"--set {key}: no setting {'.'.join(parts[: i + 1])!r} in the profile")
         node = node[k]
     last = parts[-1]
     free_form = len(parts) >= 2 and parts[-2] in ("augment", "loss_weights", "masks")

@@ -6,6 +6,7 @@ other: age, sex and race cues overlap). Losses: cross-entropy with label smoothi
 and the 7 age buckets; smooth-L1 (or L1) on the normalised age (age - 60) / 60 for regression,
 which is what MAE rewards. AdamW with a one-cycle learning rate, no weight decay on norms/biases.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -14,17 +15,32 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from ..models.factory import AGE_SCALE, CLASSIFICATION_TASKS, age_to_target, create_model, target_to_age
-from ..models.preprocess import to_model_input
-from .augment import AugmentConfig, augment
-from .bank import Bank
+from maskprivacy.models.factory import AGE_SCALE, CLASSIFICATION_TASKS, age_to_target, create_model, target_to_age
+from maskprivacy.models.preprocess import to_model_input
+from maskprivacy.training.augment import AugmentConfig, augment
+from maskprivacy.training.bank import Bank, BankFed
 
 
-class FinetuneModule(L.LightningModule):
-    def __init__(self, arch: str, stem: str, tasks: Sequence[str], input_size: int, crop: list[float],
-                 lr: float, weight_decay: float, epochs: int, dropout: float = 0.0, backbone_lr_mult: float = 1.0,
-                 label_smoothing: float = 0.1, age_loss: str = "smooth_l1", loss_weights: dict | None = None,
-                 augment: dict | None = None, channels_last: bool = True, sizes: Sequence[int] | None = None):
+class FinetuneModule(BankFed, L.LightningModule):
+    def __init__(
+        self,
+        arch: str,
+        stem: str,
+        tasks: Sequence[str],
+        input_size: int,
+        crop: list[float],
+        lr: float,
+        weight_decay: float,
+        epochs: int,
+        dropout: float = 0.0,
+        backbone_lr_mult: float = 1.0,
+        label_smoothing: float = 0.1,
+        age_loss: str = "smooth_l1",
+        loss_weights: dict | None = None,
+        augment: dict | None = None,
+        channels_last: bool = True,
+        sizes: Sequence[int] | None = None,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.model = create_model(arch, tuple(tasks), stem=stem, dropout=dropout)
@@ -44,7 +60,8 @@ class FinetuneModule(L.LightningModule):
         ``masker(rows, images_nhwc_uint8, part, epoch, batch_idx, rank)`` it returns the same faces
         wearing freshly drawn masks, before augmentation.
         """
-        self.bank, self.resident, self.masker = bank, resident, masker
+        super().attach(bank, resident)
+        self.masker = masker
 
     def _batch(self, idx: torch.Tensor, part: str, batch_idx: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x, y = self.bank.batch(idx, self.device)
@@ -53,25 +70,24 @@ class FinetuneModule(L.LightningModule):
             x = self.masker(idx, x, part, epoch, batch_idx, self.global_rank)
         return x, y
 
-    def on_fit_start(self) -> None:
-        if self.bank is None:
-            raise RuntimeError("attach(bank) before fit")
-        if self.resident and self.device.type != "cpu":  # here each DDP rank knows its own device
-            self.bank = self.bank.to(self.device)
-
     def load_backbone(self, state: dict[str, torch.Tensor]) -> None:
         missing, unexpected = self.model.backbone.load_state_dict(state, strict=False)
         if unexpected or missing:
             raise ValueError(f"pretrained backbone does not fit: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
-    def _losses(self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _losses(
+        self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         parts: dict[str, torch.Tensor] = {}
         for t, v in out.items():
             if t == "age":
                 target = age_to_target(y["age"])
                 v = v.float()
-                parts[t] = (F.smooth_l1_loss(v, target, beta=0.1) if self.hparams.age_loss == "smooth_l1"
-                            else F.l1_loss(v, target))
+                parts[t] = (
+                    F.smooth_l1_loss(v, target, beta=0.1)
+                    if self.hparams.age_loss == "smooth_l1"
+                    else F.l1_loss(v, target)
+                )
             else:
                 parts[t] = F.cross_entropy(v.float(), y[t], label_smoothing=self.hparams.label_smoothing)
         total = sum(self.weights[t] * l for t, l in parts.items())
@@ -112,7 +128,9 @@ class FinetuneModule(L.LightningModule):
                 self.log("val/age_mae", mae, prog_bar=True, on_epoch=True, batch_size=n, sync_dist=True)
             else:
                 acc = (v.argmax(-1) == y[t]).float().mean()
-                self.log(f"val/{t}_acc", acc, prog_bar=t in ("sex", "race"), on_epoch=True, batch_size=n, sync_dist=True)
+                self.log(
+                    f"val/{t}_acc", acc, prog_bar=t in ("sex", "race"), on_epoch=True, batch_size=n, sync_dist=True
+                )
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
@@ -131,8 +149,9 @@ class FinetuneModule(L.LightningModule):
             max_lrs.append(lr)
         opt = torch.optim.AdamW(params, lr=hp.lr)
         total = max(1, int(self.trainer.estimated_stepping_batches))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lrs, total_steps=total, pct_start=0.25,
-                                                    div_factor=20.0, final_div_factor=200.0)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=max_lrs, total_steps=total, pct_start=0.25, div_factor=20.0, final_div_factor=200.0
+        )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 

@@ -4,6 +4,7 @@ Accuracy, balanced accuracy (mean per-class recall: race "Others" has 7% of the 
 accuracy hides how badly it is predicted), per-class accuracy, confusion matrix per classification
 task; MAE and RMSE in years for age; and the paper's breakdown by sex x race x age bucket.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data.labels import AGE_BUCKET_NAMES, RACE_NAMES, SEX_NAMES, age_to_bucket
-
-CLASS_NAMES: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
+from maskprivacy.atomic import replacing
+from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES, age_to_bucket
 
 
 def classification_metrics(true: np.ndarray, pred: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
@@ -25,20 +25,25 @@ def classification_metrics(true: np.ndarray, pred: np.ndarray, names: tuple[str,
     support = conf.sum(1)
     per_class = {names[i]: (float(conf[i, i] / support[i]) if support[i] else None) for i in range(k)}
     recalls = [v for v in per_class.values() if v is not None]
-    return {"accuracy": float((true == pred).mean()) if len(true) else None,
-            "balanced_accuracy": float(np.mean(recalls)) if recalls else None,
-            "per_class": per_class, "support": {names[i]: int(support[i]) for i in range(k)},
-            "confusion": conf.tolist()}
+    return {
+        "accuracy": float((true == pred).mean()) if len(true) else None,
+        "balanced_accuracy": float(np.mean(recalls)) if recalls else None,
+        "per_class": per_class,
+        "support": {names[i]: int(support[i]) for i in range(k)},
+        "confusion": conf.tolist(),
+    }
 
 
 def age_metrics(true: np.ndarray, pred: np.ndarray) -> dict[str, float | None]:
     if len(true) == 0:
         return {"mae": None, "rmse": None}
     err = pred.astype(np.float64) - true.astype(np.float64)
-    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean()))}
+    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err**2).mean()))}
 
 
-def predictions_table(names: list[str], truth: dict[str, np.ndarray], probs: dict[str, np.ndarray]) -> dict[str, np.ndarray | list]:
+def predictions_table(
+    names: list[str], truth: dict[str, np.ndarray], probs: dict[str, np.ndarray]
+) -> dict[str, np.ndarray | list]:
     """Columns of predictions.csv (contract order), from class probabilities and predicted ages."""
     cols: dict[str, Any] = {"name": list(names)}
     for t in ("sex", "race", "age_bucket"):
@@ -63,8 +68,7 @@ def write_predictions(path: str | os.PathLike, cols: dict[str, Any]) -> None:
     path = Path(path)
     keys = list(cols)
     n = len(cols["name"])
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", newline="") as f:
+    with replacing(path) as tmp, tmp.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
         for i in range(n):
@@ -73,7 +77,6 @@ def write_predictions(path: str | os.PathLike, cols: dict[str, Any]) -> None:
                 v = cols[k][i]
                 row.append(f"{v:.6g}" if isinstance(v, (float, np.floating)) else v)
             w.writerow(row)
-    os.replace(tmp, path)
 
 
 def compute_metrics(cols: dict[str, Any]) -> dict[str, Any]:
@@ -100,12 +103,21 @@ def breakdown(cols: dict[str, Any]) -> list[dict[str, Any]]:
                 n = int(m.sum())
                 if n == 0:
                     continue
-                row: dict[str, Any] = {"sex": SEX_NAMES[s], "race": RACE_NAMES[r], "age_bucket": AGE_BUCKET_NAMES[b], "n": n}
+                row: dict[str, Any] = {
+                    "sex": SEX_NAMES[s],
+                    "race": RACE_NAMES[r],
+                    "age_bucket": AGE_BUCKET_NAMES[b],
+                    "n": n,
+                }
                 for t in ("sex", "race", "age_bucket"):
                     if f"{t}_pred" in cols:
-                        row[f"{t}_acc"] = float((np.asarray(cols[f"{t}_pred"])[m] == np.asarray(cols[f"{t}_true"])[m]).mean())
+                        row[f"{t}_acc"] = float(
+                            (np.asarray(cols[f"{t}_pred"])[m] == np.asarray(cols[f"{t}_true"])[m]).mean()
+                        )
                 if "age_pred" in cols:
-                    row["age_mae"] = float(np.abs(np.asarray(cols["age_pred"])[m] - np.asarray(cols["age_true"])[m]).mean())
+                    row["age_mae"] = float(
+                        np.abs(np.asarray(cols["age_pred"])[m] - np.asarray(cols["age_true"])[m]).mean()
+                    )
                 rows.append(row)
     return rows
 
@@ -129,8 +141,15 @@ def confusion_png(path: str | os.PathLike, conf: list[list[int]], names: tuple[s
     ax.set_title(title, fontsize=9)
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{norm[i, j]:.2f}\n{int(c[i, j])}", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{norm[i, j]:.2f}\n{int(c[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.5 else "black",
+            )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -5,6 +5,7 @@ encoder is an exponential moving average of the query encoder (momentum cosine-s
 ``momentum`` to 1), and negatives come from a memory bank inside lightly's ``NTXentLoss``, so
 small batches (a CPU) still see thousands of negatives. No labels are read.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,16 +18,32 @@ from lightly.models.modules.heads import MoCoProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum
 from lightly.utils.scheduler import cosine_schedule
 
-from ..models.factory import create_backbone
-from .augment import AugmentConfig, augment
-from .bank import Bank
+from maskprivacy.models.factory import create_backbone
+from maskprivacy.training.augment import AugmentConfig, augment
+from maskprivacy.training.bank import Bank, BankFed
 
 
-class MoCoModule(L.LightningModule):
-    def __init__(self, arch: str, stem: str, input_size: int, crop: list[float], lr: float, weight_decay: float,
-                 batch_size: int, epochs: int, temperature: float, memory_bank: int, proj_hidden: int,
-                 proj_out: int, momentum: float, augment: dict | None = None, warmup_epochs: int = 0,
-                 channels_last: bool = True, distributed: bool = False):
+class MoCoModule(BankFed, L.LightningModule):
+    def __init__(
+        self,
+        arch: str,
+        stem: str,
+        input_size: int,
+        crop: list[float],
+        lr: float,
+        weight_decay: float,
+        batch_size: int,
+        epochs: int,
+        temperature: float,
+        memory_bank: int,
+        proj_hidden: int,
+        proj_out: int,
+        momentum: float,
+        augment: dict | None = None,
+        warmup_epochs: int = 0,
+        channels_last: bool = True,
+        distributed: bool = False,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.backbone, dim = create_backbone(arch, stem)
@@ -35,22 +52,13 @@ class MoCoModule(L.LightningModule):
         self.projection_head_momentum = copy.deepcopy(self.projection_head)
         deactivate_requires_grad(self.backbone_momentum)
         deactivate_requires_grad(self.projection_head_momentum)
-        self.criterion = NTXentLoss(temperature=temperature, memory_bank_size=(memory_bank, proj_out),
-                                    gather_distributed=distributed)
+        self.criterion = NTXentLoss(
+            temperature=temperature, memory_bank_size=(memory_bank, proj_out), gather_distributed=distributed
+        )
         self.aug = AugmentConfig.from_dict(augment)
         self.bank: Bank | None = None
         if channels_last:
             self.to(memory_format=torch.channels_last)
-
-    def attach(self, bank: Bank, resident: bool = False) -> None:
-        """Give the module its data; ``resident`` copies it to the accelerator when the fit starts."""
-        self.bank, self.resident = bank, resident
-
-    def on_fit_start(self) -> None:
-        if self.bank is None:
-            raise RuntimeError("attach(bank) before fit")
-        if self.resident and self.device.type != "cpu":  # here each DDP rank knows its own device
-            self.bank = self.bank.to(self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.projection_head(self.backbone(x))

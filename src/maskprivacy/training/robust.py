@@ -13,6 +13,7 @@ Masks depend only on (seed, part, epoch, batch, rank) and the batch's rows: a re
 masks, whatever the timing. Validation masks are the same every epoch, so early stopping compares
 like with like.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -21,20 +22,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..masking.random_masks import MaskDistribution, mask_batch
+from maskprivacy.masking.random_masks import MaskDistribution, mask_batch
 
 
 class RandomMasker:
     """``masker(rows, x, part, epoch, batch_idx, rank)`` -> x with masks (uint8 (B, 3, S, S), any device)."""
 
-    def __init__(self, images: torch.Tensor, points: np.ndarray, dist: MaskDistribution, seed: int,
-                 paper: np.ndarray | None = None):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        points: np.ndarray,
+        dist: MaskDistribution,
+        seed: int,
+        paper: np.ndarray | None = None,
+    ):
         if points.shape[0] != images.shape[0] or points.shape[1:] != (68, 2):
             raise ValueError(f"key points {points.shape} do not match the cached images {tuple(images.shape)}")
         if paper is not None and paper.shape != tuple(images.shape):
             raise ValueError(f"the masked cache {paper.shape} does not match the unmasked one {tuple(images.shape)}")
-        self.images = images            # (N, S, S, 3) uint8, host memory (the bank's own tensor)
-        self.paper = paper              # the same faces with the paper's mask (masked cache), or None
+        self.images = images  # (N, S, S, 3) uint8, host memory (the bank's own tensor)
+        self.paper = paper  # the same faces with the paper's mask (masked cache), or None
         self.points = np.asarray(points, dtype=np.float32)
         self.dist = dist
         self.seed = int(seed)
@@ -42,14 +49,19 @@ class RandomMasker:
     def rng(self, part: str, epoch: int, batch_idx: int, rank: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(part.encode()), int(epoch), int(batch_idx), int(rank)])
 
-    def __call__(self, rows: torch.Tensor, x: torch.Tensor, part: str, epoch: int, batch_idx: int,
-                 rank: int = 0) -> torch.Tensor:
+    def __call__(
+        self, rows: torch.Tensor, x: torch.Tensor, part: str, epoch: int, batch_idx: int, rank: int = 0
+    ) -> torch.Tensor:
         r = rows.detach().cpu().numpy()
-        faces = self.images[torch.from_numpy(r)].numpy() if self.images.device.type == "cpu" else \
-            x.permute(0, 2, 3, 1).cpu().numpy()
+        faces = (
+            self.images[torch.from_numpy(r)].numpy()
+            if self.images.device.type == "cpu"
+            else x.permute(0, 2, 3, 1).cpu().numpy()
+        )
         paper = None if self.paper is None else np.asarray(self.paper[r])
-        out = mask_batch(np.ascontiguousarray(faces), self.points[r], self.rng(part, epoch, batch_idx, rank), self.dist,
-                         paper)
+        out = mask_batch(
+            np.ascontiguousarray(faces), self.points[r], self.rng(part, epoch, batch_idx, rank), self.dist, paper
+        )
         return torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device, non_blocking=True)
 
 

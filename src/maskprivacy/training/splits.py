@@ -13,10 +13,12 @@ rounding), which keeps the per-chunk structure and gives val and test their inte
 The split is a function of the image *names* only, so the masked and unmasked runs, which share the
 names, test on exactly the same faces.
 """
+
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +26,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..data.labels import FaceLabels
+from maskprivacy.atomic import replacing, write_json
+from maskprivacy.data.labels import FaceLabels
+from maskprivacy.layout import PARTS, SPLITS
 
-SPLITS = ("random", "uniform")
-PARTS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.87, 0.03, 0.10)
 CHUNK = 10
 
@@ -44,7 +46,9 @@ def _check(fractions: Sequence[float]) -> tuple[float, float, float]:
     return tuple(float(f) for f in fractions)  # type: ignore[return-value]
 
 
-def random_split(items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 2021) -> dict[str, str]:
+def random_split(
+    items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 2021
+) -> dict[str, str]:
     """name -> part; each sex x race cell shuffled with ``seed`` and cut by ``fractions``."""
     tr, va, _ = _check(fractions)
     cells: dict[tuple[int, int], list[str]] = {}
@@ -61,7 +65,9 @@ def random_split(items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FRA
     return out
 
 
-def uniform_split(items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 2021) -> dict[str, str]:
+def uniform_split(
+    items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 2021
+) -> dict[str, str]:
     """name -> part; the paper's chunked stream over (sex, race, age), with remainders carried.
 
     ``seed`` orders images of the same sex, race and age (the paper used directory order), so the
@@ -74,12 +80,13 @@ def uniform_split(items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FR
         return hashlib.sha256(f"{seed}:{name}".encode()).hexdigest()
 
     for sex in sorted({i.labels.sex for i in items}):
-        stream = sorted((i for i in items if i.labels.sex == sex),
-                        key=lambda i: (i.labels.race, i.labels.age, tie(i.name)))
+        stream = sorted(
+            (i for i in items if i.labels.sex == sex), key=lambda i: (i.labels.race, i.labels.age, tie(i.name))
+        )
         seen = 0
         got_val = got_test = 0
         for start in range(0, len(stream), CHUNK):
-            chunk = stream[start:start + CHUNK]
+            chunk = stream[start : start + CHUNK]
             seen += len(chunk)
             n_val = min(len(chunk), max(0, round(seen * va) - got_val))
             n_test = min(len(chunk) - n_val, max(0, round(seen * te) - got_test))
@@ -92,8 +99,9 @@ def uniform_split(items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FR
     return out
 
 
-def make_split(kind: str, items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FRACTIONS,
-               seed: int = 2021) -> dict[str, str]:
+def make_split(
+    kind: str, items: Sequence[Item], fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 2021
+) -> dict[str, str]:
     if kind == "random":
         return random_split(items, fractions, seed)
     if kind == "uniform":
@@ -105,13 +113,11 @@ def write_split(path: str | os.PathLike, assignment: dict[str, str]) -> None:
     """CSV (name, part), sorted by name: the split every later stage reads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", newline="") as f:
+    with replacing(path) as tmp, tmp.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["name", "part"])
         for name in sorted(assignment):
             w.writerow([name, assignment[name]])
-    os.replace(tmp, path)
 
 
 def read_split(path: str | os.PathLike) -> dict[str, str]:
@@ -125,7 +131,7 @@ def counts(assignment: dict[str, str]) -> dict[str, int]:
 
 def items_from_names(names: Iterable[str]) -> list[Item]:
     """Items for every well-named image (malformed names are the caller's to report)."""
-    from ..data.labels import LabelError, parse_name
+    from maskprivacy.data.labels import LabelError, parse_name
 
     out = []
     for n in names:
@@ -134,3 +140,45 @@ def items_from_names(names: Iterable[str]) -> list[Item]:
         except LabelError:
             continue
     return out
+
+
+def ensure_splits(
+    splits_dir: str | os.PathLike,
+    names: Sequence[str],
+    fractions: Sequence[float] | None = None,
+    seed: int | None = None,
+) -> tuple[dict[str, Path], bool]:
+    """Both splits of ``names`` in ``splits_dir`` (``<split>.csv`` and ``meta.json``); True if made now.
+
+    The one split maker of the project: every attacker tests on the faces these files name. A split
+    already on disk is kept (both attackers of a run then share it); when ``meta.json`` records other
+    settings the run folder belongs to another experiment, which is an error rather than a silent mix.
+    ``fractions`` / ``seed`` None: whatever the folder's splits were made with (else the defaults), for a
+    reader such as the dlib attacker that follows the CNN's split.
+
+    >>> import tempfile
+    >>> names = [f"{20 + i % 50}_{i % 2}_{i % 5}_2017{i:05d}.jpg" for i in range(100)]
+    >>> paths, made = ensure_splits(tempfile.mkdtemp(), names, (0.8, 0.1, 0.1), seed=1)
+    >>> made, sorted(paths), counts(read_split(paths["uniform"]))
+    (True, ['random', 'uniform'], {'train': 80, 'val': 10, 'test': 10})
+    """
+    sdir = Path(splits_dir)
+    paths = {s: sdir / f"{s}.csv" for s in SPLITS}
+    meta_path = sdir / "meta.json"
+    old = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    fr = _check(fractions if fractions is not None else old.get("fractions", DEFAULT_FRACTIONS))
+    seed = int(seed if seed is not None else old.get("seed", 2021))
+    meta: dict = {"fractions": list(fr), "seed": seed, "n": len(names)}
+    if old:
+        if {k: old.get(k) for k in ("fractions", "seed")} != {k: meta[k] for k in ("fractions", "seed")}:
+            raise ValueError(f"{sdir} holds splits made with other settings {old}; use another --out")
+        if all(p.is_file() for p in paths.values()):
+            return paths, False
+    items = items_from_names(names)
+    for s in SPLITS:
+        a = read_split(paths[s]) if paths[s].is_file() else make_split(s, items, fr, seed)
+        if not paths[s].is_file():
+            write_split(paths[s], a)
+        meta[s] = counts(a)
+    write_json(meta_path, meta)
+    return paths, True

@@ -1,10 +1,9 @@
 import pytest
 
-from maskprivacy.conftest import build_hostile_corpus
 from maskprivacy.data.imageio import ImageError, decode_image
 
 
-def test_hostile_files_decode_or_give_reasons(tmp_path, good_faces, sample_dir):
+def test_hostile_files_decode_or_give_reasons(tmp_path, good_faces, sample_dir, build_hostile_corpus):
     expected = build_hostile_corpus(tmp_path, good_faces, sample_dir)
     for name, status in expected.items():
         data = (tmp_path / name).read_bytes()
@@ -18,7 +17,7 @@ def test_hostile_files_decode_or_give_reasons(tmp_path, good_faces, sample_dir):
             assert rgb.mean() > 20  # not black: alpha composited, 16-bit scaled, CMYK converted
 
 
-def test_bomb_refused_from_header_without_decoding(tmp_path, good_faces, sample_dir):
+def test_bomb_refused_from_header_without_decoding(tmp_path, good_faces, sample_dir, build_hostile_corpus):
     import tracemalloc
 
     build_hostile_corpus(tmp_path, good_faces, sample_dir)

@@ -20,6 +20,7 @@ grain, lighting, straps, and the placement jitter (top edge higher or lower on t
 further under the chin, a slight tilt, a wider or narrower mask). ``Look()`` is the style as drawn by
 ``draw_mask``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .table import StyleSpec, _compile, _ev, ellipse_params, face_width, get_style, outline_points, style_names
+from maskprivacy.masking.styles.table import (
+    StyleSpec,
+    _compile,
+    _ev,
+    ellipse_params,
+    face_width,
+    get_style,
+    outline_points,
+    style_names,
+)
 
 PRINTS = ("dots", "stripes", "checks", "camo")
 STRAPS = ("ear_loops", "head", "ties", "none")
@@ -41,17 +51,17 @@ _FAR = 4
 class Look:
     """Per-face variation of a style. Defaults: the style exactly as its file describes it."""
 
-    print_kind: str | None = None   # None: the style's own (a random print if ``print: true``); "none" or one of PRINTS
-    grain: float = 6.0              # fabric grain noise (std, grey levels), with a print
-    shading: float | None = None    # None: the style's
-    gain: float = 1.0               # overall brightness of the mask (lighting)
-    light: float = 0.0              # side light: -0.3 (from the left) .. 0.3 (from the right)
-    straps: str | None = None       # None: the style's
-    top: float = 0.0                # top edge moved down (+) or up (-), in face widths
-    chin: float = 0.0               # bottom edge moved down (+) or up (-), in face widths
-    angle: float = 0.0              # tilt in degrees about the mask's centre
-    width: float = 1.0              # horizontal scale about the mask's centre
-    texture: bool = True            # False: flat colour for a realistic outline (no shading, no lines)
+    print_kind: str | None = None  # None: the style's own (a random print if ``print: true``); "none" or one of PRINTS
+    grain: float = 6.0  # fabric grain noise (std, grey levels), with a print
+    shading: float | None = None  # None: the style's
+    gain: float = 1.0  # overall brightness of the mask (lighting)
+    light: float = 0.0  # side light: -0.3 (from the left) .. 0.3 (from the right)
+    straps: str | None = None  # None: the style's
+    top: float = 0.0  # top edge moved down (+) or up (-), in face widths
+    chin: float = 0.0  # bottom edge moved down (+) or up (-), in face widths
+    angle: float = 0.0  # tilt in degrees about the mask's centre
+    width: float = 1.0  # horizontal scale about the mask's centre
+    texture: bool = True  # False: flat colour for a realistic outline (no shading, no lines)
 
 
 def _transform(look: Look, outline: np.ndarray, fw: float):
@@ -65,7 +75,7 @@ def _transform(look: Look, outline: np.ndarray, fw: float):
         return lambda q: np.asarray(q, dtype=np.float64).reshape(-1, 2)
     y0, y1 = float(outline[:, 1].min()), float(outline[:, 1].max())
     span = max(1e-6, y1 - y0)
-    k = (look.chin - look.top) * fw / span          # y' = y + top*fw + (y - y0) * k
+    k = (look.chin - look.top) * fw / span  # y' = y + top*fw + (y - y0) * k
     stretch = np.array([[look.width, 0.0, 0.0], [0.0, 1.0 + k, look.top * fw - y0 * k], [0.0, 0.0, 1.0]])
     cx, cy = outline.mean(axis=0)
     stretch[0, 2] = cx * (1 - look.width)
@@ -77,6 +87,7 @@ def _transform(look: Look, outline: np.ndarray, fw: float):
 
     def f(q: np.ndarray) -> np.ndarray:
         return np.asarray(q, dtype=np.float64).reshape(-1, 2) @ A + b
+
     return f
 
 
@@ -110,8 +121,15 @@ def _shading(h: int, w: int, box: tuple[int, int, int, int], strength: float, li
     return np.clip(s, 0.35, 1.1)[:, :, None]
 
 
-def _print(tex: np.ndarray, box: tuple[int, int, int, int], color: np.ndarray, rng: np.random.Generator,
-           kind: str | None, grain: float, scale: float) -> None:
+def _print(
+    tex: np.ndarray,
+    box: tuple[int, int, int, int],
+    color: np.ndarray,
+    rng: np.random.Generator,
+    kind: str | None,
+    grain: float,
+    scale: float,
+) -> None:
     """Fabric print in a contrasting colour over ``box`` (vectorised: no per-dot Python), in place."""
     x0, y0, x1, y1 = box
     if x1 <= x0 or y1 <= y0:
@@ -120,7 +138,7 @@ def _print(tex: np.ndarray, box: tuple[int, int, int, int], color: np.ndarray, r
     k = int(rng.integers(3))
     kind = kind or PRINTS[k]
     step = max(2.0, float(rng.integers(7, 12)) * scale)
-    yy, xx = np.mgrid[y0:y1 + 1, x0:x1 + 1].astype(np.float32)
+    yy, xx = np.mgrid[y0 : y1 + 1, x0 : x1 + 1].astype(np.float32)
     if kind == "dots":
         row = np.floor((yy - y0) / step)
         dx = np.mod(xx - x0 + (row % 2) * step / 2, step) - step / 2
@@ -139,7 +157,7 @@ def _print(tex: np.ndarray, box: tuple[int, int, int, int], color: np.ndarray, r
         big = cv2.resize(noise, (x1 - x0 + 1, y1 - y0 + 1), interpolation=cv2.INTER_LINEAR)
         layer = (big > 0.55).astype(np.float32) * 0.8
     a = layer[:, :, None]
-    sub = tex[y0:y1 + 1, x0:x1 + 1]
+    sub = tex[y0 : y1 + 1, x0 : x1 + 1]
     sub[:] = sub * (1 - a) + contrast[None, None, :] * a
     if grain > 0:
         sub += rng.normal(0.0, grain, size=(y1 - y0 + 1, x1 - x0 + 1, 1)).astype(np.float32)
@@ -158,8 +176,14 @@ def sane_points(points: np.ndarray, h: int, w: int) -> np.ndarray:
     return p
 
 
-def render(rgb: np.ndarray, points: np.ndarray, spec: StyleSpec, color: tuple[int, int, int],
-           rng: np.random.Generator | None, look: Look = Look()) -> np.ndarray:
+def render(
+    rgb: np.ndarray,
+    points: np.ndarray,
+    spec: StyleSpec,
+    color: tuple[int, int, int],
+    rng: np.random.Generator | None,
+    look: Look = Look(),
+) -> np.ndarray:
     """Paint ``spec`` in ``color`` on a copy of ``rgb`` (H, W, 3 uint8), placed by the 68 ``points``.
 
     Pixel work is done on the mask's bounding box only (plus a margin for the blur): at 72 px the
@@ -261,8 +285,12 @@ def render(rgb: np.ndarray, points: np.ndarray, spec: StyleSpec, color: tuple[in
     if straps == "ear_loops":
         out_l = np.array([pi[0][0] - face_w * 0.04, pi[0][1]])
         out_r = np.array([pi[16][0] + face_w * 0.04, pi[16][1]])
-        loops = [(outline[outline[:, 0].argmin()], out_l), (T(p[4])[0], out_l),
-                 (outline[outline[:, 0].argmax()], out_r), (T(p[12])[0], out_r)]
+        loops = [
+            (outline[outline[:, 0].argmin()], out_l),
+            (T(p[4])[0], out_l),
+            (outline[outline[:, 0].argmax()], out_r),
+            (T(p[12])[0], out_r),
+        ]
     elif straps == "head":
         lo_l = outline[np.argmin(((outline - T(p[2])[0]) ** 2).sum(1))]
         lo_r = outline[np.argmin(((outline - T(p[14])[0]) ** 2).sum(1))]
@@ -271,11 +299,20 @@ def render(rgb: np.ndarray, points: np.ndarray, spec: StyleSpec, color: tuple[in
         up_l, up_r = outline[outline[:, 0].argmin()], outline[outline[:, 0].argmax()]
         lo_l, lo_r = T(p[4])[0], T(p[12])[0]
         back = 0.12 * fw
-        loops = [(up_l, (p[0][0] - back, p[0][1] - 0.05 * fw)), (lo_l, (p[3][0] - back, p[4][1] + 0.04 * fw)),
-                 (up_r, (p[16][0] + back, p[16][1] - 0.05 * fw)), (lo_r, (p[13][0] + back, p[12][1] + 0.04 * fw))]
+        loops = [
+            (up_l, (p[0][0] - back, p[0][1] - 0.05 * fw)),
+            (lo_l, (p[3][0] - back, p[4][1] + 0.04 * fw)),
+            (up_r, (p[16][0] + back, p[16][1] - 0.05 * fw)),
+            (lo_r, (p[13][0] + back, p[12][1] + 0.04 * fw)),
+        ]
     sc = r.get("strap_color", "light")
-    strap = (tuple(int(min(255.0, 235 * g)) for _ in range(3)) if sc == "light" else
-             tuple(int(min(255.0, max(0.0, v * 0.85 * g))) for v in color) if sc == "fabric" else dark)
+    strap = (
+        tuple(int(min(255.0, 235 * g)) for _ in range(3))
+        if sc == "light"
+        else tuple(int(min(255.0, max(0.0, v * 0.85 * g))) for v in color)
+        if sc == "fabric"
+        else dark
+    )
     width = max(1, thick) + (1 if straps == "ties" else 0)
     strings = np.zeros((H, W), np.uint8)
     for a_pt, b_pt in loops:
@@ -287,8 +324,9 @@ def render(rgb: np.ndarray, points: np.ndarray, spec: StyleSpec, color: tuple[in
     return out
 
 
-def draw_realistic(rgb: np.ndarray, points: np.ndarray, style: str, color: tuple[int, int, int],
-                   rng: np.random.Generator) -> np.ndarray:
+def draw_realistic(
+    rgb: np.ndarray, points: np.ndarray, style: str, color: tuple[int, int, int], rng: np.random.Generator
+) -> np.ndarray:
     """Paint a realistic ``style`` mask in ``color`` on a copy of ``rgb`` (the style as its file says)."""
     spec = get_style(style)
     if spec.family != "realistic":

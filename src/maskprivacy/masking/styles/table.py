@@ -25,6 +25,7 @@ of ``top`` plus ``top_shift: [i, j, k]`` = k * (x_j - x_i), full height down to 
 ``bottom``, full width ``width: [i, j, k]`` = k * (x_j - x_i), both truncated to whole pixels and
 at least 1.
 """
+
 from __future__ import annotations
 
 import functools
@@ -127,8 +128,10 @@ def _compile(expr: Any, anchors: Mapping[str, Expr], where: str) -> Expr:
                 raise StyleError(f"{where}: shift must be [dx, dy] in face widths")
             e = _compile(expr["at"], anchors, where)
             return Expr(e.wx, e.wy, e.sx + float(sh[0]), e.sy + float(sh[1]))
-    raise StyleError(f"{where}: cannot read point expression {expr!r} (an index, 'i..j', an anchor, "
-                     "{x:, y:}, {mix: [[p, w], ...]} or {at:, shift: [dx, dy]})")
+    raise StyleError(
+        f"{where}: cannot read point expression {expr!r} (an index, 'i..j', an anchor, "
+        "{x:, y:}, {mix: [[p, w], ...]} or {at:, shift: [dx, dy]})"
+    )
 
 
 def _triple(v: Any, where: str) -> tuple[int, int, float]:
@@ -159,8 +162,16 @@ def compile_style(doc: Mapping[str, Any], source: str = "<dict>") -> StyleSpec:
         anchors[str(k)] = _compile(v, anchors, f"{source}: anchor {k}")
     render = dict(doc.get("render") or {})
     colors = tuple(str(c) for c in (doc.get("colors") or ()))
-    common = dict(name=name, family=family, kind=kind, description=str(doc.get("description", "")).strip(),
-                  render=render, colors=colors, anchors=anchors, source=source)
+    common = dict(
+        name=name,
+        family=family,
+        kind=kind,
+        description=str(doc.get("description", "")).strip(),
+        render=render,
+        colors=colors,
+        anchors=anchors,
+        source=source,
+    )
     if kind == "polygon":
         items: list[Any] = []
         for item in doc.get("outline") or []:
@@ -173,16 +184,22 @@ def compile_style(doc: Mapping[str, Any], source: str = "<dict>") -> StyleSpec:
         if len(items) < 3:
             raise StyleError(f"{source}: a polygon outline needs at least 3 points")
         exprs = [_compile(e, anchors, f"{source}: outline[{i}]") for i, e in enumerate(items)]
-        return StyleSpec(**common, outline_wx=np.stack([e.wx for e in exprs]), outline_wy=np.stack([e.wy for e in exprs]),
-                         outline_s=np.array([[e.sx, e.sy] for e in exprs]))
+        return StyleSpec(
+            **common,
+            outline_wx=np.stack([e.wx for e in exprs]),
+            outline_wy=np.stack([e.wy for e in exprs]),
+            outline_s=np.array([[e.sx, e.sy] for e in exprs]),
+        )
     e = doc.get("ellipse")
     if not isinstance(e, Mapping):
         raise StyleError(f"{source}: kind ellipse needs an 'ellipse' mapping")
-    ell = {"center_x": _compile(e.get("center_x", 28), anchors, f"{source}: ellipse.center_x"),
-           "top": _compile(e.get("top"), anchors, f"{source}: ellipse.top"),
-           "bottom": _compile(e.get("bottom", 8), anchors, f"{source}: ellipse.bottom"),
-           "top_shift": _triple(e["top_shift"], f"{source}: ellipse.top_shift") if e.get("top_shift") else None,
-           "width": _triple(e.get("width", [3, 13, 0.8]), f"{source}: ellipse.width")}
+    ell = {
+        "center_x": _compile(e.get("center_x", 28), anchors, f"{source}: ellipse.center_x"),
+        "top": _compile(e.get("top"), anchors, f"{source}: ellipse.top"),
+        "bottom": _compile(e.get("bottom", 8), anchors, f"{source}: ellipse.bottom"),
+        "top_shift": _triple(e["top_shift"], f"{source}: ellipse.top_shift") if e.get("top_shift") else None,
+        "width": _triple(e.get("width", [3, 13, 0.8]), f"{source}: ellipse.width"),
+    }
     return StyleSpec(**common, ellipse=ell)
 
 

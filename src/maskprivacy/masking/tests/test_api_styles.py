@@ -65,5 +65,7 @@ def test_colours(face):
     a = draw_mask(img, p, "b", "random", seed=1, key="x.jpg")
     b = draw_mask(img, p, "b", "random", seed=1, key="x.jpg")
     assert np.array_equal(a, b)
-    colours = {tuple(draw_mask(img, p, "b", "random", seed=1, key=f"{k}.jpg").reshape(-1, 3).max(axis=0)) for k in range(40)}
+    colours = {
+        tuple(draw_mask(img, p, "b", "random", seed=1, key=f"{k}.jpg").reshape(-1, 3).max(axis=0)) for k in range(40)
+    }
     assert len(colours) > 3 and colours <= {tuple(c) for c in NAMED_COLORS.values()}

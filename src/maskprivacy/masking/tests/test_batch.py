@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from maskprivacy.cli import main
-from maskprivacy.masking.batch import MaskConfig, load_report, run_masking
+from maskprivacy.masking.batch import MaskConfig, run_masking
+from maskprivacy.masking.run import load_report
 
 
 def _digest(out: Path) -> dict[str, str]:

@@ -1,4 +1,5 @@
 """The mask distribution: deterministic per seed, inside the face, robust to absurd key points, fast."""
+
 import time
 
 import cv2
@@ -16,7 +17,7 @@ def small_faces(good_faces):
     """Sample faces at the training cache's 72 px, with their key points scaled to it."""
     from PIL import Image
 
-    from maskprivacy.masking.landmarks import get_landmarker
+    from maskprivacy.faces.landmarks import get_landmarker
 
     lm = get_landmarker("fast")
     ims, pts = [], []

@@ -1,4 +1,5 @@
 """The style table: the paper's shapes keep their exact geometry, new styles are a few lines of data."""
+
 import cv2
 import numpy as np
 import pytest
@@ -15,13 +16,18 @@ def _paper_reference(rgb, points, shape, color):
     p = points.astype(np.int32)
     if shape in ("a", "c", "e"):
         jaw = [p[i] for i in range(1, 16)]
-        extra = {"a": [(p[42][0], p[15][1]), p[27], (p[39][0], p[1][1])], "c": [p[29]],
-                 "e": [p[35], p[34], p[33], p[32], p[31]]}[shape]
+        extra = {
+            "a": [(p[42][0], p[15][1]), p[27], (p[39][0], p[1][1])],
+            "c": [p[29]],
+            "e": [p[35], p[34], p[33], p[32], p[31]],
+        }[shape]
         poly = np.array([tuple(q) for q in jaw] + [tuple(q) for q in extra], dtype=np.int32)
         cv2.fillPoly(out, [poly], color, lineType=cv2.LINE_8)
         return out
     q = points.astype(np.float64)
-    top = {"b": q[27][1] + (q[28][1] - q[27][1]) / 2, "d": q[29][1], "f": q[29][1] + 0.33 * (q[46][0] - q[40][0])}[shape]
+    top = {"b": q[27][1] + (q[28][1] - q[27][1]) / 2, "d": q[29][1], "f": q[29][1] + 0.33 * (q[46][0] - q[40][0])}[
+        shape
+    ]
     center = (q[28][0], top + (q[8][1] - top) / 2)
     axes = (float(max(1, int((q[13][0] - q[3][0]) * 0.8))), float(max(1, int(q[8][1] - top))))
     cv2.ellipse(out, (center, axes, 0.0), color, thickness=-1, lineType=cv2.LINE_8)
@@ -32,7 +38,7 @@ def _paper_reference(rgb, points, shape, color):
 def faces(good_faces):
     from PIL import Image
 
-    from maskprivacy.masking.landmarks import get_landmarker
+    from maskprivacy.faces.landmarks import get_landmarker
 
     lm = get_landmarker("fast")
     out = []
@@ -56,14 +62,24 @@ def test_the_table_lists_every_style_with_the_paper_first():
 def test_paper_shapes_are_byte_identical_to_the_papers_code(faces, shape):
     rng = np.random.default_rng(0)
     for rgb, pts in faces:
-        assert np.array_equal(draw_flat(rgb, pts, shape, (255, 255, 255)), _paper_reference(rgb, pts, shape, (255, 255, 255)))
+        assert np.array_equal(
+            draw_flat(rgb, pts, shape, (255, 255, 255)), _paper_reference(rgb, pts, shape, (255, 255, 255))
+        )
         jittered = pts + rng.integers(-6, 7, size=pts.shape)  # other faces, same formula
-        assert np.array_equal(draw_flat(rgb, jittered, shape, (9, 99, 199)), _paper_reference(rgb, jittered, shape, (9, 99, 199)))
+        assert np.array_equal(
+            draw_flat(rgb, jittered, shape, (9, 99, 199)), _paper_reference(rgb, jittered, shape, (9, 99, 199))
+        )
 
 
 def test_a_new_style_is_a_few_lines_of_data(faces):
-    spec = compile_style({"name": "visor-band", "kind": "polygon", "anchors": {"mid": {"mix": [[29, 0.5], [33, 0.5]]}},
-                          "outline": ["3..13", {"at": "mid", "shift": [0.1, 0]}, {"at": "mid", "shift": [-0.1, 0]}]})
+    spec = compile_style(
+        {
+            "name": "visor-band",
+            "kind": "polygon",
+            "anchors": {"mid": {"mix": [[29, 0.5], [33, 0.5]]}},
+            "outline": ["3..13", {"at": "mid", "shift": [0.1, 0]}, {"at": "mid", "shift": [-0.1, 0]}],
+        }
+    )
     rgb, pts = faces[0]
     o = outline_points(spec, pts)
     assert o.shape == (13, 2) and np.allclose(o[0], pts[3])
@@ -71,15 +87,18 @@ def test_a_new_style_is_a_few_lines_of_data(faces):
     assert np.allclose(o[11], (pts[29] + pts[33]) / 2 + (0.1 * fw, 0))
 
 
-@pytest.mark.parametrize("doc, message", [
-    ({"name": "x", "outline": [1, 2]}, "at least 3"),
-    ({"name": "x", "outline": [1, 2, 99]}, "not in 0..67"),
-    ({"name": "x", "outline": [1, 2, "nose"]}, "unknown anchor"),
-    ({"name": "x", "outline": [1, 2, {"mix": [[3]]}]}, "not \\[point, weight\\]"),
-    ({"name": "X Y", "outline": [1, 2, 3]}, "name"),
-    ({"name": "x", "family": "paper", "outline": [1, 2, 3]}, "family"),
-    ({"name": "x", "kind": "ellipse"}, "ellipse"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ({"name": "x", "outline": [1, 2]}, "at least 3"),
+        ({"name": "x", "outline": [1, 2, 99]}, "not in 0..67"),
+        ({"name": "x", "outline": [1, 2, "nose"]}, "unknown anchor"),
+        ({"name": "x", "outline": [1, 2, {"mix": [[3]]}]}, "not \\[point, weight\\]"),
+        ({"name": "X Y", "outline": [1, 2, 3]}, "name"),
+        ({"name": "x", "family": "paper", "outline": [1, 2, 3]}, "family"),
+        ({"name": "x", "kind": "ellipse"}, "ellipse"),
+    ],
+)
 def test_bad_style_files_get_a_clear_reason(doc, message):
     with pytest.raises(StyleError, match=message):
         compile_style(doc, "styles/x.yaml")
@@ -99,5 +118,5 @@ def test_kn95_has_its_centre_fold(faces):
     masked = draw_mask(rgb, pts, "kn95", "white")
     x = int(round((pts[27][0] * 0.25 + pts[28][0] * 0.75)))
     y = int(pts[57][1])
-    row = masked[y, x - 6:x + 7].astype(int).sum(axis=1)
+    row = masked[y, x - 6 : x + 7].astype(int).sum(axis=1)
     assert row.min() < row.max() - 100  # a dark crease in the middle of a white mask

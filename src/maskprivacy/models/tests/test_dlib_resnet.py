@@ -4,6 +4,7 @@ The reference is dlib itself: ``face_recognition_model_v1.compute_face_descripto
 against the torch network on the chips ``dlib.get_face_chip`` cuts from the same 68 points (what the
 dlib attacker does). Skipped only where dlib or face_recognition_models is missing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,13 +16,18 @@ import torch
 dlib = pytest.importorskip("dlib")
 
 from maskprivacy.data.imageio import decode_image  # noqa: E402
-from maskprivacy.dlib_format import ModelFormatError  # noqa: E402
-from maskprivacy.masking.landmarks import get_landmarker  # noqa: E402
-from maskprivacy.masking.models_files import FACE_DESCRIPTOR, model_path  # noqa: E402
-from maskprivacy.models.dlib_descriptor import dlib_shape  # noqa: E402
+from maskprivacy.faces.dlib_format import ModelFormatError  # noqa: E402
+from maskprivacy.faces.landmarks import get_landmarker  # noqa: E402
+from maskprivacy.faces.model_files import FACE_DESCRIPTOR, model_path  # noqa: E402
 from maskprivacy.models import dlib_resnet  # noqa: E402
-from maskprivacy.models.dlib_resnet import (DlibFaceResNet, _add_padded, anet_layers,  # noqa: E402
-                                            get_face_resnet, parse_dlib_face_resnet)
+from maskprivacy.models.dlib_resnet import (  # noqa: E402
+    DlibFaceResNet,
+    _add_padded,
+    anet_layers,
+    get_face_resnet,
+    parse_dlib_face_resnet,
+)
+from maskprivacy.training.dlib_attacker import dlib_shape  # noqa: E402
 
 N_FACES = 50
 MIN_COSINE = 0.9999
@@ -80,7 +86,7 @@ def test_the_check_catches_a_misplaced_layer(faces):
     swapped = DlibFaceResNet()
     swapped.load_state_dict(net.state_dict())
     with torch.no_grad():
-        a, b = swapped.units[1], swapped.units[2]          # two ares<32> units of alevel4
+        a, b = swapped.units[1], swapped.units[2]  # two ares<32> units of alevel4
         sa = {k: v.clone() for k, v in a.state_dict().items()}
         a.load_state_dict(b.state_dict())
         b.load_state_dict(sa)
@@ -88,7 +94,7 @@ def test_the_check_catches_a_misplaced_layer(faces):
     other = DlibFaceResNet()
     other.load_state_dict(net.state_dict())
     with torch.no_grad():
-        u = other.units[4]                                 # an ares<64>: swap its two affine layers
+        u = other.units[4]  # an ares<64>: swap its two affine layers
         g, bt = u.aff1.gamma.clone(), u.aff1.beta.clone()
         u.aff1.gamma.copy_(u.aff2.gamma), u.aff1.beta.copy_(u.aff2.beta)
         u.aff2.gamma.copy_(g), u.aff2.beta.copy_(bt)
@@ -100,8 +106,23 @@ def test_architecture_is_dnn_face_recognition_ex():
     kinds = [layer[0] for layer in layers]
     assert kinds.count("con") == kinds.count("affine") == kinds.count("relu") == 29
     assert kinds.count("add_prev") == 14 and kinds.count("avg_pool") == 5
-    assert [layer[1] for layer in layers if layer[0] == "con"][::2] == [32, 32, 32, 32, 64, 64, 64, 64,
-                                                                        128, 128, 128, 256, 256, 256, 256]
+    assert [layer[1] for layer in layers if layer[0] == "con"][::2] == [
+        32,
+        32,
+        32,
+        32,
+        64,
+        64,
+        64,
+        64,
+        128,
+        128,
+        128,
+        256,
+        256,
+        256,
+        256,
+    ]
     assert len(DlibFaceResNet.UNITS) == 14
 
 
@@ -120,9 +141,9 @@ def test_reader_rejects_a_different_layer_order(model_file, monkeypatch):
         parse_dlib_face_resnet(data)
     monkeypatch.undo()
     with pytest.raises(ModelFormatError):
-        parse_dlib_face_resnet(data[:-10])           # truncated
+        parse_dlib_face_resnet(data[:-10])  # truncated
     with pytest.raises(ModelFormatError):
-        parse_dlib_face_resnet(data + b"\x01\x00")   # trailing bytes
+        parse_dlib_face_resnet(data + b"\x01\x00")  # trailing bytes
     with pytest.raises(ModelFormatError):
         parse_dlib_face_resnet(model_path("shape_predictor_68_face_landmarks.dat").read_bytes()[:4096])
 

@@ -1,4 +1,5 @@
 """Backbones and heads: shapes per stem, tasks, and loading a pretrained backbone."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,7 +36,7 @@ def test_model_outputs_and_backbone_state():
 
 def test_to_model_input_crops_and_normalises():
     x = torch.zeros(2, 3, 100, 100, dtype=torch.uint8)
-    x[:, :, 10:90, 10:90] = 255                      # a white square exactly in the crop box
+    x[:, :, 10:90, 10:90] = 255  # a white square exactly in the crop box
     y = to_model_input(x, 20, crop=(0.1, 0.1, 0.9, 0.9), mean=(0, 0, 0), std=(1, 1, 1))
     assert y.shape == (2, 3, 20, 20)
     assert torch.allclose(y, torch.ones_like(y))

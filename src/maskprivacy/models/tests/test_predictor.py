@@ -1,19 +1,28 @@
 """The Predictor bundle: save an untrained model, load it back, predict the contract's shapes."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from maskprivacy.models.factory import create_model, target_to_age, age_to_target
+from maskprivacy.models.factory import age_to_target, create_model, target_to_age
 from maskprivacy.models.predictor import Predictor, load_run_predictors
 
 
 def _predictor(tasks=("sex", "race", "age", "age_bucket"), masked=True, tta=True) -> Predictor:
     torch.manual_seed(0)
     net = create_model("resnet18", tasks, stem="imagenet")
-    return Predictor(net, arch="resnet18", stem="imagenet", input_size=48, crop=(0.05, 0.05, 0.95, 0.95),
-                     masked=masked, tta=tta, device="cpu")
+    return Predictor(
+        net,
+        arch="resnet18",
+        stem="imagenet",
+        input_size=48,
+        crop=(0.05, 0.05, 0.95, 0.95),
+        masked=masked,
+        tta=tta,
+        device="cpu",
+    )
 
 
 def test_save_load_predict_roundtrip(tmp_path):
@@ -38,7 +47,9 @@ def test_predict_any_size_and_single_image():
     p = _predictor(tasks=("sex",), tta=False)
     one = p.predict(np.full((64, 64, 3), 128, np.uint8))
     assert set(one) == {"sex"} and one["sex"].shape == (1, 2)
-    mixed = p.predict([np.zeros((100, 100, 3), np.uint8), np.zeros((64, 64, 3), np.uint8), np.zeros((100, 100, 3), np.uint8)])
+    mixed = p.predict(
+        [np.zeros((100, 100, 3), np.uint8), np.zeros((64, 64, 3), np.uint8), np.zeros((100, 100, 3), np.uint8)]
+    )
     assert mixed["sex"].shape == (3, 2)
     np.testing.assert_allclose(mixed["sex"][0], mixed["sex"][2], atol=1e-6)
     with pytest.raises(ValueError):

@@ -1,4 +1,5 @@
 """The dense small-map convolution must equal ``F.conv2d`` in value and gradient, and change nothing else."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,12 +43,13 @@ def test_module_uses_the_dense_path_only_where_it_applies(monkeypatch):
     assert type(conv) is SmallMapConv2d
     calls = []
     import maskprivacy.models.small_conv as sc
+
     real = sc.dense_conv3x3
     monkeypatch.setattr(sc, "dense_conv3x3", lambda *a: calls.append(1) or real(*a))
     conv(torch.randn(2, 4, 2, 2))
     assert calls == [1]
-    conv(torch.randn(2, 4, 4, 4))   # larger map: oneDNN is faster there, plain conv
-    conv.double()(torch.randn(2, 4, 2, 2).double())   # float64: plain conv
+    conv(torch.randn(2, 4, 4, 4))  # larger map: oneDNN is faster there, plain conv
+    conv.double()(torch.randn(2, 4, 2, 2).double())  # float64: plain conv
     assert calls == [1]
 
 

@@ -1,4 +1,5 @@
 """The `privacy` and `survey` commands, and the paper's numbers through the PVI."""
+
 from __future__ import annotations
 
 import io
@@ -10,12 +11,11 @@ import pytest
 
 from maskprivacy.cli import main
 from maskprivacy.data.labels import age_to_bucket
+from maskprivacy.paper import PAPER_PVI_MASKED, PAPER_PVI_UNMASKED, UTKFACE_RACE_COUNTS, UTKFACE_SEX_COUNTS
 from maskprivacy.privacy.baselines import iter_names, labels_from_names, median_predictor_mae
 from maskprivacy.privacy.paper_pvi import paper_check
 from maskprivacy.privacy.pvi import predictability
 from maskprivacy.privacy.survey import weights_from_file, write_example
-from maskprivacy.privacy.tests.fakerun import make_fake_run
-from maskprivacy.report.paper import PAPER_PVI_MASKED, PAPER_PVI_UNMASKED, UTKFACE_RACE_COUNTS, UTKFACE_SEX_COUNTS
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
@@ -24,23 +24,27 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
     return rc, out.out, out.err
 
 
-def test_pvi_command_json_and_table(tmp_path, capsys):
+def test_pvi_command_json_and_table(tmp_path, capsys, make_fake_run):
     run = make_fake_run(tmp_path / "run")
     rc, out, _ = _run(capsys, "privacy", "pvi", str(run), "--json", "--n-boot", "200")
     d = json.loads(out)
-    assert rc == 0 and 0 < d["masked"] < d["unmasked"] and d["reduction"] == pytest.approx(1 - d["masked"] / d["unmasked"])
+    assert (
+        rc == 0 and 0 < d["masked"] < d["unmasked"] and d["reduction"] == pytest.approx(1 - d["masked"] / d["unmasked"])
+    )
     assert d["masked_ci"][0] < d["masked"] < d["masked_ci"][1] and d["n_boot"] == 200
     rc, out, _ = _run(capsys, "privacy", "pvi", str(run), "--n-boot", "100", "--weights", "sex=1,race=0,age=0")
     assert rc == 0 and "weights: sex 1.000, race 0.000, age 0.000" in out and "reduction" in out
 
 
-def test_pvi_weights_from_survey(tmp_path, capsys):
+def test_pvi_weights_from_survey(tmp_path, capsys, make_fake_run):
     run = make_fake_run(tmp_path / "run")
     survey = write_example(tmp_path / "synthetic_survey.csv", n=40, seed=3)
     rc, out, err = _run(capsys, "privacy", "pvi", str(run), "--json", "--n-boot", "50", "--weights-from", str(survey))
     assert rc == 0 and json.loads(out)["weights"] == pytest.approx(weights_from_file(survey))
     assert "SYNTHETIC" in err
-    rc, _, err = _run(capsys, "privacy", "pvi", str(run), "--weights", "sex=1,race=1,age=1", "--weights-from", str(survey))
+    rc, _, err = _run(
+        capsys, "privacy", "pvi", str(run), "--weights", "sex=1,race=1,age=1", "--weights-from", str(survey)
+    )
     assert rc == 2 and "not both" in err
 
 
@@ -67,8 +71,16 @@ def test_survey_commands(tmp_path, capsys):
     assert rc == 2 and "duplicate respondent_id" in err and "line 5" in err
 
 
-@pytest.mark.parametrize("argv", [["privacy", "--help"], ["privacy", "pvi", "--help"], ["privacy", "paper", "--help"],
-                                  ["survey", "analyze", "--help"], ["survey", "example", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["privacy", "--help"],
+        ["privacy", "pvi", "--help"],
+        ["privacy", "paper", "--help"],
+        ["survey", "analyze", "--help"],
+        ["survey", "example", "--help"],
+    ],
+)
 def test_help(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
@@ -96,12 +108,20 @@ def test_paper_numbers_through_the_formula(sample_dir):
     main_variant = d["variants"][0]
     assert main_variant["baseline"] == "majority" and main_variant["age_measure"] == "regression"
     mae0 = median_predictor_mae(ages)
-    pm = np.mean([predictability(PAPER_PVI_MASKED["sex_accuracy"], sex.max(), "classification"),
-                  predictability(PAPER_PVI_MASKED["race_accuracy"], race.max(), "classification"),
-                  predictability(PAPER_PVI_MASKED["age_mae"], mae0, "regression")])
-    pu = np.mean([predictability(PAPER_PVI_UNMASKED["sex_accuracy"], sex.max(), "classification"),
-                  predictability(PAPER_PVI_UNMASKED["race_accuracy"], race.max(), "classification"),
-                  predictability(PAPER_PVI_UNMASKED["age_mae"], mae0, "regression")])
+    pm = np.mean(
+        [
+            predictability(PAPER_PVI_MASKED["sex_accuracy"], sex.max(), "classification"),
+            predictability(PAPER_PVI_MASKED["race_accuracy"], race.max(), "classification"),
+            predictability(PAPER_PVI_MASKED["age_mae"], mae0, "regression"),
+        ]
+    )
+    pu = np.mean(
+        [
+            predictability(PAPER_PVI_UNMASKED["sex_accuracy"], sex.max(), "classification"),
+            predictability(PAPER_PVI_UNMASKED["race_accuracy"], race.max(), "classification"),
+            predictability(PAPER_PVI_UNMASKED["age_mae"], mae0, "regression"),
+        ]
+    )
     assert main_variant["reduction"] == pytest.approx(1 - pm / pu)
     for v in d["variants"]:  # any weighting lies between the per-attribute extremes
         lo, hi = v["reduction_range_over_weights"]
@@ -109,7 +129,7 @@ def test_paper_numbers_through_the_formula(sample_dir):
     prior = d["variants"][2]
     assert prior["baseline"] == "prior"
     buckets = np.bincount([age_to_bucket(a) for a in ages], minlength=7) / len(ages)
-    assert d["baselines"]["prior"]["age_bucket_accuracy"] == pytest.approx(np.sum(buckets ** 2))
+    assert d["baselines"]["prior"]["age_bucket_accuracy"] == pytest.approx(np.sum(buckets**2))
 
 
 def test_paper_command_prints_the_comparison(sample_dir, capsys):

@@ -1,4 +1,5 @@
 """PVI: the formula's anchors (0 and 1), weights, the paired bootstrap, reading a run."""
+
 from __future__ import annotations
 
 import time
@@ -9,18 +10,30 @@ import pytest
 
 from maskprivacy.data.labels import FaceLabels
 from maskprivacy.privacy.baselines import Baselines, baselines_from_labels, baselines_from_split
-from maskprivacy.privacy.pvi import (bootstrap_means, compute_pvi, normalise_weights, pair_predictions, parse_weights,
-                                     predictability, pvi_from_summary)
+from maskprivacy.privacy.pvi import (
+    bootstrap_means,
+    compute_pvi,
+    normalise_weights,
+    pair_predictions,
+    parse_weights,
+    predictability,
+    pvi_from_summary,
+)
 from maskprivacy.privacy.run_pvi import pvi_for_run
-from maskprivacy.privacy.tests.fakerun import make_fake_run
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     age = rng.integers(1, 80, n)
-    df = pd.DataFrame({"name": [f"f{i}" for i in range(n)], "sex_true": rng.integers(0, 2, n),
-                       "race_true": rng.choice(5, n, p=[0.5, 0.2, 0.1, 0.1, 0.1]),
-                       "age_true": age, "age_bucket_true": [FaceLabels(int(a), 0, 0).age_bucket for a in age]})
+    df = pd.DataFrame(
+        {
+            "name": [f"f{i}" for i in range(n)],
+            "sex_true": rng.integers(0, 2, n),
+            "race_true": rng.choice(5, n, p=[0.5, 0.2, 0.1, 0.1, 0.1]),
+            "age_true": age,
+            "age_bucket_true": [FaceLabels(int(a), 0, 0).age_bucket for a in age],
+        }
+    )
     return df
 
 
@@ -29,8 +42,9 @@ def _perfect(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _base_for(df: pd.DataFrame) -> Baselines:
-    return baselines_from_labels(FaceLabels(int(a), int(s), int(r))
-                                 for a, s, r in zip(df.age_true, df.sex_true, df.race_true))
+    return baselines_from_labels(
+        FaceLabels(int(a), int(s), int(r)) for a, s, r in zip(df.age_true, df.sex_true, df.race_true)
+    )
 
 
 def _noisy(df: pd.DataFrame, flip: float, noise: float, seed: int) -> pd.DataFrame:
@@ -45,6 +59,7 @@ def _noisy(df: pd.DataFrame, flip: float, noise: float, seed: int) -> pd.DataFra
 
 # ---------------------------------------------------------------- formula
 
+
 def test_predictability_anchors_and_clipping():
     assert predictability(1.0, 0.6, "classification") == 1.0
     assert predictability(0.6, 0.6, "classification") == 0.0
@@ -55,16 +70,21 @@ def test_predictability_anchors_and_clipping():
     assert predictability(3.0, 12.0, "regression") == pytest.approx(0.75)
     assert predictability(20.0, 12.0, "regression") == 0.0
     assert np.isnan(predictability(1.0, 1.0, "classification"))
-    np.testing.assert_allclose(predictability(np.array([0.6, 0.8, 1.0]), np.array([0.6, 0.6, 0.6]), "classification"),
-                               [0, 0.5, 1])
+    np.testing.assert_allclose(
+        predictability(np.array([0.6, 0.8, 1.0]), np.array([0.6, 0.6, 0.6]), "classification"), [0, 0.5, 1]
+    )
 
 
 def test_perfect_predictions_give_pvi_one_and_majority_baseline_gives_zero():
     df = _frame(400)
     base = _base_for(df)  # the baseline learned on the same faces: the majority answer scores exactly its share
     perfect = _perfect(df)
-    trivial = df.assign(sex_pred=base.majority["sex"], race_pred=base.majority["race"],
-                        age_bucket_pred=base.majority["age_bucket"], age_pred=base.median_age)
+    trivial = df.assign(
+        sex_pred=base.majority["sex"],
+        race_pred=base.majority["race"],
+        age_bucket_pred=base.majority["age_bucket"],
+        age_pred=base.median_age,
+    )
     r = compute_pvi({"masked": trivial, "unmasked": perfect}, base, n_boot=200)
     assert r.pvi("unmasked") == pytest.approx(1.0)
     assert r.pvi("masked") == pytest.approx(0.0)
@@ -95,7 +115,7 @@ def test_prior_baseline_is_sum_of_squared_shares_when_train_matches_test():
     base = _base_for(df)
     r = compute_pvi({"masked": _noisy(df, 0.2, 5, 4)}, base, baseline="prior", n_boot=20)
     shares = np.bincount(df.race_true, minlength=5) / len(df)
-    assert r.conditions["masked"]["attributes"]["race"]["baseline"] == pytest.approx(np.sum(shares ** 2))
+    assert r.conditions["masked"]["attributes"]["race"]["baseline"] == pytest.approx(np.sum(shares**2))
 
 
 def test_age_bucket_measure_uses_bucket_accuracy():
@@ -104,10 +124,13 @@ def test_age_bucket_measure_uses_bucket_accuracy():
     pred = _noisy(df, 0.4, 5, 6)
     r = compute_pvi({"masked": pred}, base, age_measure="bucket", n_boot=20)
     a = r.conditions["masked"]["attributes"]["age"]
-    assert a["task"] == "age_bucket" and a["model"] == pytest.approx(np.mean(pred.age_bucket_pred == df.age_bucket_true))
+    assert a["task"] == "age_bucket" and a["model"] == pytest.approx(
+        np.mean(pred.age_bucket_pred == df.age_bucket_true)
+    )
 
 
 # ---------------------------------------------------------------- weights
+
 
 def test_weights_parse_and_normalise():
     assert parse_weights("sex=2, race=1,age=1") == {"sex": 2.0, "race": 1.0, "age": 1.0}
@@ -116,26 +139,31 @@ def test_weights_parse_and_normalise():
     assert normalise_weights({"sex": 0, "race": 0, "age": 3}) == {"sex": 0.0, "race": 0.0, "age": 1.0}
 
 
-@pytest.mark.parametrize("weights, message", [
-    ({"sex": 1, "race": 1}, "lack age"),
-    ({"sex": 1, "race": 1, "age": 1, "eyes": 1}, "unknown attribute"),
-    ({"sex": -1, "race": 1, "age": 1}, "weight of sex"),
-    ({"sex": float("nan"), "race": 1, "age": 1}, "weight of sex"),
-    ({"sex": 0, "race": 0, "age": 0}, "all 0"),
-])
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ({"sex": 1, "race": 1}, "lack age"),
+        ({"sex": 1, "race": 1, "age": 1, "eyes": 1}, "unknown attribute"),
+        ({"sex": -1, "race": 1, "age": 1}, "weight of sex"),
+        ({"sex": float("nan"), "race": 1, "age": 1}, "weight of sex"),
+        ({"sex": 0, "race": 0, "age": 0}, "all 0"),
+    ],
+)
 def test_bad_weights_are_clear_errors(weights, message):
     with pytest.raises(ValueError, match=message):
         normalise_weights(weights)
 
 
-@pytest.mark.parametrize("text, message", [("sex=a,race=1,age=1", "not a number"), ("sex", "NAME=NUMBER"),
-                                           ("sex=1,sex=2", "twice")])
+@pytest.mark.parametrize(
+    "text, message", [("sex=a,race=1,age=1", "not a number"), ("sex", "NAME=NUMBER"), ("sex=1,sex=2", "twice")]
+)
 def test_bad_weight_strings(text, message):
     with pytest.raises(ValueError, match=message):
         parse_weights(text)
 
 
 # ---------------------------------------------------------------- bootstrap
+
 
 def test_bootstrap_means_equal_explicit_resampling():
     rng = np.random.default_rng(0)
@@ -196,15 +224,18 @@ def test_pairing_keeps_common_faces_and_rejects_mismatched_labels():
 
 
 def test_summary_formula_matches_vector_formula():
-    pvi, per = pvi_from_summary({"sex_accuracy": 0.9, "race_accuracy": 0.7, "age_mae": 6.0},
-                                {"sex_accuracy": 0.5, "race_accuracy": 0.4, "age_mae": 15.0})
+    pvi, per = pvi_from_summary(
+        {"sex_accuracy": 0.9, "race_accuracy": 0.7, "age_mae": 6.0},
+        {"sex_accuracy": 0.5, "race_accuracy": 0.4, "age_mae": 15.0},
+    )
     assert per == pytest.approx({"sex": 0.8, "race": 0.5, "age": 0.6})
     assert pvi == pytest.approx((0.8 + 0.5 + 0.6) / 3)
 
 
 # ---------------------------------------------------------------- baselines and runs
 
-def test_baselines_from_labels_and_split(tmp_path):
+
+def test_baselines_from_labels_and_split(tmp_path, make_fake_run):
     labs = [FaceLabels(20, 1, 2), FaceLabels(30, 1, 0), FaceLabels(40, 0, 2), FaceLabels(61, 1, 2)]
     b = baselines_from_labels(labs)
     assert b.majority == {"sex": 1, "race": 2, "age_bucket": 3} and b.median_age == 35.0
@@ -217,7 +248,7 @@ def test_baselines_from_labels_and_split(tmp_path):
         baselines_from_split(run / "splits" / "random.csv")
 
 
-def test_pvi_for_fake_run(tmp_path):
+def test_pvi_for_fake_run(tmp_path, make_fake_run):
     run = make_fake_run(tmp_path / "run")
     r = pvi_for_run(run, n_boot=300)
     assert r.n_test == 300 and r.attacker == "cnn" and r.split == "uniform"
@@ -227,7 +258,7 @@ def test_pvi_for_fake_run(tmp_path):
     assert d.pvi("masked") < r.pvi("masked")  # the fixture's dlib flips more answers
 
 
-def test_pvi_for_run_errors_and_partial_runs(tmp_path):
+def test_pvi_for_run_errors_and_partial_runs(tmp_path, make_fake_run):
     with pytest.raises(FileNotFoundError, match="run folder not found"):
         pvi_for_run(tmp_path / "nope")
     run = make_fake_run(tmp_path / "run", attackers={("cnn", "masked"): (0.2, 5.0)})
@@ -260,12 +291,25 @@ def test_attacker_folder_layouts(tmp_path):
     assert parse_dir_name("masked_uniform", parent_attacker="cnn-pertask") == ("cnn-pertask", "masked", "uniform")
     assert parse_dir_name("splits") is None and parse_dir_name("masked_other") is None
     run = tmp_path / "run"
-    for d in ("train/masked_uniform/per_task", "train/masked_uniform/checkpoints", "train/cnn-pertask/unmasked_random",
-              "dlib_masked_uniform", "train/empty_masked_uniform"):
+    for d in (
+        "train/masked_uniform/per_task",
+        "train/masked_uniform/checkpoints",
+        "train/cnn-pertask/unmasked_random",
+        "dlib_masked_uniform",
+        "train/empty_masked_uniform",
+    ):
         (run / d).mkdir(parents=True)
-    for d in ("train/masked_uniform", "train/masked_uniform/per_task", "train/cnn-pertask/unmasked_random",
-              "dlib_masked_uniform"):
+    for d in (
+        "train/masked_uniform",
+        "train/masked_uniform/per_task",
+        "train/cnn-pertask/unmasked_random",
+        "dlib_masked_uniform",
+    ):
         (run / d / "metrics.json").write_text("{}")
     found = [(a.attacker, a.condition, a.split) for a in discover(run)]
-    assert found == [("cnn", "masked", "uniform"), ("cnn-pertask", "unmasked", "random"),
-                     ("cnn_per_task", "masked", "uniform"), ("dlib", "masked", "uniform")]
+    assert found == [
+        ("cnn", "masked", "uniform"),
+        ("cnn-pertask", "unmasked", "random"),
+        ("cnn_per_task", "masked", "uniform"),
+        ("dlib", "masked", "uniform"),
+    ]

@@ -1,4 +1,5 @@
 """Survey: validation names the bad rows, statistics match SciPy, the synthetic example is reproducible."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from maskprivacy.privacy.survey import (REQUIRED, SurveyError, analyze, example_csv, importance_weights, parse_survey,
-                                        rank_biserial, read_survey, wilcoxon_method)
+from maskprivacy.privacy.survey import (
+    REQUIRED,
+    SurveyError,
+    analyze,
+    example_csv,
+    importance_weights,
+    parse_survey,
+    rank_biserial,
+    read_survey,
+    wilcoxon_method,
+)
 
 REPO = Path(__file__).resolve().parents[4]
 EXAMPLE = REPO / "examples" / "survey" / "synthetic_example.csv"
@@ -20,8 +30,7 @@ def _csv(rows: list[str], header: str = HEADER) -> str:
 
 
 def test_parse_valid_file_with_comments_and_demographics():
-    text = "# a comment\n" + _csv(["r1,2,4,1,2,3,18-24", "r2,3,3,5,5,5,", "r3,1,2,,4,4,55+"],
-                                  HEADER + ",age_group")
+    text = "# a comment\n" + _csv(["r1,2,4,1,2,3,18-24", "r2,3,3,5,5,5,", "r3,1,2,,4,4,55+"], HEADER + ",age_group")
     s = parse_survey(text)
     assert s.ids == ["r1", "r2", "r3"] and s.lines == [3, 4, 5]
     np.testing.assert_array_equal(s.with_mask - s.without, [2, 0, 1])
@@ -40,16 +49,18 @@ def test_missing_column_is_named():
 
 
 def test_every_bad_row_is_reported_with_its_line_and_id():
-    text = _csv([
-        "r1,2,4,1,2,3",      # line 2 fine
-        "r2,6,4,1,2,3",      # line 3 out of range
-        "r3,2,abc,1,2,3",    # line 4 not a number
-        "r4,2,,1,2,3",       # line 5 unpaired
-        "r1,2,3,1,2,3",      # line 6 duplicate of line 2
-        "r6,2.5,3,1,2,3",    # line 7 not whole
-        "r7,2,3,1,2",        # line 8 wrong field count
-        ",2,3,1,2,3",        # line 9 blank id
-    ])
+    text = _csv(
+        [
+            "r1,2,4,1,2,3",  # line 2 fine
+            "r2,6,4,1,2,3",  # line 3 out of range
+            "r3,2,abc,1,2,3",  # line 4 not a number
+            "r4,2,,1,2,3",  # line 5 unpaired
+            "r1,2,3,1,2,3",  # line 6 duplicate of line 2
+            "r6,2.5,3,1,2,3",  # line 7 not whole
+            "r7,2,3,1,2",  # line 8 wrong field count
+            ",2,3,1,2,3",  # line 9 blank id
+        ]
+    )
     with pytest.raises(SurveyError) as e:
         parse_survey(text, "s.csv")
     msg = str(e.value)
@@ -78,7 +89,9 @@ def test_statistics_match_scipy_on_a_constructed_case():
     w = stats.wilcoxon(d, method="asymptotic")
     assert r["wilcoxon"]["p_two_sided"] == pytest.approx(w.pvalue, rel=1e-12)
     assert r["wilcoxon"]["statistic"] == w.statistic
-    assert r["wilcoxon"]["p_greater"] == pytest.approx(stats.wilcoxon(d, method="asymptotic", alternative="greater").pvalue)
+    assert r["wilcoxon"]["p_greater"] == pytest.approx(
+        stats.wilcoxon(d, method="asymptotic", alternative="greater").pvalue
+    )
     t = stats.ttest_rel(with_, without)
     assert r["ttest"]["p_two_sided"] == pytest.approx(t.pvalue, rel=1e-12)
     assert r["ttest"]["statistic"] == pytest.approx(t.statistic)

@@ -1,4 +1,5 @@
 """results.json and the report, built from a FAKE run folder made by a test fixture (no real results)."""
+
 from __future__ import annotations
 
 import base64
@@ -7,13 +8,15 @@ import re
 
 import pytest
 
+from maskprivacy.cli import main as cli_main
 from maskprivacy.privacy.run_pvi import pvi_for_run
-from maskprivacy.privacy.tests.fakerun import make_fake_run
-from maskprivacy.report.report import (NOT_RUN, build_results, main, render_report, strongest, write_results)
+from maskprivacy.report.blocks import NOT_RUN
+from maskprivacy.report.render import render_report
+from maskprivacy.report.results import build_results, strongest, write_results
 
 
 @pytest.fixture()
-def fake_run(tmp_path):
+def fake_run(tmp_path, make_fake_run):
     """TEST FIXTURE: cnn and dlib attackers, masked and unmasked, uniform split; values made up in fakerun.py."""
     return make_fake_run(tmp_path / "run")
 
@@ -37,7 +40,10 @@ def test_results_json_follows_the_contract(fake_run):
     assert res["pvi"]["reduction"] == pytest.approx(1 - res["pvi"]["masked"] / res["pvi"]["unmasked"])
     assert res["stages"] == {"mask": {"wall_s": 12.5}, "pretrain": {"wall_s": 30.0, "epochs": 2}}
     assert set(res["attackers"]) == {"cnn", "dlib"}
-    assert res["attackers"]["dlib"]["masked"]["uniform"]["sex"]["accuracy"] == _metrics(fake_run, "dlib_masked_uniform")["sex"]["accuracy"]
+    assert (
+        res["attackers"]["dlib"]["masked"]["uniform"]["sex"]["accuracy"]
+        == _metrics(fake_run, "dlib_masked_uniform")["sex"]["accuracy"]
+    )
     # strongest attacker per attribute is the argmax over the metrics files
     for c in ("masked", "unmasked"):
         cnn, dlib = _metrics(fake_run, f"{c}_uniform"), _metrics(fake_run, f"dlib_{c}_uniform")
@@ -54,8 +60,9 @@ def test_results_keep_earlier_stages_and_pvi(fake_run):
 
 
 def test_strongest_picks_max_accuracy_and_min_mae():
-    best = strongest({"a": {"sex": {"accuracy": 0.9}, "age": {"mae": 7.0}},
-                      "b": {"sex": {"accuracy": 0.8}, "age": {"mae": 6.0}}})
+    best = strongest(
+        {"a": {"sex": {"accuracy": 0.9}, "age": {"mae": 7.0}}, "b": {"sex": {"accuracy": 0.8}, "age": {"mae": 6.0}}}
+    )
     assert best["sex"]["attacker"] == "a" and best["age"]["attacker"] == "b"
 
 
@@ -66,9 +73,17 @@ def test_report_is_self_contained_and_complete(fake_run):
     m = _metrics(fake_run, "masked_uniform")
     # the table beside the paper: paper value, this run's value, not-run cells
     assert "94.65%" in md and f"{100 * m['sex']['accuracy']:.2f}%" in md and NOT_RUN in md
-    for section in ("Results beside the paper", "Masked vs unmasked", "Privacy Vulnerability Index",
-                    "Strongest attacker per attribute", "Confusion matrices", "Breakdown by sex x race x age",
-                    "Dataset", "Pipeline", "Wall time"):
+    for section in (
+        "Results beside the paper",
+        "Masked vs unmasked",
+        "Privacy Vulnerability Index",
+        "Strongest attacker per attribute",
+        "Confusion matrices",
+        "Breakdown by sex x race x age",
+        "Dataset",
+        "Pipeline",
+        "Wall time",
+    ):
         assert section in md and section in page
     assert "figures/pipeline.png" in md and "2.9%" in md
     # offline: no external resources, every image inline
@@ -94,7 +109,7 @@ def test_missing_pieces_render_as_not_run(tmp_path):
     assert "<img" not in page.read_text()
 
 
-def test_confusion_tables_when_pngs_are_missing(tmp_path):
+def test_confusion_tables_when_pngs_are_missing(tmp_path, make_fake_run):
     run = make_fake_run(tmp_path / "run", attackers={("cnn", "masked"): (0.2, 5.0)}, figures=False, confusion_png=False)
     md, _ = render_report(run, draw_pvi=False)
     text = md.read_text()
@@ -103,21 +118,26 @@ def test_confusion_tables_when_pngs_are_missing(tmp_path):
     assert "Distributions figure: not run" in text
 
 
-def test_module_entry_point(fake_run, capsys):
-    assert main([str(fake_run), "--results"]) == 0
+def test_report_command(fake_run, capsys):
+    assert cli_main(["report", str(fake_run)]) == 0
     out = capsys.readouterr().out
     assert "results.json" in out and "report.html" in out
     assert build_results(fake_run)["pvi"] is None  # nothing computed the PVI in this run
 
 
 def test_header_names_every_commit_of_a_resumed_run(tmp_path):
-    from maskprivacy.report.report import _header
+    from maskprivacy.report.sections import header_blocks
 
-    metrics = {("cnn", "masked", "uniform"): {"commit": "aaaaaaa", "machine": "m"},
-               ("cnn", "unmasked", "uniform"): {"commit": "aaaaaaa"},
-               ("cnn_robust", "masked", "uniform"): {"commit": "bbbbbbb"}}
-    text = " ".join(b.text for b in _header(tmp_path, {}, metrics) if getattr(b, "text", None))
+    metrics = {
+        ("cnn", "masked", "uniform"): {"commit": "aaaaaaa", "machine": "m"},
+        ("cnn", "unmasked", "uniform"): {"commit": "aaaaaaa"},
+        ("cnn_robust", "masked", "uniform"): {"commit": "bbbbbbb"},
+    }
+    text = " ".join(b.text for b in header_blocks(tmp_path, {}, metrics) if getattr(b, "text", None))
     assert "commits: aaaaaaa, bbbbbbb" in text and "machine: m" in text
-    one = " ".join(b.text for b in _header(tmp_path, {}, {("cnn", "masked", "uniform"): {"commit": "aaaaaaa"}})
-                   if getattr(b, "text", None))
+    one = " ".join(
+        b.text
+        for b in header_blocks(tmp_path, {}, {("cnn", "masked", "uniform"): {"commit": "aaaaaaa"}})
+        if getattr(b, "text", None)
+    )
     assert "commit: aaaaaaa" in one and "commits" not in one

@@ -1,4 +1,5 @@
 """A masking run of the sample, shared by the training tests (about 5-20 s once per session)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Profiles and overrides; the batched augmentations (identity cases, flips, colour)."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,10 @@ def test_profiles_load_and_resolve(name):
 
 
 def test_overrides_parse_yaml_and_refuse_typos():
-    cfg = apply_overrides(load_profile("smoke"), ["finetune.epochs=7", "model.crop=[0, 0, 1, 1]", "data.limit=null",
-                                                 "finetune.augment.hue=0.05"])
+    cfg = apply_overrides(
+        load_profile("smoke"),
+        ["finetune.epochs=7", "model.crop=[0, 0, 1, 1]", "data.limit=null", "finetune.augment.hue=0.05"],
+    )
     assert cfg["finetune"]["epochs"] == 7 and cfg["model"]["crop"] == [0, 0, 1, 1] and cfg["data"]["limit"] is None
     assert cfg["finetune"]["augment"]["hue"] == 0.05
     with pytest.raises(ValueError, match="no setting"):
@@ -94,8 +97,23 @@ def test_every_profile_configures_the_robust_attacker(name):
 def test_train_cli_accepts_the_robust_condition(capsys, tmp_path):
     from maskprivacy.cli import main
 
-    assert main(["train", "--mask-run", str(tmp_path), "--out", str(tmp_path / "r"), "--profile", "smoke",
-                 "--condition", "robust", "--print-config"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--mask-run",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "r"),
+                "--profile",
+                "smoke",
+                "--condition",
+                "robust",
+                "--print-config",
+            ]
+        )
+        == 0
+    )
     assert "robust:" in capsys.readouterr().out
 
 

@@ -1,4 +1,5 @@
 """The whole training pipeline at smoke scale: contract files, resume, the gpu profile on CPU, DDP."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def _smoke(*extra: str) -> dict:
 
 def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_run, tmp_path):
     run = tmp_path / "RUN"
-    res = run_training(_smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+    res = run_training(
+        _smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
+    )
     d = run / "train" / "masked_uniform"
     m = json.loads((d / "metrics.json").read_text())
     assert CONTRACT_KEYS <= set(m) and m["approach"] == "multitask"
@@ -43,12 +46,17 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
     names = [ln.split(",")[0] for ln in lines[1:]]
     assert len(names) == m["n_test"] and all(split[n] == "test" for n in names)
     assert json.loads((run / "pretrain" / "masked" / "pretrain.json").read_text())["n_images"] < sum(
-        1 for v in split.values() if v == "train")
+        1 for v in split.values() if v == "train"
+    )
     # one network per task as well (the paper), in per_task/
     pt = json.loads((d / "per_task" / "metrics.json").read_text())
     assert pt["approach"] == "per_task" and pt["n_test"] == m["n_test"]
     assert sorted(p.name for p in (d / "per_task").glob("model_*.pt")) == [
-        "model_age.pt", "model_age_bucket.pt", "model_race.pt", "model_sex.pt"]
+        "model_age.pt",
+        "model_age_bucket.pt",
+        "model_race.pt",
+        "model_sex.pt",
+    ]
     assert res["masked"]["uniform"]["multitask"]["n_test"] == m["n_test"]
     # the bundle reproduces the evaluation from raw 200-px images
     p = load_run_predictors(run)[("masked", "uniform")]
@@ -56,18 +64,29 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
     # a second run skips every completed stage
     stamp = (d / "model.pt").stat().st_mtime_ns
     t0 = time.perf_counter()
-    run_training(_smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+    run_training(
+        _smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
+    )
     assert time.perf_counter() - t0 < 10 and (d / "model.pt").stat().st_mtime_ns == stamp
     assert "masked | uniform | multitask" in format_table(run)
     # a fit interrupted before its bundle was written resumes from checkpoints/last.ckpt
     (d / "model.pt").unlink()
     (d / "metrics.json").unlink()
-    run_training(_smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+    run_training(
+        _smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
+    )
     info = json.loads((d / "model.json").read_text())
     assert info["resumed"] and info["epochs_run"] == 2 and (d / "metrics.json").is_file()
     # resuming with other settings is refused
     with pytest.raises(ValueError, match="other settings"):
-        run_training(_smoke("finetune.mode=both", "finetune.lr=0.1"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
+        run_training(
+            _smoke("finetune.mode=both", "finetune.lr=0.1"),
+            sample_dir,
+            sample_mask_run,
+            run,
+            conditions=("masked",),
+            splits=("uniform",),
+        )
 
 
 def test_predictor_matches_evaluation_on_original_images(sample_dir, sample_mask_run, tmp_path):
@@ -79,8 +98,13 @@ def test_predictor_matches_evaluation_on_original_images(sample_dir, sample_mask
     from maskprivacy.data.imageio import decode_image
 
     run = tmp_path / "RUN"
-    cfg = _smoke("finetune.mode=multitask", "pretrain.enabled=false", "finetune.epochs=2", "finetune.shared_splits=true",
-                 "finetune.sizes=[24, 32]")
+    cfg = _smoke(
+        "finetune.mode=multitask",
+        "pretrain.enabled=false",
+        "finetune.epochs=2",
+        "finetune.shared_splits=true",
+        "finetune.sizes=[24, 32]",
+    )
     run_training(cfg, sample_dir, sample_mask_run, run, conditions=("unmasked",), splits=("uniform", "random"))
     shared = json.loads((run / "train" / "unmasked_shared" / "model.json").read_text())
     uni, rnd = read_split(run / "splits" / "uniform.csv"), read_split(run / "splits" / "random.csv")
@@ -103,11 +127,26 @@ def test_predictor_matches_evaluation_on_original_images(sample_dir, sample_mask
 
 
 def test_gpu_profile_runs_on_cpu_at_tiny_scale(sample_dir, sample_mask_run, tmp_path):
-    cfg = apply_overrides(load_profile("gpu"), [
-        "data.limit=60", "cache.size=40", "model.input_size=32", "trainer.accelerator=cpu", "trainer.progress=false",
-        "pretrain.epochs=1", "pretrain.batch_size=16", "pretrain.memory_bank=64", "pretrain.warmup_epochs=0",
-        "pretrain.limit_train_batches=1", "finetune.epochs=1", "finetune.batch_size=16", "finetune.limit_train_batches=1",
-        "finetune.mode=multitask", "eval.batch_size=64"])
+    cfg = apply_overrides(
+        load_profile("gpu"),
+        [
+            "data.limit=60",
+            "cache.size=40",
+            "model.input_size=32",
+            "trainer.accelerator=cpu",
+            "trainer.progress=false",
+            "pretrain.epochs=1",
+            "pretrain.batch_size=16",
+            "pretrain.memory_bank=64",
+            "pretrain.warmup_epochs=0",
+            "pretrain.limit_train_batches=1",
+            "finetune.epochs=1",
+            "finetune.batch_size=16",
+            "finetune.limit_train_batches=1",
+            "finetune.mode=multitask",
+            "eval.batch_size=64",
+        ],
+    )
     run = tmp_path / "RUN"
     run_training(cfg, sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
     m = json.loads((run / "train" / "masked_uniform" / "metrics.json").read_text())
@@ -119,11 +158,45 @@ def test_gpu_profile_runs_on_cpu_at_tiny_scale(sample_dir, sample_mask_run, tmp_
 def test_ddp_two_cpu_processes(sample_dir, sample_mask_run, tmp_path):
     """strategy ddp, gloo, 2 CPU processes: Lightning re-launches the command; rank 0 writes the results."""
     run = tmp_path / "RUN"
-    cmd = [sys.executable, "-m", "maskprivacy.cli", "train", "--data", str(sample_dir), "--mask-run", str(sample_mask_run),
-           "--out", str(run), "--profile", "smoke", "--split", "uniform", "--condition", "masked", "--limit", "64",
-           "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp", "--threads", "1", "--quiet",
-           "--set", "finetune.mode=multitask", "--set", "finetune.epochs=1", "--set", "pretrain.batch_size=16",
-           "--set", "finetune.batch_size=16", "--set", "pretrain.memory_bank=64"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "maskprivacy.cli",
+        "train",
+        "--data",
+        str(sample_dir),
+        "--mask-run",
+        str(sample_mask_run),
+        "--out",
+        str(run),
+        "--profile",
+        "smoke",
+        "--split",
+        "uniform",
+        "--condition",
+        "masked",
+        "--limit",
+        "64",
+        "--accelerator",
+        "cpu",
+        "--devices",
+        "2",
+        "--strategy",
+        "ddp",
+        "--threads",
+        "1",
+        "--quiet",
+        "--set",
+        "finetune.mode=multitask",
+        "--set",
+        "finetune.epochs=1",
+        "--set",
+        "pretrain.batch_size=16",
+        "--set",
+        "finetune.batch_size=16",
+        "--set",
+        "pretrain.memory_bank=64",
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for k in ("LOCAL_RANK", "NODE_RANK", "RANK", "WORLD_SIZE"):
         env.pop(k, None)

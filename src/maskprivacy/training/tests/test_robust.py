@@ -1,4 +1,5 @@
 """The mask-robust attacker at smoke scale: same test faces as the masked attacker, its own folder."""
+
 from __future__ import annotations
 
 import csv
@@ -37,7 +38,8 @@ def test_robust_attacker_trains_from_the_masked_one_and_is_tested_on_mask_a(samp
     assert res["robust"]["uniform"]["multitask"]["n_test"] == m["n_test"]
     masked_pred = run / "train" / "masked_uniform" / "predictions.csv"
     if not masked_pred.exists():  # only the model was needed; evaluate it to compare names
-        from maskprivacy.training.pipeline import evaluate, resolve
+        from maskprivacy.training.pipeline import evaluate_attacker as evaluate
+        from maskprivacy.training.pipeline import resolve
 
         evaluate(resolve(cfg), run, "masked", "uniform")
     assert _names(d / "predictions.csv") == _names(masked_pred)
@@ -46,8 +48,11 @@ def test_robust_attacker_trains_from_the_masked_one_and_is_tested_on_mask_a(samp
     assert p.info["mask_distribution"]["paper_prob"] == 0.25 and "kn95" in p.info["mask_distribution"]["styles"]
     # warm start: the robust model is not the masked one, but was initialised from it
     q = Predictor.load(run / "train" / "masked_uniform" / "model.pt")
-    diff = [(a - b).abs().max().item() for a, b in zip(p.model.state_dict().values(), q.model.state_dict().values())
-            if a.dtype.is_floating_point]
+    diff = [
+        (a - b).abs().max().item()
+        for a, b in zip(p.model.state_dict().values(), q.model.state_dict().values())
+        if a.dtype.is_floating_point
+    ]
     assert max(diff) > 0
 
 

@@ -1,4 +1,5 @@
 """Which faces each stage may use: pretraining and the shared model never touch a test face."""
+
 from __future__ import annotations
 
 import numpy as np

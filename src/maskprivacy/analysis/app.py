@@ -1,0 +1,452 @@
+"""The web page and JSON API: upload a photo, see what the models read with and without a mask.
+
+Privacy of the service itself (it handles photos of people):
+
+* uploads are read into memory with a byte limit and decoded with a pixel limit checked from the
+  header (``decode_image``); they are never written to disk: the body is read directly (Starlette's
+  own form parser would spool files over 1 MB to a temporary file), multipart forms are parsed in
+  memory, and the response carries only derived 200-px crops when asked;
+* nothing about a request body reaches a log (the access log is off; errors name the reason only);
+* the server binds 127.0.0.1 unless told otherwise.
+
+Robustness of the service itself (any web page the user has open can send it requests):
+
+* cross-site use is refused: ``/api/analyze`` takes only ``image/*`` and ``multipart/form-data``
+  bodies (415 otherwise); a request whose ``Origin`` is not the server's own gets 403; the ``Host``
+  header must name the server (Starlette's ``TrustedHostMiddleware``: a DNS-rebinding page cannot
+  reach a 127.0.0.1 service under its own domain name);
+* every response carries ``X-Content-Type-Options: nosniff``, a Content-Security-Policy (the page's
+  inline script and style are allowed by their hashes, nothing else), ``X-Frame-Options: DENY`` and
+  ``Referrer-Policy: no-referrer``; Swagger UI (``/docs``) loads from a CDN, so it is off unless asked;
+* decoding and analysis run in worker threads, never on the event loop, and at most
+  ``max_concurrent`` photos are decoded and analysed at once; up to ``max_waiting`` more wait
+  ``wait_s`` seconds for a slot, anything beyond gets 503 with ``Retry-After``. Memory therefore has
+  a ceiling: (``max_concurrent`` + ``max_waiting``) upload bodies plus ``max_concurrent`` decoded
+  photos and their detection work, each bounded by the pixel limit (docs/ANALYZE.md states it).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import hashlib
+import re
+import socket
+import threading
+from importlib import resources
+from typing import Any, Literal, Optional, Sequence
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from maskprivacy.analysis.limits import MAX_CONCURRENT, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_WAITING, RETRY_AFTER_S, WAIT_S
+from maskprivacy.masking.colors import parse_color
+from maskprivacy.masking.draw import STYLES
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+# Everything but the page and /docs: nothing may load, nothing may frame it.
+CSP_NONE = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# FastAPI's Swagger UI page (only with docs=True) loads its script and style from this CDN.
+DOCS_CDN = "https://cdn.jsdelivr.net"
+CSP_DOCS = (
+    f"default-src 'none'; script-src {DOCS_CDN} 'unsafe-inline'; style-src {DOCS_CDN}; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+# ----------------------------------------------------------------------------- response schema
+class ClassReading(BaseModel):
+    label: str
+    index: int
+    confidence: Optional[float] = Field(None, description="probability of the label (0-1)")
+    probabilities: Optional[dict[str, float]] = None
+
+
+class AgeReading(BaseModel):
+    years: float
+
+
+class Reading(BaseModel):
+    model: str = Field(description="which model read the face, e.g. unmasked_uniform")
+    sex: Optional[ClassReading] = None
+    race: Optional[ClassReading] = None
+    age_bucket: Optional[ClassReading] = None
+    age: Optional[AgeReading] = None
+
+
+class Images(BaseModel):
+    face: str = Field(description="the aligned face, a JPEG data URL")
+    masked: Optional[str] = Field(None, description="the same face with the digital mask, a JPEG data URL")
+
+
+class Face(BaseModel):
+    box: list[int] = Field(description="left, top, right, bottom in photo pixels")
+    detector: str
+    detector_score: float
+    already_masked: bool
+    masked_reason: str
+    alignment: str
+    as_is: Optional[Reading] = Field(None, description="the face as photographed")
+    masked: Optional[Reading] = Field(None, description="the face with the digital mask")
+    change: Optional[dict[str, Any]] = Field(None, description="what the mask changed, per attribute")
+    notes: list[str] = []
+    images: Optional[Images] = None
+
+
+class AnalyzeResponse(BaseModel):
+    width: int
+    height: int
+    model: str
+    mask_style: Optional[str]
+    mask_color: str
+    n_faces: int
+    faces: list[Face]
+    summary: str = Field(description="a short plain-language summary")
+    notes: list[str] = []
+
+
+class Health(BaseModel):
+    model: str = Field(description="the run directory's name (never its path)")
+    models: list[str]
+    detector: str
+    styles: list[str]
+    max_upload_bytes: int
+    max_pixels: int
+    max_concurrent: int = Field(description="photos decoded and analysed at once")
+    max_waiting: int = Field(description="requests that may wait for a slot; beyond that: 503")
+
+
+# ----------------------------------------------------------------------------- body parsing
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``limit`` bytes; kept in memory."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"upload is {int(declared):,} bytes; the limit is {limit:,} bytes")
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise HTTPException(413, f"upload is over the limit of {limit:,} bytes")
+    return bytes(buf)
+
+
+def parse_multipart(body: bytes, content_type: str) -> tuple[bytes | None, dict[str, str]]:
+    """(first file's bytes, other text fields) of a multipart/form-data body, parsed in memory."""
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not msg.is_multipart():
+        raise HTTPException(400, "malformed multipart body")
+    data, fields = None, {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None or name in ("file", "photo", "image"):
+            if data is None:
+                data = payload
+        elif name:
+            fields[str(name)] = payload.decode("utf-8", "replace")
+    return data, fields
+
+
+# ----------------------------------------------------------------------------- guards
+def allowed_hosts_for(bind: str, extra: Sequence[str] = ()) -> list[str]:
+    """Host header values the server answers to, from the address it binds (DNS-rebinding defence).
+
+    A loopback bind answers only to loopback names; a wildcard bind (0.0.0.0, ::) also to this
+    machine's host name and its addresses; a specific address to itself. ``extra`` adds names (a
+    reverse proxy's, a LAN name); ``*`` turns the check off.
+    """
+    hosts: list[str] = list(LOOPBACK)
+    if bind not in LOOPBACK:
+        if bind in ("0.0.0.0", "::", ""):
+            name = socket.gethostname()
+            hosts += [name, socket.getfqdn()]
+            try:
+                hosts += socket.gethostbyname_ex(name)[2]
+            except OSError:
+                pass
+        else:
+            hosts.append(f"[{bind}]" if ":" in bind else bind)
+    hosts += list(extra)
+    return list(dict.fromkeys(h.lower() for h in hosts if h))
+
+
+def _csp_hash(page: str, tag: str) -> str:
+    """'sha256-...' of the page's inline <tag> (CSP allows exactly that script or style)."""
+    m = re.search(rf"<{tag}>(.*?)</{tag}>", page, re.S)
+    if not m:
+        return "'none'"
+    return "'sha256-" + base64.b64encode(hashlib.sha256(m.group(1).encode("utf-8")).digest()).decode() + "'"
+
+
+def page_csp(page: str) -> str:
+    """The page's policy: its own inline script and style, its API, and its images (data: crops, blob: preview)."""
+    return (
+        f"default-src 'none'; script-src {_csp_hash(page, 'script')}; style-src {_csp_hash(page, 'style')}; "
+        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    )
+
+
+class Guard:
+    """ASGI middleware: security headers on every response; cross-origin requests refused (403).
+
+    Browsers send ``Origin`` on every cross-origin POST (and on same-origin ones); a page on another
+    site can therefore be told apart from our own page without cookies or tokens. Requests without
+    ``Origin`` (curl, scripts) are not from a web page and pass.
+    """
+
+    def __init__(self, app: ASGIApp, csp: dict[str, str]):
+        self.app = app
+        self.csp = csp  # path -> policy; others get CSP_NONE
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = self.csp.get(scope.get("path", ""), CSP_NONE)
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                h = MutableHeaders(scope=message)
+                for k, v in SECURITY_HEADERS.items():
+                    h[k] = v
+                h["Content-Security-Policy"] = policy
+            await send(message)
+
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is not None:
+            own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
+            if origin.lower().rstrip("/") != own:
+                await JSONResponse(
+                    {"detail": f"cross-origin request refused: Origin {origin[:100]!r} is not this server ({own})"}, 403
+                )(scope, receive, send_secured)
+                return
+        await self.app(scope, receive, send_secured)
+
+
+class Slots:
+    """At most ``n`` photos processed at once, ``waiting`` more queued ``wait_s`` seconds, else 503.
+
+    Thread primitives, not asyncio ones: the wait happens in the worker thread that then does the
+    work, so the event loop never blocks and the object does not belong to one event loop.
+    """
+
+    def __init__(self, n: int, waiting: int, wait_s: float):
+        if n < 1 or waiting < 0 or wait_s < 0:
+            raise ValueError("max_concurrent must be >= 1, max_waiting >= 0, wait_s >= 0")
+        self.n, self.waiting, self.wait_s = n, waiting, wait_s
+        self.sem = threading.BoundedSemaphore(n)
+        self._lock = threading.Lock()
+        self.admitted = 0  # requests holding a body: processing or waiting
+
+    def busy(self, why: str) -> HTTPException:
+        return HTTPException(
+            503, f"the server is busy ({why}); try again in a few seconds", headers={"Retry-After": str(RETRY_AFTER_S)}
+        )
+
+    def admit(self) -> None:
+        """Count a request in before its body is read (bounds the bodies held in memory)."""
+        with self._lock:
+            if self.admitted >= self.n + self.waiting:
+                raise self.busy(f"{self.n} photo(s) in progress and {self.waiting} waiting")
+            self.admitted += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.admitted -= 1
+
+    def run(self, fn, *args):
+        """Call ``fn(*args)`` holding a slot (in a worker thread); 503 after ``wait_s`` without one."""
+        if not self.sem.acquire(timeout=self.wait_s):
+            raise self.busy(f"no slot free within {self.wait_s:g} s")
+        try:
+            return fn(*args)
+        finally:
+            self.sem.release()
+
+
+def check_options(mask_style: str, mask_color: str, already_masked: str) -> None:
+    """Every option checked before any work: a bad colour is refused even for a photo without a face."""
+    if mask_style not in (*STYLES, "none"):
+        raise HTTPException(422, f"mask_style must be one of {', '.join(STYLES)} or none")
+    if already_masked not in ("auto", "yes", "no"):
+        raise HTTPException(422, "already_masked must be auto, yes or no")
+    try:
+        parse_color(mask_color)
+    except ValueError as e:
+        raise HTTPException(422, f"mask_color: {e}") from None
+
+
+# ----------------------------------------------------------------------------- app
+def create_app(
+    model: str,
+    split: str = "uniform",
+    detector: str = "auto",
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    tta: bool | None = None,
+    *,
+    max_concurrent: int = MAX_CONCURRENT,
+    max_waiting: int = MAX_WAITING,
+    wait_s: float = WAIT_S,
+    allowed_hosts: Sequence[str] | None = None,
+    docs: bool = False,
+) -> FastAPI:
+    """The app for one run directory (models load now: a missing model fails here, not per request).
+
+    ``allowed_hosts``: Host header values served (default: loopback names; see
+    :func:`allowed_hosts_for`). ``docs``: serve Swagger UI at /docs (its assets come from a CDN).
+    """
+    from maskprivacy.analysis.analyzer import get_analyzer
+    from maskprivacy.faces.detect import get_detector
+
+    analyzer = get_analyzer(model, split, detector, tta)
+    get_detector(detector).isolate_cnn()  # dlib's CNN holds the GIL for seconds: not in this process
+    slots = Slots(max_concurrent, max_waiting, wait_s)
+    app = FastAPI(
+        title="maskprivacy: does a face mask protect my privacy?",
+        description="Upload a photo; every face is found, aligned to UTKFace's geometry, and read by attacker "
+        "models trained on bare and masked faces, as it is and with a digital mask. Send the image "
+        "bytes as the request body (Content-Type: image/jpeg, image/png, ...) or as a multipart form "
+        "field `file`. Photos stay in memory and are never stored or logged.",
+        version="1",
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+    )
+    app.state.slots = slots
+    models = analyzer.models.names()
+    model_name = analyzer.models.run.resolve().name
+    page = resources.files(__package__).joinpath("templates/index.html").read_text(encoding="utf-8")
+    csp = {"/": page_csp(page), **({"/docs": CSP_DOCS} if docs else {})}
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or LOOPBACK), www_redirect=False)
+    app.add_middleware(Guard, csp=csp)  # added last: outermost, so even a refused Host gets the headers
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> str:
+        return page
+
+    @app.get("/api/health", response_model=Health, summary="Which models and options this server has")
+    async def health() -> Health:
+        return Health(
+            model=model_name,
+            models=models,
+            detector=analyzer.detector_backend,
+            styles=list(STYLES),
+            max_upload_bytes=max_upload_bytes,
+            max_pixels=max_pixels,
+            max_concurrent=slots.n,
+            max_waiting=slots.waiting,
+        )
+
+    @app.post(
+        "/api/analyze",
+        response_model=AnalyzeResponse,
+        summary="Analyse every face of a photo",
+        responses={
+            400: {"description": "empty or malformed upload"},
+            403: {"description": "cross-origin request"},
+            413: {"description": "too many bytes or pixels"},
+            415: {"description": "not an image, or a body that is neither image/* nor multipart/form-data"},
+            422: {"description": "a bad option (mask_style, mask_color, already_masked)"},
+            503: {"description": "busy: too many photos in progress (see Retry-After)"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "the photo (kept in memory only)",
+                "content": {
+                    **{t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    },
+                },
+            }
+        },
+    )
+    async def analyze_photo(
+        request: Request,
+        mask_style: str = Query("a", description=f"digital mask: {', '.join(STYLES)}, or none"),
+        mask_color: str = Query("white", description="white, a name, R,G,B, #RRGGBB or random"),
+        already_masked: Literal["auto", "yes", "no"] = Query(
+            "auto", description="does the photo show real masks? auto: a colour check decides per face"
+        ),
+        images: bool = Query(False, description="include the aligned and masked faces as JPEG data URLs"),
+    ) -> dict[str, Any]:
+        check_options(mask_style, mask_color, already_masked)
+        ctype = request.headers.get("content-type", "")
+        kind = ctype.split(";")[0].strip().lower()
+        multipart = kind == "multipart/form-data"
+        if not (multipart or kind.startswith("image/")):
+            raise HTTPException(
+                415,
+                f"send the photo as an image/* body (e.g. image/jpeg) or as the field `file` "
+                f"of a multipart/form-data form; got {kind or 'no Content-Type'}",
+            )
+        slots.admit()
+        try:
+            body = await read_body(request, max_upload_bytes)
+            if not body:
+                raise HTTPException(400, "empty upload: send the photo's bytes")  # no slot needed to say so
+            return await run_in_threadpool(
+                slots.run,
+                work,
+                body,
+                ctype,
+                multipart,
+                {"mask_style": mask_style, "mask_color": mask_color, "already_masked": already_masked},
+                images,
+            )
+        finally:
+            slots.leave()
+
+    def work(body: bytes, ctype: str, multipart: bool, opts: dict[str, str], images: bool) -> dict[str, Any]:
+        """Parse, decode and analyse one upload (a worker thread, holding a slot)."""
+        from maskprivacy.data.imageio import ImageError, decode_image
+
+        if multipart:
+            data, fields = parse_multipart(body, ctype)
+            opts = {k: fields.get(k, v) for k, v in opts.items()}
+            check_options(**opts)
+            if data is None:
+                raise HTTPException(400, "the form has no file field: send the photo as `file`")
+        else:
+            data = body
+        if not data:
+            raise HTTPException(400, "empty upload: send the photo's bytes")
+        try:
+            rgb = decode_image(data, max_pixels=max_pixels)
+        except ImageError as e:
+            code = 413 if e.kind == "too_large" else 415
+            what = "this image is too large" if code == 413 else "this file is not a readable image"
+            raise HTTPException(code, f"{what} ({e.reason})") from None
+        flag = {"auto": None, "yes": True, "no": False}[opts["already_masked"]]
+        try:
+            d = analyzer.analyze(rgb, opts["mask_style"], opts["mask_color"], flag).to_dict(images=images)
+        except ValueError as e:  # a bad option the checks above did not foresee
+            raise HTTPException(422, str(e)) from None
+        d["model"] = model_name  # the run's name, not a path on this machine
+        return d
+
+    return app

@@ -1,0 +1,461 @@
+"""``evaluate``: a run's models on any labelled folder of photos (not only UTKFace).
+
+labels.csv columns: ``path`` (relative to the images folder), ``sex`` (0 male, 1 female), ``race``
+(UTKFace codes 0-4), ``age`` (years), optional ``masked`` (0/1: the photo already shows a real mask).
+Any label may be blank; metrics are computed for whatever labels exist. One face is read per photo
+(the largest). Photos whose face is not found, or that cannot be read, are counted and listed, never
+silently dropped.
+
+Which model reads a face is :func:`maskprivacy.analysis.analyzer.reader_for`'s rule, as in ``analyze``:
+with ``mask_style=None`` a bare face goes to the unmasked-face attacker and a face marked ``masked=1``
+as it is to the mask-robust attacker when the run has one (else the paper-style masked-face one);
+with a style, bare faces get that digital mask and go to the paper-style masked-face attacker. Where
+``masked`` is blank, the colour check decides.
+
+What a researcher needs from a skewed set (the dev set has 22 women in 311 photos): per class task
+(sex, race, and the age bucket from the true age) accuracy, balanced accuracy, per-class accuracy,
+the confusion matrix and the count of each class, computed by the training stage's own
+:func:`maskprivacy.training.metrics.classification_metrics`; and, with ``predictions=``, one CSV row
+per photo to recompute anything else.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from maskprivacy.atomic import replacing
+from maskprivacy.data.labels import CLASS_NAMES, MAX_AGE, RACE_NAMES, SEX_NAMES, age_to_bucket
+
+LABEL_COLUMNS = ("sex", "race", "age", "masked")
+
+
+@dataclass
+class LabelRow:
+    path: str
+    sex: int | None
+    race: int | None
+    age: float | None
+    masked: bool | None
+
+
+@dataclass
+class EvalResult:
+    n: int
+    faces_found: int
+    metrics: dict[str, dict[str, Any]]
+    not_found: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)  # unreadable photos and bad label rows
+    models: dict[str, int] = field(default_factory=dict)  # model name -> faces it read
+    already_masked: dict[str, int] = field(default_factory=dict)  # {"yes": n, "no": n} over the faces found
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)  # one per photo (predictions CSV)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "faces_found": self.faces_found,
+            **self.metrics,
+            "models": self.models,
+            "already_masked": self.already_masked,
+            "not_found": self.not_found,
+            "errors": self.errors,
+        }
+
+
+def _int_label(value: str, name: str, allowed: range) -> int | None:
+    v = value.strip()
+    if v == "":
+        return None
+    try:
+        f = float(v)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if f != int(f) or int(f) not in allowed:
+        raise ValueError(f"{name} must be one of {allowed.start}..{allowed.stop - 1}, got {value!r}")
+    return int(f)
+
+
+def read_labels(path: str | os.PathLike, errors: list[dict[str, str]]) -> list[LabelRow]:
+    """Rows of labels.csv; a bad row goes to ``errors`` with its reason, the others are kept."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--labels {p}: no such file")
+    with open(p, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        cols = [c.strip() for c in (reader.fieldnames or [])]
+        if "path" not in cols:
+            raise ValueError(
+                f"{p}: needs a 'path' column (found: {', '.join(cols) or 'no header'}); "
+                f"optional columns: {', '.join(LABEL_COLUMNS)}"
+            )
+        rows = []
+        for i, raw in enumerate(reader, start=2):
+            r = {(k or "").strip(): (v or "") for k, v in raw.items()}
+            try:
+                if not r["path"].strip():
+                    raise ValueError("empty path")
+                age_s = r.get("age", "").strip()
+                age = None if age_s == "" else float(age_s)
+                if age is not None and not 0 <= age <= MAX_AGE + 30:
+                    raise ValueError(f"age must be 0..{MAX_AGE + 30}, got {age_s!r}")
+                m = _int_label(r.get("masked", ""), "masked", range(2))
+                rows.append(
+                    LabelRow(
+                        r["path"].strip(),
+                        _int_label(r.get("sex", ""), "sex", range(len(SEX_NAMES))),
+                        _int_label(r.get("race", ""), "race", range(len(RACE_NAMES))),
+                        age,
+                        None if m is None else bool(m),
+                    )
+                )
+            except ValueError as e:
+                errors.append({"path": r.get("path", ""), "reason": f"line {i}: {e}"})
+    return rows
+
+
+def _batches(rows: list[LabelRow], size: int) -> Iterator[list[LabelRow]]:
+    for s in range(0, len(rows), size):
+        yield rows[s : s + size]
+
+
+def _photo_row(
+    r: LabelRow,
+    found: bool | None,
+    reading: dict[str, Any] | None = None,
+    already_masked: bool | None = None,
+    error: str = "",
+) -> dict[str, Any]:
+    """One row of the predictions CSV: the photo, its labels, what was found and what the model read."""
+    row: dict[str, Any] = {
+        "path": r.path,
+        "found": "" if found is None else int(found),
+        "already_masked": "" if already_masked is None else int(already_masked),
+        "model": (reading or {}).get("model", ""),
+        "sex_true": r.sex,
+        "race_true": r.race,
+        "age_true": r.age,
+        "masked_label": None if r.masked is None else int(r.masked),
+    }
+    for t, names in CLASS_NAMES.items():
+        rd = (reading or {}).get(t) or {}
+        row[f"{t}_pred"] = rd.get("index")
+        probs = rd.get("probabilities") or {}
+        for n in names:
+            row[f"{t}_prob_{n}"] = probs.get(n)
+    row["age_pred"] = ((reading or {}).get("age") or {}).get("years")
+    row["error"] = error
+    return row
+
+
+PREDICTION_COLUMNS = tuple(_photo_row(LabelRow("", None, None, None, None), None))
+
+
+def write_predictions_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> Path:
+    """One row per photo (:data:`PREDICTION_COLUMNS`); blanks for what is unknown; written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, PREDICTION_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow(
+                {
+                    c: ("" if r.get(c) is None else (f"{r[c]:.6g}" if isinstance(r[c], float) else r[c]))
+                    for c in PREDICTION_COLUMNS
+                }
+            )
+    return path
+
+
+def metrics_from_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per task metrics over the photos whose face was read and whose label is known.
+
+    ``sex``, ``race``: :func:`~maskprivacy.training.metrics.classification_metrics` (accuracy,
+    balanced accuracy, per-class accuracy, confusion matrix with rows = true class, support = count
+    per true class) plus ``n`` and ``predicted`` (count per predicted class); ``age_bucket``: the
+    same from the true age's bucket (7 buckets); ``age``: MAE and RMSE in years. A task appears when
+    any row has its label; its metrics are None when no labelled face was read.
+    """
+    from maskprivacy.training.metrics import age_metrics, classification_metrics
+
+    out: dict[str, dict[str, Any]] = {}
+    read = [r for r in rows if r["found"] == 1 and r["model"]]
+    for task, truth in (("sex", "sex_true"), ("race", "race_true"), ("age_bucket", "age_true")):
+        if not any(r[truth] is not None for r in rows):
+            continue
+        pairs = [(r[truth], r[f"{task}_pred"]) for r in read if r[truth] is not None and r[f"{task}_pred"] is not None]
+        names = CLASS_NAMES[task]
+        y = np.array([age_to_bucket(t) if task == "age_bucket" else t for t, _ in pairs], np.int64)
+        p = np.array([q for _, q in pairs], np.int64)
+        m = classification_metrics(y, p, names)
+        m["n"] = len(pairs)
+        m["predicted"] = {n: int((p == i).sum()) for i, n in enumerate(names)}
+        out[task] = m
+    if any(r["age_true"] is not None for r in rows):
+        pairs = [
+            (r["age_true"], r["age_pred"]) for r in read if r["age_true"] is not None and r["age_pred"] is not None
+        ]
+        out["age"] = {
+            **age_metrics(np.array([a for a, _ in pairs], float), np.array([b for _, b in pairs], float)),
+            "n": len(pairs),
+        }
+    return out
+
+
+def evaluate(
+    images: str | os.PathLike,
+    labels: str | os.PathLike,
+    model: str | os.PathLike,
+    mask_style: str | None = None,
+    mask_color: str = "white",
+    split: str = "uniform",
+    detector: str = "auto",
+    progress: bool = False,
+    batch_size: int = 16,
+    tta: bool | None = None,
+    real_mask: str = "auto",
+    predictions: str | os.PathLike | None = None,
+) -> EvalResult:
+    """Accuracy, balanced and per-class accuracy, confusion matrices (sex, race, age bucket) and age
+    MAE of a run's models on a labelled folder of photos.
+
+    ``real_mask``: which attacker reads faces that already wear a mask (``auto``: the mask-robust
+    one when the run has it; ``masked``; ``robust``). ``predictions``: also write one CSV row per
+    photo there (:data:`PREDICTION_COLUMNS`).
+    """
+    from maskprivacy.analysis.analyzer import get_analyzer
+
+    root = Path(images)
+    if not root.is_dir():
+        raise FileNotFoundError(f"--images {root}: no such folder")
+    errors: list[dict[str, str]] = []
+    rows = read_labels(labels, errors)
+    analyzer = get_analyzer(model, split, detector, tta, real_mask)
+    res = evaluate_rows(root, rows, analyzer, mask_style, mask_color, progress, batch_size)
+    res.n += len(errors)
+    res.errors = errors + res.errors
+    if predictions is not None:
+        write_predictions_csv(predictions, res.rows)
+    return res
+
+
+def evaluate_rows(
+    root: Path,
+    rows: list[LabelRow],
+    analyzer,
+    mask_style: str | None = None,
+    mask_color: str = "white",
+    progress: bool = False,
+    batch_size: int = 16,
+) -> EvalResult:
+    """:func:`evaluate` on rows already read, with an :class:`~maskprivacy.analysis.analyzer.Analyzer`."""
+    from tqdm import tqdm
+
+    from maskprivacy.data.imageio import ImageError, decode_image
+
+    style = None if mask_style in (None, "none") else mask_style
+    errors: list[dict[str, str]] = []
+    not_found: list[str] = []
+    out_rows: list[dict[str, Any]] = []
+    bar = tqdm(total=len(rows), unit="photo", disable=not progress, desc="evaluate")
+    for batch in _batches(rows, batch_size):
+        ok: list[tuple[LabelRow, np.ndarray]] = []
+        for r in batch:
+            p = root / r.path
+            try:
+                if not p.resolve().is_relative_to(root.resolve()):
+                    raise ImageError("unreadable", "path leaves the images folder")
+                ok.append((r, decode_image(p.read_bytes())))
+            except FileNotFoundError:
+                errors.append({"path": r.path, "reason": "no such file"})
+                out_rows.append(_photo_row(r, None, error="no such file"))
+            except (ImageError, OSError) as e:
+                errors.append({"path": r.path, "reason": str(e)})
+                out_rows.append(_photo_row(r, None, error=str(e)))
+        results = analyzer.analyze_batch([a for _, a in ok], style, mask_color, [r.masked for r, _ in ok]) if ok else []
+        for (r, _), res in zip(ok, results):
+            if not res.faces:
+                not_found.append(r.path)
+                out_rows.append(_photo_row(r, False, error="no face found"))
+                continue
+            f = res.faces[0]
+            reading = f.masked if (style and not f.already_masked) else f.as_is
+            out_rows.append(
+                _photo_row(r, True, reading, f.already_masked, "" if reading is not None else "no model for this face")
+            )
+        bar.update(len(batch))
+    bar.close()
+    order = {r.path: i for i, r in enumerate(rows)}
+    out_rows.sort(key=lambda d: order.get(d["path"], -1))
+    models: dict[str, int] = {}
+    for d in out_rows:
+        if d["model"]:
+            models[d["model"]] = models.get(d["model"], 0) + 1
+    found = [d for d in out_rows if d["found"] == 1]
+    masked_counts = {
+        "yes": sum(d["already_masked"] == 1 for d in found),
+        "no": sum(d["already_masked"] == 0 for d in found),
+    }
+    return EvalResult(
+        n=len(rows),
+        faces_found=len(found),
+        metrics=metrics_from_rows(out_rows),
+        not_found=not_found,
+        errors=errors,
+        models=models,
+        already_masked=masked_counts,
+        rows=out_rows,
+    )
+
+
+# ---------------------------------------------------------------- the "real masks" row of a protection table
+
+PERSON_RE = re.compile(r"(?:^|/)(p\d+)_[^/]*$")  # realmask-dev's names: images/p003_10m.jpg -> person p003
+
+
+def person_of(path: str) -> str | None:
+    """The person a realmask-dev photo shows (its ``pNNN_`` prefix), or None for other names."""
+    m = PERSON_RE.search(path)
+    return m.group(1) if m else None
+
+
+def accuracy_with_ci(
+    rows: list[dict[str, Any]], task: str, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, Any]:
+    """Accuracy and balanced accuracy of ``task`` over the read rows, with bootstrap intervals.
+
+    Photos of one person are not independent (realmask-dev has 2-3 photos per person and condition),
+    so when every path names its person (:func:`person_of`) people are resampled, not photos: the
+    interval then reflects how many people were seen. Each resample uses the same people for both
+    figures (:func:`maskprivacy.privacy.pvi.bootstrap_means` on per-person sums; a ratio of means is
+    a ratio of sums). Percentile intervals at ``level``; ``ci`` is the accuracy's, ``balanced_ci`` the
+    balanced accuracy's.
+    """
+    from maskprivacy.privacy.pvi import _interval, bootstrap_means
+
+    names = CLASS_NAMES[task]
+    truth = f"{task}_true"
+    read = [r for r in rows if r["found"] == 1 and r[truth] is not None and r[f"{task}_pred"] is not None]
+    if not read:
+        return {
+            "accuracy": None,
+            "balanced_accuracy": None,
+            "ci": [None, None],
+            "balanced_ci": [None, None],
+            "n": 0,
+            "resampled": None,
+        }
+    persons = [person_of(r["path"]) for r in read]
+    by_person = all(persons)
+    keys = persons if by_person else [r["path"] for r in read]
+    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    k = len(names)
+    sums = np.zeros((len(index), 2 + 2 * k))  # photos, hits, then per class: photos, hits
+    for key, r in zip(keys, read):
+        y, hit = int(r[truth]), float(r[truth] == r[f"{task}_pred"])
+        g = index[key]
+        sums[g, 0] += 1
+        sums[g, 1] += hit
+        sums[g, 2 + y] += 1
+        sums[g, 2 + k + y] += hit
+
+    present = sums[:, 2 : 2 + k].sum(0) > 0  # classes with photos; a resample that lacks one skips it
+
+    def figures(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Accuracy and balanced accuracy from (summed or mean) columns; works on one row or many."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = m[..., 1] / m[..., 0]
+            recall = m[..., 2 + k :][..., present] / m[..., 2 : 2 + k][..., present]
+            return acc, np.nanmean(recall, axis=-1)
+
+    acc, bal = figures(sums.sum(0))
+    b_acc, b_bal = figures(bootstrap_means(sums, n_boot=n_boot, seed=seed))
+    return {
+        "accuracy": float(acc),
+        "balanced_accuracy": float(bal),
+        "ci": _interval(b_acc, level),
+        "balanced_ci": _interval(b_bal, level),
+        "n": len(read),
+        "resampled": f"{len(index)} {'people' if by_person else 'photos'}",
+    }
+
+
+def realmask_summary(
+    run: str | os.PathLike,
+    images_dir: str | os.PathLike,
+    labels_csv: str | os.PathLike,
+    split: str = "uniform",
+    detector: str = "auto",
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """The "real masks" row of a protection-by-style table: each masked-face attacker on real masks.
+
+    The photos with ``masked=1`` are read as they are (told "already masked", so the mask check plays
+    no part) by every masked-face attacker the run has: ``cnn_masked`` (paper-style, trained on the white
+    type-a mask) and ``cnn_robust`` (trained on many mask styles) when present. As a comparison, the same
+    set's bare photos (``masked=0``) get the digital type-a mask and go to the paper-style attacker:
+    ``cnn_masked_digital_a``. Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
+    intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``.
+
+    A different population from UTKFace's test faces (here: South Asian adults photographed with their
+    own masks), so the row must be read as such; ``population`` says it.
+    """
+    from maskprivacy.analysis.analyzer import get_analyzer
+
+    root = Path(images_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder")
+    errors: list[dict[str, str]] = []
+    rows = read_labels(labels_csv, errors)
+    real = [r for r in rows if r.masked is True]
+    bare = [r for r in rows if r.masked is False]
+    if not real:
+        raise ValueError(f"{labels_csv}: no rows with masked=1 (real masks) to evaluate")
+    probe = get_analyzer(run, split, detector)
+    conditions = [c for c in ("masked", "robust") if c in probe.models.predictors]
+    if not conditions:
+        raise FileNotFoundError(f"{run} has no masked-face attacker (masked_{split} or robust_{split})")
+    people = {person_of(r.path) for r in rows}
+    population = (
+        f"realmask-dev: {len(real)} photos with real masks and {len(bare)} without, of "
+        f"{len(people) if None not in people else 'unknown'} people (a different population from "
+        f"UTKFace's test faces: read as its own row)"
+    )
+    attackers: dict[str, dict[str, Any]] = {}
+
+    def entry(res: EvalResult, model: str, photos: str) -> dict[str, Any]:
+        d: dict[str, Any] = {"model": model, "photos": photos}
+        for task in ("sex", "race"):
+            if any(getattr(r, task) is not None for r in rows):
+                d[task] = accuracy_with_ci(res.rows, task, n_boot, seed, level)
+        d["n"] = res.faces_found
+        d["not_found"] = len(res.not_found)
+        return d
+
+    for c in conditions:
+        an = get_analyzer(run, split, detector, real_mask=c)
+        res = evaluate_rows(root, real, an, None, progress=progress)
+        attackers[f"cnn_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
+    if bare and "masked" in conditions:
+        res = evaluate_rows(root, bare, probe, "a", "white", progress=progress)
+        attackers["cnn_masked_digital_a"] = entry(
+            res, probe.models.name("masked"), "bare photos (masked=0) with the digital white type-a mask"
+        )
+    return {
+        "population": population,
+        "split": split,
+        "ci_level": level,
+        "n_boot": n_boot,
+        "seed": seed,
+        "attackers": attackers,
+        "errors": errors,
+    }

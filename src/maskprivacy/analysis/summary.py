@@ -1,0 +1,111 @@
+"""A short plain-language summary of an analysis, for people rather than for programs.
+
+The readers are people asking "what can a camera still tell about me behind a mask?", so the text
+says what the model read, how sure it was, and what the mask did or did not hide, without jargon.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from maskprivacy.analysis.analyzer import FaceResult, PhotoResult
+
+STYLE_WORDS = {
+    "a": "type-a (the paper's)",
+    "b": "type-b",
+    "c": "type-c",
+    "d": "type-d",
+    "e": "type-e",
+    "f": "type-f",
+    "surgical": "surgical",
+    "cloth": "cloth",
+    "n95": "N95",
+}
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None else f" ({round(100 * v)}% sure)"
+
+
+def reading_text(r: dict[str, Any] | None) -> str:
+    """'female (93% sure), White (71% sure), about 31 years old (age group 20-30)'."""
+    if not r:
+        return "no reading (no model for this case)"
+    parts = []
+    for t in ("sex", "race"):
+        if t in r:
+            parts.append(f"{r[t]['label']}{_pct(r[t]['confidence'])}")
+    if "age" in r:
+        group = f" (age group {r['age_bucket']['label']})" if "age_bucket" in r else ""
+        parts.append(f"about {round(r['age']['years'])} years old{group}")
+    elif "age_bucket" in r:
+        parts.append(f"age group {r['age_bucket']['label']}{_pct(r['age_bucket']['confidence'])}")
+    return ", ".join(parts) if parts else "no attributes"
+
+
+def change_text(ch: dict[str, Any] | None) -> str:
+    if not ch:
+        return ""
+    changed = [
+        ("age group" if t == "age_bucket" else t) for t in ("sex", "race", "age_bucket") if t in ch and ch[t]["changed"]
+    ]
+    kept = [
+        ("age group" if t == "age_bucket" else t)
+        for t in ("sex", "race", "age_bucket")
+        if t in ch and not ch[t]["changed"]
+    ]
+    bits = []
+    if changed:
+        bits.append("the mask changed the reading of " + " and ".join(changed))
+    if kept:
+        bits.append(" and ".join(kept) + (" was" if len(kept) == 1 else " were") + " still read the same")
+    if "age" in ch:
+        years = round(abs(ch["age"]["delta_years"]))
+        bits.append(
+            "the age estimate barely moved"
+            if years == 0
+            else f"the age estimate moved by {years} year{'' if years == 1 else 's'}"
+        )
+    drops = [
+        (t, -c["confidence_change"])
+        for t, c in ch.items()
+        if isinstance(c, dict) and c.get("confidence_change") is not None and not c["changed"]
+    ]
+    drops = [(t, d) for t, d in drops if d >= 0.05]
+    if drops:
+        t, d = max(drops, key=lambda x: x[1])
+        bits.append(f"confidence in the {'age group' if t == 'age_bucket' else t} dropped by {round(100 * d)} points")
+    text = "; ".join(bits)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+def face_text(i: int, f: "FaceResult", style: str | None, color: str) -> str:
+    head = f"Face {i}"
+    if f.already_masked:
+        robust = bool(f.as_is) and str(f.as_is.get("model", "")).startswith("robust")
+        who = "the mask-robust model" if robust else "the masked-face model"
+        return f"{head} already wears a mask: {who} reads {reading_text(f.as_is)}."
+    s = f"{head} (no mask): the model reads {reading_text(f.as_is)}."
+    if style and f.masked is not None:
+        s += (
+            f" With a digital {color + ' ' if color and color != 'random' else ''}{STYLE_WORDS.get(style, style)} "
+            f"mask: {reading_text(f.masked)}. {change_text(f.change)}"
+        )
+    return s.strip()
+
+
+def summarize(result: "PhotoResult") -> str:
+    n = len(result.faces)
+    if n == 0:
+        return "No face was found in this photo."
+    lines = [f"Found {n} face{'s' if n != 1 else ''}."]
+    lines += [face_text(i + 1, f, result.mask_style, result.mask_color) for i, f in enumerate(result.faces)]
+    lines += result.notes
+    hidden = [f for f in result.faces if f.change and all(not c["changed"] for t, c in f.change.items() if t != "age")]
+    if result.mask_style and hidden:
+        lines.append(
+            "A mask did not stop the model from reading sex, race and age group the same way"
+            + (" for this face." if n == 1 else f" for {len(hidden)} of {n} faces.")
+        )
+    return " ".join(lines)

@@ -1,0 +1,182 @@
+"""analyze(): the right model reads each face, readings are well formed, the mask check works."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import maskprivacy
+from maskprivacy.analysis.analyzer import NoModelsError, analyze, get_analyzer
+from maskprivacy.faces.landmarks import get_landmarker
+from maskprivacy.faces.maskcheck import looks_masked
+from maskprivacy.masking.api import load_rgb
+from maskprivacy.masking.draw import draw_mask
+
+
+def _masked_version(path, style, color="white"):
+    rgb = load_rgb(path)
+    pts = get_landmarker("fast").faces(rgb)[0].points
+    return draw_mask(rgb, pts, style=style, color=color, key=path.name)
+
+
+def test_mask_check_tells_bare_from_masked(good_faces):
+    bare = [looks_masked(load_rgb(p))[0] for p in good_faces]
+    masked = [
+        looks_masked(_masked_version(p, s, c))[0]
+        for p, (s, c) in zip(
+            good_faces,
+            [
+                ("a", "white"),
+                ("surgical", "random"),
+                ("n95", "random"),
+                ("cloth", "random"),
+                ("c", "black"),
+                ("e", "white"),
+                ("surgical", "random"),
+                ("a", "white"),
+            ],
+        )
+    ]
+    assert sum(bare) <= 1, bare  # measured: ~6% of bare faces read as masked
+    assert sum(masked) >= 7, masked  # measured: ~96% of digitally masked faces caught
+
+
+def _check_reading(r, model):
+    assert r["model"] == model
+    for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
+        probs = r[t]["probabilities"]
+        assert len(probs) == k and abs(sum(probs.values()) - 1) < 1e-3
+        assert r[t]["label"] == max(probs, key=probs.get) and r[t]["confidence"] == probs[r[t]["label"]]
+    assert 0 <= r["age"]["years"] <= 116
+
+
+def test_analyze_bare_face_reads_both_ways(demo_run, face_path):
+    res = maskprivacy.analyze(face_path, model=demo_run, mask_style="a")
+    assert len(res) == 1
+    f = res[0]
+    assert not f.already_masked and f.detector in ("blazeface", "hog", "cnn")
+    _check_reading(f.as_is, "unmasked_uniform")
+    _check_reading(f.masked, "masked_uniform")
+    for t in ("sex", "race", "age_bucket"):
+        c = f.change[t]
+        assert c["from"] == f.as_is[t]["label"] and c["to"] == f.masked[t]["label"]
+        assert c["changed"] == (c["from"] != c["to"])
+        assert c["confidence_change"] == pytest.approx(
+            f.masked[t]["probabilities"][c["from"]] - f.as_is[t]["probabilities"][c["from"]], abs=2e-4
+        )
+    assert f.change["age"]["delta_years"] == pytest.approx(f.masked["age"]["years"] - f.as_is["age"]["years"], abs=0.11)
+    # the digital mask covers the mouth and leaves the eyes alone
+    mouth = f.masked_crop[130:160, 80:120].astype(int) - f.crop[130:160, 80:120].astype(int)
+    eyes = [f.masked_crop[48:66, x : x + 30].astype(int) - f.crop[48:66, x : x + 30].astype(int) for x in (42, 128)]
+    assert np.abs(mouth).mean() > 40 and max(np.abs(e).mean() for e in eyes) < 1
+    d = res.to_dict(images=True)
+    json.dumps(d)
+    assert d["faces"][0]["images"]["face"].startswith("data:image/jpeg;base64,")
+    assert res.summary.startswith("Found 1 face.") and "type-a" in res.summary
+
+
+def test_already_masked_faces_go_to_the_masked_models_without_a_second_mask(demo_run, face_path):
+    told = analyze(_masked_version(face_path, "surgical", "random"), model=demo_run, already_masked=True)[0]
+    assert told.already_masked and told.masked_reason == "told by caller"
+    _check_reading(told.as_is, "masked_uniform")
+    assert told.masked is None and told.masked_crop is None and told.change is None
+    auto = analyze(_masked_version(face_path, "a"), model=demo_run)[0]
+    assert auto.already_masked and "below" in auto.masked_reason
+    assert "already wears a mask" in analyze(_masked_version(face_path, "a"), model=demo_run).summary
+
+
+def test_no_mask_style_no_face_and_batch(demo_run, face_path, good_faces):
+    plain = analyze(face_path, model=demo_run, mask_style=None)[0]
+    assert plain.masked is None and plain.as_is is not None
+    noise = (np.random.default_rng(0).random((240, 240, 3)) * 50 + 100).astype(np.uint8)
+    empty = analyze(noise, model=demo_run)
+    assert len(empty) == 0 and empty.summary == "No face was found in this photo."
+    an = get_analyzer(demo_run)
+    batch = an.analyze_batch([load_rgb(p) for p in good_faces[:3]], "a")
+    for p, b in zip(good_faces[:3], batch):
+        one = an.analyze(load_rgb(p), "a")
+        for key in ("as_is", "masked"):
+            a1, b1 = getattr(one[0], key), getattr(b[0], key)
+            np.testing.assert_allclose(
+                list(a1["race"]["probabilities"].values()), list(b1["race"]["probabilities"].values()), atol=1e-3
+            )
+
+
+def test_missing_models_and_bad_style_give_clear_errors(tmp_path, demo_run, face_path):
+    with pytest.raises(NoModelsError, match="no trained models in .*reproduce"):
+        analyze(face_path, model=tmp_path)
+    with pytest.raises(NoModelsError):
+        analyze(face_path, model=tmp_path / "missing")
+    with pytest.raises(ValueError, match="mask style"):
+        analyze(face_path, model=demo_run, mask_style="zz")
+
+
+def test_faces_are_resized_like_the_training_cache(tmp_path, face_path):
+    """A run trained on an 80-px cache gets 80-px faces, resized as the cache was (area averaging)."""
+    import cv2
+
+    from maskprivacy.analysis.analyzer import Analyzer, ModelSet
+    from maskprivacy.analysis.demo_run import make_demo_run
+
+    run = make_demo_run(tmp_path / "run", input_size=32)
+    assert ModelSet(run).side == {"unmasked": None, "masked": None}
+    for c in ("unmasked", "masked"):
+        (run / "cache" / f"{c}_s80").mkdir(parents=True)
+    an = Analyzer(run)
+    assert an.models.side == {"unmasked": 80, "masked": 80}
+    f = an.analyze(load_rgb(face_path), None)[0]
+    direct = an.models.unmasked.predict(cv2.resize(f.crop, (80, 80), interpolation=cv2.INTER_AREA))
+    np.testing.assert_allclose(list(f.as_is["race"]["probabilities"].values()), direct["race"][0], atol=1e-4)
+    assert ModelSet(make_demo_run(tmp_path / "r2", input_size=32, cache_size=64)).side == {"unmasked": 64, "masked": 64}
+
+
+def test_flip_averaging_can_be_switched_off_per_analyzer(demo_run, face_path):
+    fast, exact = get_analyzer(demo_run, tta=False), get_analyzer(demo_run)
+    assert fast is not exact
+    assert not fast.models.unmasked.tta and not fast.models.masked.tta
+    assert exact.models.unmasked.tta and exact.models.masked.tta  # bundles' own setting untouched
+    a = fast.analyze(load_rgb(face_path))[0].as_is["sex"]["probabilities"]["male"]
+    b = exact.analyze(load_rgb(face_path))[0].as_is["sex"]["probabilities"]["male"]
+    assert a != b
+
+
+def test_reader_rule():
+    """One rule for analyze, evaluate and the API: real masks go to the mask-robust attacker when there is one."""
+    from maskprivacy.analysis.analyzer import reader_for
+
+    assert reader_for(False) == "unmasked" and reader_for(False, digital=True) == "masked"
+    assert reader_for(True) == "robust"
+    assert reader_for(True, available=("unmasked", "masked")) == "masked"
+    assert reader_for(True, real_mask="masked") == "masked"
+    assert reader_for(False, digital=True, real_mask="robust") == "masked"  # digital masks: the paper's attacker
+    with pytest.raises(ValueError, match="real_mask"):
+        reader_for(True, real_mask="cnn")
+
+
+def test_real_masks_go_to_the_robust_attacker_when_the_run_has_one(tmp_path, face_path):
+    from maskprivacy.analysis.analyzer import Analyzer
+    from maskprivacy.analysis.demo_run import make_demo_run
+
+    run = make_demo_run(tmp_path / "run", input_size=32, robust=True)
+    real = _masked_version(face_path, "surgical", "random")
+    an = Analyzer(run)
+    assert an.models.names() == ["unmasked_uniform", "masked_uniform", "robust_uniform"]
+    f = an.analyze(real, "a", already_masked=True)[0]
+    _check_reading(f.as_is, "robust_uniform")
+    assert (
+        "robust_uniform" in " ".join(f.notes)
+        and "mask-robust model reads" in an.analyze(real, "a", already_masked=True).summary
+    )
+    bare = an.analyze(load_rgb(face_path), "a", already_masked=False)[0]
+    _check_reading(bare.as_is, "unmasked_uniform")
+    _check_reading(bare.masked, "masked_uniform")  # a digital type-a mask: the paper's attacker
+    forced = Analyzer(run, real_mask="masked").analyze(real, "a", already_masked=True)[0]
+    _check_reading(forced.as_is, "masked_uniform")
+    assert forced.as_is["sex"]["probabilities"] != f.as_is["sex"]["probabilities"]
+    # a run without a robust model: the paper-style attacker, as before; asking for robust is a clear error
+    old = make_demo_run(tmp_path / "old", input_size=32)
+    _check_reading(Analyzer(old).analyze(real, None, already_masked=True)[0].as_is, "masked_uniform")
+    with pytest.raises(NoModelsError, match="no robust_uniform model"):
+        Analyzer(old, real_mask="robust")

@@ -1,0 +1,173 @@
+"""evaluate's research fields on a tiny labelled folder whose every answer is known in advance.
+
+The run's models answer the same for every face (``make_demo_run(fixed=...)``), a different answer per
+model, so the confusion matrices, per-class and balanced accuracies, age-bucket accuracy and MAE below
+follow from the labels alone, and the routing of real masks to the mask-robust attacker shows in them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from maskprivacy.analysis.demo_run import make_demo_run
+from maskprivacy.analysis.evaluate import PREDICTION_COLUMNS, evaluate
+from maskprivacy.cli import main
+
+ANSWERS = {
+    "unmasked": {"sex": 1, "race": 3, "age_bucket": 4, "age": 40},  # female, Indian, 31-45, 40 y
+    "masked": {"sex": 1, "race": 1, "age_bucket": 2, "age": 15},  # female, Black, 13-19, 15 y
+    "robust": {"sex": 0, "race": 0, "age_bucket": 3, "age": 25},
+}  # male, White, 20-30, 25 y
+
+
+@pytest.fixture(scope="module")
+def fixed_run(tmp_path_factory):
+    return make_demo_run(tmp_path_factory.mktemp("fixed"), input_size=32, robust=True, fixed=ANSWERS)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, good_faces, jpeg):
+    root = tmp_path_factory.mktemp("known")
+    # path, sex, race, age, masked (the photos are bare sample faces; "masked=1" tells evaluate they wear one)
+    rows = [
+        ("a.jpg", 0, 3, 40, 0),
+        ("b.jpg", 1, 0, 20, 0),
+        ("c.jpg", 0, 3, 70, 0),
+        ("d.jpg", 0, 0, 25, 1),
+        ("e.jpg", 1, 2, 50, 1),
+    ]
+    for (name, *_), src in zip(rows, good_faces):
+        shutil.copy(src, root / name)
+    (root / "wall.jpg").write_bytes(jpeg((np.random.default_rng(0).random((220, 220, 3)) * 40 + 100).astype(np.uint8)))
+    rows += [("wall.jpg", 1, 0, 30, 0), ("gone.jpg", 0, 0, 30, 0)]
+    with open(root / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "sex", "race", "age", "masked"])
+        w.writerows(rows)
+    return root
+
+
+def test_evaluate_json_has_confusion_per_class_and_balanced_accuracy(fixed_run, folder, capsys):
+    assert (
+        main(
+            [
+                "evaluate",
+                "--images",
+                str(folder),
+                "--labels",
+                str(folder / "labels.csv"),
+                "--model",
+                str(fixed_run),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    d = json.loads(capsys.readouterr().out)
+    assert d["n"] == 7 and d["faces_found"] == 5 and d["not_found"] == ["wall.jpg"]
+    assert d["models"] == {"unmasked_uniform": 3, "robust_uniform": 2}  # real masks: the mask-robust attacker
+    assert d["already_masked"] == {"yes": 2, "no": 3}
+    sex = d["sex"]
+    # bare faces read female, masked ones male: true male -> [1 male, 2 female], true female -> [1, 1]
+    assert sex["confusion"] == [[1, 2], [1, 1]]
+    assert sex["accuracy"] == pytest.approx(2 / 5) and sex["n"] == 5
+    assert sex["per_class"] == pytest.approx({"male": 1 / 3, "female": 1 / 2})
+    assert sex["balanced_accuracy"] == pytest.approx((1 / 3 + 1 / 2) / 2)
+    assert sex["support"] == {"male": 3, "female": 2} and sex["predicted"] == {"male": 2, "female": 3}
+    race = d["race"]
+    assert race["confusion"] == [[1, 0, 0, 1, 0], [0] * 5, [1, 0, 0, 0, 0], [0, 0, 0, 2, 0], [0] * 5]
+    assert race["accuracy"] == pytest.approx(3 / 5)
+    assert race["per_class"] == {"White": 0.5, "Black": None, "Asian": 0.0, "Indian": 1.0, "Others": None}
+    assert race["balanced_accuracy"] == pytest.approx(0.5)  # classes without photos do not count
+    # true buckets 31-45, 20-30, 61+ (bare: read 31-45) and 20-30, 46-60 (masked: read 20-30)
+    assert d["age_bucket"]["accuracy"] == pytest.approx(2 / 5) and len(d["age_bucket"]["confusion"]) == 7
+    assert d["age"]["mae"] == pytest.approx((0 + 20 + 30 + 0 + 25) / 5, abs=0.01) and d["age"]["n"] == 5
+    assert d["age"]["rmse"] == pytest.approx(np.sqrt((0 + 400 + 900 + 0 + 625) / 5), abs=0.01)
+
+
+def test_evaluate_can_read_real_masks_with_the_paper_attacker_and_writes_predictions(fixed_run, folder, tmp_path):
+    out = tmp_path / "sub" / "pred.csv"
+    res = evaluate(folder, folder / "labels.csv", fixed_run, real_mask="masked", predictions=out)
+    assert res.models == {"unmasked_uniform": 3, "masked_uniform": 2}
+    assert res.metrics["sex"]["confusion"] == [[0, 3], [0, 2]]  # every face read female now
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == PREDICTION_COLUMNS
+    assert [r["path"] for r in rows] == ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "wall.jpg", "gone.jpg"]
+    a, d, wall, gone = rows[0], rows[3], rows[5], rows[6]
+    assert (a["found"], a["already_masked"], a["model"], a["sex_pred"], a["race_pred"]) == (
+        "1",
+        "0",
+        "unmasked_uniform",
+        "1",
+        "3",
+    )
+    assert float(a["sex_prob_female"]) > 0.99 and float(a["age_pred"]) == pytest.approx(40, abs=0.1)
+    assert (d["already_masked"], d["model"], d["race_pred"], d["age_bucket_pred"]) == ("1", "masked_uniform", "1", "2")
+    assert sum(float(d[f"race_prob_{n}"]) for n in ("White", "Black", "Asian", "Indian", "Others")) == pytest.approx(
+        1, abs=1e-3
+    )
+    assert (wall["found"], wall["model"], wall["error"]) == ("0", "", "no face found")
+    assert (gone["found"], gone["error"]) == ("", "no such file")
+    # the digital mask on bare faces goes to the paper-style attacker; real masks keep the robust one
+    dig = evaluate(folder, folder / "labels.csv", fixed_run, mask_style="a")
+    assert dig.models == {"masked_uniform": 3, "robust_uniform": 2}
+
+
+def test_evaluate_text_output_shows_per_class(fixed_run, folder, tmp_path, capsys):
+    assert (
+        main(
+            [
+                "evaluate",
+                "--images",
+                str(folder),
+                "--labels",
+                str(folder / "labels.csv"),
+                "--model",
+                str(fixed_run),
+                "--quiet",
+                "--predictions",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "sex accuracy: 40.0%, balanced 41.7% (n=5); per class: male 33.3% (n=3), female 50.0% (n=2)" in out
+    assert "robust_uniform (2 faces)" in out and (tmp_path / "p.csv").is_file()
+
+
+def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
+    """Each masked-face attacker on the photos with real masks, plus bare photos + digital mask a."""
+    from maskprivacy.analysis.evaluate import realmask_summary
+
+    (tmp_path / "images").mkdir()
+    # people p001, p002 (men) and p003 (woman); two photos each with a "real mask", one bare
+    rows = []
+    for i, (person, sex) in enumerate((("p001", 0), ("p002", 0), ("p003", 1))):
+        for j, masked in enumerate((1, 1, 0)):
+            name = f"images/{person}_{masked}{j}m.jpg"
+            shutil.copy(good_faces[(3 * i + j) % len(good_faces)], tmp_path / name)
+            rows.append((name, sex, 3, masked))
+    with open(tmp_path / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "sex", "race", "masked"])
+        w.writerows(rows)
+    d = realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300)
+    assert "realmask-dev" in d["population"] and "3 people" in d["population"]
+    assert set(d["attackers"]) == {"cnn_masked", "cnn_robust", "cnn_masked_digital_a"}
+    rob, pap, dig = (d["attackers"][k] for k in ("cnn_robust", "cnn_masked", "cnn_masked_digital_a"))
+    assert rob["model"] == "robust_uniform" and rob["n"] == 6 and dig["n"] == 3
+    # robust reads every face male: 4 of 6 right; men all right, the woman never -> balanced 0.5
+    assert rob["sex"]["accuracy"] == pytest.approx(4 / 6) and rob["sex"]["balanced_accuracy"] == pytest.approx(0.5)
+    lo, hi = rob["sex"]["ci"]
+    assert 0 <= lo <= 4 / 6 <= hi <= 1 and lo < hi and rob["sex"]["resampled"] == "3 people"
+    assert pap["sex"]["accuracy"] == pytest.approx(2 / 6)  # the paper-style attacker reads female
+    assert rob["race"]["accuracy"] == 0 and pap["race"]["accuracy"] == 0  # White / Black for Indian faces
+    assert dig["sex"]["accuracy"] == pytest.approx(1 / 3) and dig["photos"].startswith("bare photos")
+    assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d  # same seed, same row

@@ -1,0 +1,117 @@
+"""The words every stage shares and the one map of a run folder.
+
+A run folder (``RUN/``) is the contract between stages: the masking run is read by the cache, the
+cache by training, ``train/`` by the privacy analysis, the analyzer and the report. Each path is
+spelled here once, so a stage that writes a file and the stages that read it cannot drift apart.
+
+>>> from pathlib import Path
+>>> r = RunLayout(Path("RUN"))
+>>> r.split_csv("uniform").as_posix(), r.train_dir("masked", "random").as_posix()
+('RUN/splits/uniform.csv', 'RUN/train/masked_random')
+>>> check_choice("split", "paper", SPLITS)
+Traceback (most recent call last):
+...
+ValueError: split 'paper': choose from uniform, random
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["CONDITIONS", "ROBUST", "TRAIN_CONDITIONS", "SPLITS", "PARTS", "RunLayout", "check_choice"]
+
+#: The two kinds of test faces: with the paper's digital mask ("a", white) and bare.
+CONDITIONS: tuple[str, ...] = ("masked", "unmasked")
+#: The mask-robust attacker: trained on random masks of every style, tested on the masked faces.
+ROBUST = "robust"
+#: What ``train --condition`` accepts (one attacker per entry).
+TRAIN_CONDITIONS: tuple[str, ...] = (*CONDITIONS, ROBUST)
+#: The paper's uniform split (its headline) and a seeded random one.
+SPLITS: tuple[str, ...] = ("uniform", "random")
+#: The parts of a split.
+PARTS: tuple[str, ...] = ("train", "val", "test")
+
+
+def check_choice(what: str, value: str, choices: Iterable[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError that lists them (CLI and API alike)."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{what} {value!r}: choose from {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Where each stage's outputs live inside one run folder."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, run: str | os.PathLike) -> "RunLayout":
+        return cls(Path(run))
+
+    # masking, data and splits ----------------------------------------------------------------
+    @property
+    def masks(self) -> Path:
+        """The masking run (``maskprivacy mask --out``) that reproduce makes."""
+        return self.root / "masks"
+
+    @property
+    def splits(self) -> Path:
+        return self.root / "splits"
+
+    def split_csv(self, split: str) -> Path:
+        return self.splits / f"{split}.csv"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    def cache_dir(self, condition: str, size: int) -> Path:
+        """The decoded images of one condition at ``size`` pixels (``training.cache``)."""
+        return self.cache / f"{condition}_s{int(size)}"
+
+    def pretrain_dir(self, condition: str) -> Path:
+        """MoCo v2 of one condition: backbone.pt, pretrain.json, checkpoints/, logs/."""
+        return self.root / "pretrain" / condition
+
+    # attackers -------------------------------------------------------------------------------
+    @property
+    def train(self) -> Path:
+        return self.root / "train"
+
+    def train_dir(self, condition: str, split: str) -> Path:
+        """One CNN attacker: metrics.json, predictions.csv, confusion PNGs, model.pt."""
+        return self.train / f"{condition}_{split}"
+
+    def dlib_dir(self, condition: str, split: str) -> Path:
+        """One dlib-descriptor attacker (``training.dlib_attacker``)."""
+        return self.root / f"dlib_{condition}_{split}"
+
+    # analysis and report ---------------------------------------------------------------------
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def stages_json(self) -> Path:
+        return self.root / "stages.json"
+
+    @property
+    def styles_json(self) -> Path:
+        return self.root / "styles.json"
+
+    @property
+    def realmask_json(self) -> Path:
+        return self.root / "realmask.json"
+
+    @property
+    def pvi_json(self) -> Path:
+        return self.root / "pvi.json"
+
+    @property
+    def results_json(self) -> Path:
+        return self.root / "results.json"

@@ -1,0 +1,516 @@
+"""A run's summary (results.json) and its report (report.md, self-contained report.html).
+
+Both read a run folder laid out as in docs/ARCHITECTURE.md. The report is built once as a list
+of blocks (headings, paragraphs, tables, images) and rendered twice, so the Markdown and the HTML
+always say the same thing. The HTML embeds every PNG as a base64 data URI and carries its CSS
+inline: it opens offline, can be mailed as one file, and makes no network request.
+
+Anything missing (a condition not trained, no PVI yet, no figures) renders as "not run" rather
+than failing, so the report is useful at every point of an interrupted run.
+
+Figures the report looks for (the ``reproduce`` pipeline writes them): ``figures/pipeline.png``,
+``figures/distributions.png`` and ``figures/pvi.png`` (re-drawn here from results.json's PVI), and
+each attacker's ``confusion_<task>.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Mapping
+
+from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES
+from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
+from maskprivacy.paper import (
+    CITATION,
+    PAPER_COLUMNS,
+    PAPER_N_TEST,
+    PAPER_PER_CLASS_UNIFORM,
+    PAPER_PVI_REDUCTION,
+    PAPER_RESULTS,
+)
+from maskprivacy.privacy.runs import DEFAULT_ATTACKER, AttackerDir
+from maskprivacy.provenance import machine_line
+from maskprivacy.report.blocks import (
+    NOT_RUN,
+    Block,
+    fmt_ci,
+    fmt_metric,
+    fmt_num,
+    fmt_pct,
+    fmt_pct_ci,
+    heading,
+    image_block,
+    paragraph,
+    table_block,
+)
+from maskprivacy.report.results import METRICS, build_results, load_attackers, read_json, value_of
+
+FIGURES = {
+    "pipeline": "figures/pipeline.png",
+    "distributions": "figures/distributions.png",
+    "pvi": "figures/pvi.png",
+    "styles": "figures/styles.png",
+}
+
+
+def _sec_results(res: dict) -> list[Block]:
+    cols = [(c, s) for c in CONDITIONS for s in SPLITS]
+    header = ["metric", *PAPER_COLUMNS.values(), *[f"this run: {c}, {s}" for c, s in cols]]
+    rows = []
+    for key, task, metric, label, _ in METRICS:
+        row = [label]
+        row += ["-" if (v := PAPER_RESULTS[p][key]) is None else fmt_metric(metric, v) for p in PAPER_COLUMNS]
+        row += [fmt_metric(metric, value_of(res.get(c, {}).get(s), task, metric)) for c, s in cols]
+        rows.append(row)
+    n = [str(res.get(c, {}).get(s, {}).get("n_test", NOT_RUN)) for c, s in cols]
+    rows.append(["test images", "-", "-", str(PAPER_N_TEST), *n])
+    return [
+        heading(2, "Results beside the paper"),
+        paragraph(
+            f"Attacker: {res.get('main_attacker', DEFAULT_ATTACKER)}. Paper: {CITATION}. "
+            "'-': the paper does not report it; the unmasked column quotes other papers' state of the art, "
+            "while this run trains its unmasked attacker with the same method as the masked one."
+        ),
+        table_block(header, rows),
+    ]
+
+
+def _sec_masked_vs_unmasked(res: dict) -> list[Block]:
+    out = [
+        heading(2, "Masked vs unmasked, per attribute"),
+        paragraph(
+            "How much the mask takes away from the attacker (same method, same test faces). Difference = masked - "
+            "unmasked: negative accuracy points or more years of error mean the mask hides something."
+        ),
+    ]
+    for s in SPLITS:
+        m, u = res.get("masked", {}).get(s), res.get("unmasked", {}).get(s)
+        rows = []
+        for _key, task, metric, label, _ in METRICS:
+            vm, vu = value_of(m, task, metric), value_of(u, task, metric)
+            if vm is None or vu is None:
+                diff = NOT_RUN
+            elif metric == "accuracy":
+                diff = f"{100 * (vm - vu):+.2f} points"
+            else:
+                diff = f"{vm - vu:+.2f} years"
+            rows.append([label, fmt_metric(metric, vm), fmt_metric(metric, vu), diff])
+        out += [heading(3, f"{s} split"), table_block(["attribute", "masked", "unmasked", "difference"], rows)]
+    return out
+
+
+def _sec_attackers(res: dict) -> list[Block]:
+    attackers = res.get("attackers") or {}
+    out = [heading(2, "Attackers")]
+    if not attackers:
+        return out + [paragraph(f"No attacker results: {NOT_RUN}.")]
+    rows = []
+    for a in sorted(attackers):
+        for c in CONDITIONS:
+            for s in SPLITS:
+                e = attackers[a].get(c, {}).get(s)
+                if e is None:
+                    continue
+                rows.append(
+                    [
+                        a,
+                        c,
+                        s,
+                        *[fmt_metric(metric, value_of(e, task, metric)) for _k, task, metric, _l, _ in METRICS],
+                        str(e.get("n_test", "")),
+                    ]
+                )
+    out.append(table_block(["attacker", "condition", "split", *[m[3] for m in METRICS], "test images"], rows))
+    if len(attackers) > 1:
+        srows = []
+        for c in CONDITIONS:
+            for s in SPLITS:
+                best = (res.get("strongest") or {}).get(c, {}).get(s) or {}
+                for task, b in best.items():
+                    metric = "mae" if task == "age" else "accuracy"
+                    srows.append([c, s, task, b["attacker"], fmt_metric(metric, b[metric]), ", ".join(b["of"])])
+        out += [
+            heading(3, "Strongest attacker per attribute"),
+            paragraph(
+                "Highest accuracy (lowest MAE for age) among the attackers evaluated on that condition and split."
+            ),
+            table_block(["condition", "split", "attribute", "strongest", "value", "among"], srows),
+        ]
+    return out
+
+
+def _sec_pvi(run: Path, res: dict) -> list[Block]:
+    out = [heading(2, "Privacy Vulnerability Index (PVI)")]
+    pvi = res.get("pvi")
+    if not pvi:
+        return out + [paragraph(f"PVI: {NOT_RUN}. Compute it with `maskprivacy privacy pvi RUN_DIR`.")]
+    lvl = f"{100 * pvi.get('ci_level', 0.95):.0f}%"
+    out.append(
+        paragraph(
+            f"Predictability per attribute (0 = no better than the training majority class or median age, 1 = perfect), "
+            f"weighted by importance; definition in docs/PRIVACY.md. Attacker {pvi.get('attacker') or '-'}, split "
+            f"{pvi.get('split') or '-'}, {pvi.get('n_test', '?')} paired test faces, {lvl} bootstrap intervals from "
+            f"{pvi.get('n_boot', '?')} resamples (seed {pvi.get('seed', '?')}); baseline: {pvi.get('baseline', '?')}, "
+            f"age as {pvi.get('age_measure', '?')}."
+        )
+    )
+    rows = []
+    for c in CONDITIONS:
+        v = pvi.get(c)
+        rows.append([f"PVI {c}", NOT_RUN if v is None else f"{v:.3f}{fmt_ci(pvi.get(c + 'fmt_ci'))}"])
+    red = pvi.get("reduction")
+    rows.append(
+        [
+            "reduction (1 - masked/unmasked)",
+            NOT_RUN if red is None else f"{100 * red:.1f}%{fmt_ci(pvi.get('reduction_ci'), True)}",
+        ]
+    )
+    rows.append(
+        [
+            "paper's reported reduction",
+            f"{100 * PAPER_PVI_REDUCTION:.1f}% (its formula and weights are not public; "
+            "`maskprivacy privacy paper` puts its numbers through this formula)",
+        ]
+    )
+    out.append(table_block(["", f"value [{lvl} CI]"], rows))
+    attrs = pvi.get("attributes") or {}
+    arows = []
+    weights = pvi.get("weights") or {}
+    for a in weights:
+        row = [a, f"{weights[a]:.3f}"]
+        for c in CONDITIONS:
+            d = (attrs.get(c) or {}).get(a)
+            if d is None:
+                row += [NOT_RUN, NOT_RUN]
+                continue
+            model = fmt_pct(d["model"]) if d["kind"] == "classification" else f"MAE {d['model']:.2f}"
+            base = fmt_pct(d["baseline"]) if d["kind"] == "classification" else f"MAE {d['baseline']:.2f}"
+            p = (
+                NOT_RUN
+                if d["predictability"] is None
+                else f"{d['predictability']:.3f}{fmt_ci(d.get('predictability_ci'))}"
+            )
+            row += [f"{model} (baseline {base})", p]
+        arows.append(row)
+    out.append(
+        table_block(
+            [
+                "attribute",
+                "weight",
+                "masked: attacker",
+                "masked: predictability",
+                "unmasked: attacker",
+                "unmasked: predictability",
+            ],
+            arows,
+        )
+    )
+    fig = run / FIGURES["pvi"]
+    if fig.is_file():
+        out.append(image_block(fig, "PVI and per-attribute predictability, masked vs unmasked"))
+    for w in pvi.get("warnings") or []:
+        out.append(Block("note", w))
+    return out
+
+
+def _strongest_cell(styles: dict, style: str) -> tuple[str, dict] | None:
+    row = (styles.get("styles") or {}).get(style)
+    if not row:
+        return None
+    return row["strongest"], row["attackers"][row["strongest"]]
+
+
+def _sec_answer(res: dict) -> list[Block]:
+    """The answer first, in plain words, from the run's own numbers (styles.json, else the PVI)."""
+    out = [heading(2, "The answer")]
+    st = res.get("styles") or {}
+    lvl = f"{100 * float(st.get('ci_level') or (res.get('pvi') or {}).get('ci_level') or 0.95):.0f}%"
+    paper = _strongest_cell(st, "a") if st else None
+    ref = st.get("reference") or {}
+    bare = ((st.get("styles") or {}).get(ref.get("style", "")) or {}).get("attackers", {}).get(ref.get("attacker", ""))
+    if paper and bare:
+        name, c = paper
+        text = (
+            f"Behind the paper's mask (shape a, white) the strongest attacker ({name}) still reads sex correctly "
+            f"{fmt_pct_ci(c['sex']['accuracy'], c['sex']['ci'])} of the time, race {fmt_pct_ci(c['race']['accuracy'], c['race']['ci'])} "
+            f"and the age bucket {fmt_pct_ci(c['age_bucket']['accuracy'], c['age_bucket']['ci'])} (age within "
+            f"{c['age']['mae']:.1f} years on average); without a mask the unmasked attacker reads "
+            f"{fmt_pct(bare['sex']['accuracy'], 1)}, {fmt_pct(bare['race']['accuracy'], 1)} and "
+            f"{fmt_pct(bare['age_bucket']['accuracy'], 1)}. In terms of the Privacy Vulnerability Index (0 = nothing "
+            f"readable beyond guessing from the population, 1 = everything), it is {bare['pvi']:.3f} without a mask "
+            f"and {c['pvi']:.3f}{fmt_ci(c.get('pvi_ci'))} behind this one: a reduction of "
+            f"{fmt_pct_ci(c.get('reduction'), c.get('reduction_ci'))}."
+        )
+        best, worst = st.get("best"), st.get("worst")
+        n_styles = len([k for k in st.get("styles") or {} if k != "bare"])
+        if best and worst and best != worst:
+            (bn, b), (wn, w) = _strongest_cell(st, best), _strongest_cell(st, worst)  # type: ignore[misc]
+            text += (
+                f" Of the {n_styles} mask styles tried on the same {st.get('n_test', '?')} test faces, {best} protects "
+                f"best (strongest attacker {bn}: sex {fmt_pct(b['sex']['accuracy'], 1)}, PVI reduction "
+                f"{fmt_pct_ci(b.get('reduction'), b.get('reduction_ci'))}) and {worst} least ({wn}: sex "
+                f"{fmt_pct(w['sex']['accuracy'], 1)}, reduction {fmt_pct_ci(w.get('reduction'), w.get('reduction_ci'))})."
+            )
+        text += f" Intervals: {lvl} bootstrap over the test faces."
+        return out + [paragraph(text)]
+    pvi = res.get("pvi") or {}
+    m = (res.get("masked") or {}).get("uniform") or {}
+    if pvi.get("reduction") is not None and m:
+        return out + [
+            paragraph(
+                f"Behind the paper's mask (shape a, white) the attacker ({res.get('main_attacker', DEFAULT_ATTACKER)}) still "
+                f"reads sex correctly {fmt_pct(value_of(m, 'sex', 'accuracy'), 1)} of the time, race "
+                f"{fmt_pct(value_of(m, 'race', 'accuracy'), 1)} and the age bucket {fmt_pct(value_of(m, 'age_bucket', 'accuracy'), 1)}; "
+                f"the mask lowers the Privacy Vulnerability Index by {fmt_pct_ci(pvi['reduction'], pvi.get('reduction_ci'))}. "
+                f"Protection by mask style: {NOT_RUN} (reproduce stage `styles`)."
+            )
+        ]
+    return out + [paragraph(f"{NOT_RUN}: train the masked and unmasked attackers and compute the PVI first.")]
+
+
+def _sec_styles(run: Path, res: dict) -> list[Block]:
+    out = [heading(2, "Protection by mask style")]
+    st = res.get("styles")
+    if not st:
+        return out + [paragraph(f"{NOT_RUN} (reproduce stage `styles`).")]
+    lvl = f"{100 * float(st.get('ci_level', 0.95)):.0f}%"
+    out.append(
+        paragraph(
+            f"Every CNN attacker on the same {st.get('n_test', '?')} test faces ({st.get('split')} split, cached at "
+            f"the training size) wearing each mask style, drawn from the face's key points with a fixed seed "
+            f"({st.get('seed')}); row a is the paper's mask exactly as the masked attacker is tested on it. Accuracy "
+            f"[{lvl} bootstrap interval, {st.get('n_boot')} paired resamples]; PVI reduction against the unmasked "
+            f"attacker on bare faces. Strongest = the attacker with the highest PVI on that style (the worst case "
+            f"for the wearer). Sorted from best to worst protection, then no mask (bare). Best: {st.get('best')}; worst: {st.get('worst')}."
+        )
+    )
+    rows_ = st.get("styles") or {}
+    order = sorted(
+        (s_ for s_ in rows_ if s_ != "bare"), key=lambda s: rows_[s]["attackers"][rows_[s]["strongest"]]["pvi"]
+    )
+    order += ["bare"] if "bare" in rows_ else []  # no mask: the reference, last
+    rows = []
+    for s_ in order:
+        r = rows_[s_]
+        for a, c in sorted(r["attackers"].items()):
+            rows.append(
+                [
+                    s_,
+                    a + (" (strongest)" if a == r["strongest"] else ""),
+                    fmt_pct_ci(c["sex"]["accuracy"], c["sex"]["ci"]),
+                    fmt_pct_ci(c["race"]["accuracy"], c["race"]["ci"]),
+                    fmt_pct_ci(c["age_bucket"]["accuracy"], c["age_bucket"]["ci"]),
+                    f"{c['age']['mae']:.2f}{fmt_ci(c['age']['ci'])}",
+                    f"{c['pvi']:.3f}{fmt_ci(c.get('pvi_ci'))}",
+                    NOT_RUN if c.get("reduction") is None else fmt_pct_ci(c["reduction"], c.get("reduction_ci")),
+                ]
+            )
+    real = st.get("realmask")
+    if isinstance(real, Mapping) and real.get("error"):
+        out.append(Block("note", str(real["error"])))
+    elif isinstance(real, Mapping):
+        label = f"real masks ({real.get('population') or 'realmask-dev'}; different population)"
+        for a, c in sorted((real.get("attackers") or {}).items()):
+
+            def acc(t: str) -> str:
+                d = c.get(t) or {}
+                v = fmt_pct_ci(d.get("accuracy"), d.get("ci"))
+                return v + (
+                    f" (balanced {fmt_pct(d['balanced_accuracy'], 1)})"
+                    if d.get("balanced_accuracy") is not None
+                    else ""
+                )
+
+            rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
+    out.append(
+        table_block(
+            ["style", "attacker", "sex acc", "race acc", "age bucket acc", "age MAE", "PVI", "PVI reduction"], rows
+        )
+    )
+    desc = [[s_, rows_[s_].get("description", "")] for s_ in order]
+    out.append(Block("details", "what each style is", children=(table_block(["style", "description"], desc),)))
+    fig = run / FIGURES["styles"]
+    if fig.is_file():
+        out.append(image_block(fig, "PVI per mask style and attacker (best-protecting first)"))
+    return out
+
+
+def _sec_per_class(metrics: dict, main: str) -> list[Block]:
+    out = [heading(2, "Per-class accuracy, masked faces, uniform split")]
+    m = metrics.get((main, "masked", "uniform"))
+    u = metrics.get((main, "unmasked", "uniform"))
+    rows = []
+    for task, names in CLASS_NAMES.items():
+        for name in names:
+
+            def pc(x):
+                v = ((x or {}).get(task) or {}).get("per_class", {}).get(name)
+                return fmt_pct(v, 1) if v is not None else NOT_RUN
+
+            rows.append([task, name, fmt_pct(PAPER_PER_CLASS_UNIFORM[task][name], 1), pc(m), pc(u)])
+    return out + [table_block(["task", "class", "paper (masked)", "this run: masked", "this run: unmasked"], rows)]
+
+
+def _confusion_table(matrix: list[list[float]], names: tuple[str, ...]) -> Block:
+    rows = [[f"true {names[i]}", *[str(int(v)) for v in r]] for i, r in enumerate(matrix)]
+    return table_block(["", *[f"pred {n}" for n in names]], rows)
+
+
+def _sec_confusion(attackers: list[AttackerDir], metrics: dict) -> list[Block]:
+    out = [heading(2, "Confusion matrices")]
+    if not attackers:
+        return out + [paragraph(f"{NOT_RUN}.")]
+    for a in attackers:
+        m = metrics.get((a.attacker, a.condition, a.split), {})
+        inner: list[Block] = []
+        for task, names in CLASS_NAMES.items():
+            png = a.path / f"confusion_{task}.png"
+            conf = (m.get(task) or {}).get("confusion")
+            if png.is_file():
+                inner.append(image_block(png, f"{task}"))
+            elif conf:
+                inner += [heading(4, task), _confusion_table(conf, names)]
+            else:
+                inner.append(paragraph(f"{task}: {NOT_RUN}"))
+        out.append(Block("details", f"{a.attacker}, {a.condition}, {a.split} split", children=tuple(inner)))
+    return out
+
+
+def _sec_breakdown(metrics: dict, main: str) -> list[Block]:
+    out = [heading(2, "Breakdown by sex x race x age bucket (uniform split)")]
+    m = metrics.get((main, "masked", "uniform"), {}).get("breakdown") or []
+    u = metrics.get((main, "unmasked", "uniform"), {}).get("breakdown") or []
+    if not m and not u:
+        return out + [paragraph(f"{NOT_RUN}.")]
+    key = lambda r: (str(r["sex"]), str(r["race"]), str(r["age_bucket"]))  # noqa: E731
+    mm, uu = {key(r): r for r in m}, {key(r): r for r in u}
+    order = {n: i for i, n in enumerate((*SEX_NAMES, *RACE_NAMES, *AGE_BUCKET_NAMES))}
+    keys = sorted(set(mm) | set(uu), key=lambda k: tuple(order.get(x, 99) for x in k))
+    rows = []
+    for k in keys:
+        a, b = mm.get(k), uu.get(k)
+        n = (a or b)["n"]
+
+        def pair(field: str, pct: bool) -> str:
+            f = (lambda r: fmt_pct(r.get(field), 1)) if pct else (lambda r: fmt_num(r.get(field), 1))
+            return f"{f(a) if a else NOT_RUN} / {f(b) if b else NOT_RUN}"
+
+        rows.append(
+            [
+                *k,
+                str(n),
+                pair("sex_acc", True),
+                pair("race_acc", True),
+                pair("age_bucket_acc", True),
+                pair("age_mae", False),
+            ]
+        )
+    table = table_block(
+        ["sex", "race", "age bucket", "n", "sex acc (masked / unmasked)", "race acc", "age bucket acc", "age MAE"], rows
+    )
+    return out + [Block("details", f"{len(rows)} cells (masked / unmasked)", children=(table,))]
+
+
+def _split_counts(run: Path) -> list[list[str]]:
+    import csv
+
+    rows = []
+    for s in SPLITS:
+        p = RunLayout(run).split_csv(s)
+        if not p.is_file():
+            rows.append([s, NOT_RUN, NOT_RUN, NOT_RUN])
+            continue
+        counts = {"train": 0, "val": 0, "test": 0}
+        with p.open() as f:
+            for r in csv.DictReader(f):
+                counts[r.get("part", "")] = counts.get(r.get("part", ""), 0) + 1
+        rows.append([s, str(counts["train"]), str(counts["val"]), str(counts["test"])])
+    return rows
+
+
+def _sec_dataset(run: Path, res: dict) -> list[Block]:
+    out = [heading(2, "Dataset")]
+    ds = res.get("dataset")
+    if isinstance(ds, Mapping) and ds:
+        out.append(
+            table_block(
+                ["", "value"], [[k, json.dumps(v) if isinstance(v, (dict, list)) else str(v)] for k, v in ds.items()]
+            )
+        )
+    out.append(table_block(["split", "train", "val", "test"], _split_counts(run)))
+    fig = run / FIGURES["distributions"]
+    out.append(
+        image_block(fig, "Age distribution; race by sex")
+        if fig.is_file()
+        else paragraph(f"Distributions figure: {NOT_RUN}.")
+    )
+    out.append(heading(2, "Pipeline"))
+    fig = run / FIGURES["pipeline"]
+    out.append(
+        image_block(fig, "Original, localisation, key points, digital mask")
+        if fig.is_file()
+        else paragraph(f"Pipeline figure: {NOT_RUN}.")
+    )
+    return out
+
+
+def _sec_wall_time(res: dict) -> list[Block]:
+    out = [heading(2, "Wall time")]
+    stages = res.get("stages") or {}
+    if stages:
+        rows = [[k, fmt_num((v or {}).get("wall_s"), 1)] for k, v in stages.items()]
+        total = sum(float((v or {}).get("wall_s") or 0) for v in stages.values())
+        rows.append(["total", f"{total:.1f}"])
+        out.append(table_block(["stage", "seconds"], rows))
+    else:
+        out.append(paragraph(f"Pipeline stages: {NOT_RUN} (no timings recorded)."))
+    arows = []
+    for a, conds in sorted((res.get("attackers") or {}).items()):
+        for c, splits in conds.items():
+            for s, e in splits.items():
+                for stage, sec in (e.get("wall_s") or {}).items():
+                    arows.append([a, c, s, stage, fmt_num(sec, 1)])
+    if arows:
+        out += [heading(3, "Per attacker"), table_block(["attacker", "condition", "split", "stage", "seconds"], arows)]
+    return out
+
+
+def header_blocks(run: Path, res: dict, metrics: dict) -> list[Block]:
+    first = next(iter(metrics.values()), {})
+    facts = [f"Run: `{run}`", f"generated {res.get('generated_at', '')}"]
+    # A resumed run may hold attackers trained at different commits: name every one, in first-seen order.
+    commits = list(dict.fromkeys(str(m["commit"]) for m in metrics.values() if m.get("commit")))
+    if commits:
+        facts.append(("commit: " if len(commits) == 1 else "commits: ") + ", ".join(commits))
+    if first.get("machine"):
+        v = first["machine"]
+        facts.append("machine: " + (machine_line(v) if isinstance(v, Mapping) else str(v)))
+    profile = (first.get("config") or {}).get("profile") or res.get("profile")
+    if profile:
+        facts.append(f"profile: {profile}")
+    out = [heading(1, "Does a face mask protect my privacy? - run report"), paragraph(" · ".join(facts))]
+    out += [Block("note", p) for p in res.get("problems") or []]
+    return out
+
+
+def build_blocks(run: str | os.PathLike, results: dict | None = None) -> list[Block]:
+    """The whole report as blocks; ``results`` defaults to RUN/results.json (or a fresh build)."""
+    run = Path(run)
+    res = results or read_json(RunLayout(run).results_json) or build_results(run)
+    attackers, metrics, _ = load_attackers(run)
+    main = res.get("main_attacker", DEFAULT_ATTACKER)
+    blocks = header_blocks(run, res, metrics)
+    blocks += _sec_answer(res)
+    blocks += _sec_results(res)
+    blocks += _sec_masked_vs_unmasked(res)
+    blocks += _sec_pvi(run, res)
+    blocks += _sec_styles(run, res)
+    blocks += _sec_attackers(res)
+    blocks += _sec_per_class(metrics, main)
+    blocks += _sec_confusion(attackers, metrics)
+    blocks += _sec_breakdown(metrics, main)
+    blocks += _sec_dataset(run, res)
+    blocks += _sec_wall_time(res)
+    return blocks

@@ -1,0 +1,439 @@
+"""``maskprivacy reproduce``: every stage of the paper, from the raw archive to report.html.
+
+Stages run in order; each records its wall time in ``RUN/stages.json`` when it completes and is
+skipped next time, so an interrupted run resumes (the long stages also resume *inside*: the masker
+from its journal, Lightning from its last checkpoint). ``--force STAGE`` deletes one stage's outputs
+and redoes it.
+
+Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
+
+    data/manifest.csv, data/counts.json   ingest
+    mask/                                 masking run (report.csv, landmarks.npy, images/)
+    figures/pipeline.png, distributions.png
+    cache/, splits/, pretrain/, train/    training (maskprivacy.training.pipeline); train/robust_<split>/
+                                          is the mask-robust attacker (results.json: attackers.cnn_robust)
+    dlib_<condition>_<split>/             the dlib-descriptor attacker
+    styles.json, figures/styles.png       protection by mask style (privacy/by_style.py)
+    realmask.json                         optional: real masked photos (a different population), read if present
+    results.json, report.md, report.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from maskprivacy.atomic import write_json
+from maskprivacy.layout import CONDITIONS, ROBUST, SPLITS, RunLayout
+
+# What the profiles mean for the stages outside training (training reads its own YAML profile).
+PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
+    "smoke": {"dlib_n_train": 200, "pvi_boot": 200},
+    "cpu": {"dlib_n_train": 3000, "pvi_boot": 2000},
+    "gpu": {"dlib_n_train": 6000, "pvi_boot": 2000},
+}
+
+
+@dataclass
+class Context:
+    data: str
+    run: Path
+    profile: str
+    cfg: dict
+    style: str
+    color: str
+    seed: int
+    workers: int
+    progress: bool
+    dlib: bool
+    extras: dict[str, Any]
+    real_masks: str | None = None  # a labelled folder of real photos (labels.csv with a masked column)
+
+    @property
+    def mask_dir(self) -> Path:
+        return self.run / "mask"
+
+
+@dataclass
+class Stage:
+    name: str
+    run: Callable[[Context], Any]
+    outputs: Callable[[Context], list[Path]]
+    help: str
+
+
+# ---------------------------------------------------------------- stages
+def _inspect(ctx: Context) -> None:
+    from maskprivacy.data.manifest import build_manifest
+
+    m = build_manifest(ctx.data)
+    if not m.ok:
+        raise ValueError(f"no labelled image in {ctx.data}: is it UTKFace (names age_sex_race_datetime)?")
+    m.write_csv(ctx.run / "data" / "manifest.csv")
+    c = m.counts()
+    write_json(
+        ctx.run / "data" / "counts.json",
+        {"files": len(m.rows), "labelled": len(m.ok), **{k: dict(v) for k, v in c.items()}},
+    )
+
+
+def _mask(ctx: Context) -> None:
+    from maskprivacy.masking.batch import MaskConfig, run_masking
+
+    s = run_masking(
+        ctx.data,
+        ctx.mask_dir,
+        MaskConfig(style=ctx.style, color=ctx.color, seed=ctx.seed),
+        workers=ctx.workers or None,
+        progress=ctx.progress,
+    )
+    if s.masked == 0:
+        raise ValueError(f"no face could be masked in {ctx.data}; see {ctx.mask_dir / 'report.csv'}")
+
+
+def _figures(ctx: Context) -> None:
+    import csv
+
+    from maskprivacy.data.sources import iter_source
+    from maskprivacy.report.figures import distributions_figure, pipeline_figure
+
+    with (ctx.run / "data" / "manifest.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
+    distributions_figure(rows, RunLayout(ctx.run).figures / "distributions.png")
+    with (ctx.mask_dir / "report.csv").open() as f:
+        ok = sorted(r["name"] for r in csv.DictReader(f) if r["status"] == "ok")
+    want = set(ok[len(ok) // 2 : len(ok) // 2 + 50])  # a stable choice, not the first file
+    for item in iter_source(ctx.data):
+        if item.name in want:
+            pipeline_figure(item.data, RunLayout(ctx.run).figures / "pipeline.png", style=ctx.style, color=ctx.color)
+            return
+
+
+def _cache(ctx: Context) -> None:
+    from maskprivacy.training import pipeline as tp
+
+    tp.check_run_config(ctx.run, ctx.cfg)
+    tp.prepare_cache(ctx.cfg, ctx.data, ctx.mask_dir, ctx.run, CONDITIONS)
+
+
+def _splits(ctx: Context) -> None:
+    from maskprivacy.training import cache as cache_mod
+    from maskprivacy.training import pipeline as tp
+
+    names = cache_mod.load_cache(tp.cache_path(ctx.run, ctx.cfg, "masked")).names
+    tp.prepare_splits(ctx.cfg, ctx.run, names)
+
+
+def _pretrain(condition: str) -> Callable[[Context], None]:
+    def go(ctx: Context) -> None:
+        from maskprivacy.training import pipeline as tp
+
+        tp.pretrain(ctx.cfg, ctx.run, condition)
+
+    return go
+
+
+def _train(condition: str, split: str) -> Callable[[Context], None]:
+    def go(ctx: Context) -> None:
+        from maskprivacy.training import pipeline as tp
+
+        for appr in tp.approaches(ctx.cfg):
+            tp.finetune(ctx.cfg, ctx.run, condition, split, appr)
+            m = tp.evaluate_attacker(
+                ctx.cfg, ctx.run, condition, split, appr, tp.stage_walls(ctx.run, ctx.cfg, condition, split, appr)
+            )
+            if m is not None:
+                print(f"[{condition}/{split} {appr}] {tp.short_summary(m)}", flush=True)
+
+    return go
+
+
+def _train_robust(split: str) -> Callable[[Context], None]:
+    def go(ctx: Context) -> None:
+        from maskprivacy.training import pipeline as tp
+
+        tp.finetune_robust(ctx.cfg, ctx.run, split)
+        m = tp.evaluate_attacker(
+            ctx.cfg, ctx.run, ROBUST, split, "multitask", tp.stage_walls(ctx.run, ctx.cfg, ROBUST, split, "multitask")
+        )
+        if m is not None:
+            print(f"[robust/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
+
+    return go
+
+
+def _dlib(ctx: Context) -> None:
+    if not ctx.dlib:
+        return
+    from maskprivacy.training.dlib_attacker import run_dlib_attacker
+
+    run_dlib_attacker(
+        ctx.data,
+        ctx.mask_dir,
+        ctx.run,
+        splits=SPLITS,
+        conditions=CONDITIONS,
+        n_train=int(ctx.extras["dlib_n_train"]),
+        seed=ctx.seed,
+        splits_dir=RunLayout(ctx.run).splits,
+        workers=ctx.workers or (os.cpu_count() or 1),
+        split_seed=int(ctx.cfg["split"]["seed"]),
+        progress=ctx.progress,
+    )
+
+
+def _styles(ctx: Context) -> None:
+    from maskprivacy.privacy.by_style import protection_by_style, write_styles
+    from maskprivacy.report.figures import styles_figure
+
+    res = protection_by_style(
+        ctx.run,
+        ctx.cfg,
+        "uniform",
+        seed=ctx.seed,
+        n_boot=int(ctx.extras["pvi_boot"]),
+        tta=bool(ctx.cfg["eval"].get("styles_tta", ctx.cfg["eval"].get("tta", True))),
+        batch_size=int(ctx.cfg["eval"]["batch_size"]),
+    )
+    write_styles(ctx.run, res)
+    styles_figure(res, RunLayout(ctx.run).figures / "styles.png")
+    print(
+        f"[styles] best {res['best']}, worst {res['worst']} (strongest attacker's PVI), {res['wall_s']:.0f} s",
+        flush=True,
+    )
+
+
+def _realmask(ctx: Context) -> None:
+    """Every masked-face attacker on the real masks of ``--real-masks DIR`` (DIR/labels.csv), the
+    "real masks" row of the protection-by-style table; a different population, and marked as one."""
+    from maskprivacy.analysis.evaluate import realmask_summary
+
+    root = Path(ctx.real_masks or "")
+    d = realmask_summary(
+        ctx.run,
+        root,
+        root / "labels.csv",
+        split="uniform",
+        n_boot=int(ctx.extras["pvi_boot"]),
+        seed=ctx.seed,
+        progress=ctx.progress,
+    )
+    write_json(ctx.run / "realmask.json", d)
+
+
+def _pvi(ctx: Context) -> None:
+    from maskprivacy.privacy.run_pvi import pvi_for_run
+
+    res = pvi_for_run(ctx.run, n_boot=int(ctx.extras["pvi_boot"]), seed=ctx.seed)
+    write_json(RunLayout(ctx.run).pvi_json, res.to_dict())
+
+
+def _report(ctx: Context) -> None:
+    from maskprivacy.report.render import render_report
+    from maskprivacy.report.results import write_results
+
+    pvi = json.loads(RunLayout(ctx.run).pvi_json.read_text()) if RunLayout(ctx.run).pvi_json.is_file() else None
+    counts = ctx.run / "data" / "counts.json"
+    extra = {
+        "profile": ctx.profile,
+        "data": str(ctx.data),
+        "mask": {"style": ctx.style, "color": ctx.color, "seed": ctx.seed},
+        "dataset": json.loads(counts.read_text()) if counts.is_file() else None,
+    }
+    write_results(ctx.run, pvi=pvi, stages=_read_stages(ctx.run), extra=extra)  # the one write per reproduce
+    render_report(ctx.run)
+
+
+def _p(*parts: str) -> Callable[[Context], list[Path]]:
+    return lambda ctx: [ctx.run / p for p in parts]
+
+
+STAGES: list[Stage] = [
+    Stage("inspect", _inspect, _p("data"), "labels from names, counts, problems"),
+    Stage("mask", _mask, _p("mask"), "localise, 68 key points, draw the mask"),
+    Stage(
+        "figures",
+        _figures,
+        _p("figures/pipeline.png", "figures/distributions.png"),
+        "pipeline and distribution figures",
+    ),
+    Stage("cache", _cache, _p("cache"), "decode and resize once (masked and unmasked)"),
+    Stage("splits", _splits, _p("splits"), "random and uniform splits"),
+    Stage("pretrain_masked", _pretrain("masked"), _p("pretrain/masked"), "MoCo v2 on masked train faces"),
+    *[
+        Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
+        for c in ("masked",)
+        for s in SPLITS
+    ],
+    *[
+        Stage(
+            f"train_robust_{s}",
+            _train_robust(s),
+            _p(f"train/robust_{s}"),
+            f"the mask-robust attacker ({s} split): random masks on unmasked faces, from the masked attacker",
+        )
+        for s in SPLITS
+    ],
+    Stage("pretrain_unmasked", _pretrain("unmasked"), _p("pretrain/unmasked"), "MoCo v2 on unmasked train faces"),
+    *[
+        Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
+        for c in ("unmasked",)
+        for s in SPLITS
+    ],
+    Stage(
+        "dlib",
+        _dlib,
+        lambda ctx: [RunLayout(ctx.run).dlib_dir(c, s) for c in CONDITIONS for s in SPLITS],
+        "the dlib-descriptor attacker (both conditions, both splits)",
+    ),
+    Stage(
+        "styles",
+        _styles,
+        _p("styles.json", "figures/styles.png"),
+        "protection by mask style: every CNN attacker on the test faces wearing each style",
+    ),
+    Stage(
+        "realmask",
+        _realmask,
+        _p("realmask.json"),
+        "masked-face attackers on real masks (--real-masks DIR; a different population)",
+    ),
+    Stage("pvi", _pvi, _p("pvi.json"), "Privacy Vulnerability Index with bootstrap intervals"),
+    Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
+]
+STAGE_NAMES = tuple(s.name for s in STAGES)
+
+
+# ---------------------------------------------------------------- bookkeeping
+def _read_stages(run: Path) -> dict[str, dict]:
+    p = RunLayout(run).stages_json
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+
+def _record(run: Path, name: str, info: dict) -> None:
+    stages = _read_stages(run)
+    stages[name] = info
+    write_json(RunLayout(run).stages_json, stages)
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
+def _check_settings(run: Path, settings: dict) -> None:
+    """Refuse to resume a run folder made with settings that change the numbers."""
+    p = run / "reproduce.json"
+    if p.is_file():
+        old = json.loads(p.read_text())
+        diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
+        if diff:
+            raise ValueError(f"{run} was made with other settings {diff} (old, new): use another --out")
+    p.write_text(json.dumps(settings, indent=2) + "\n")
+
+
+def reproduce(
+    data: str,
+    run: str | os.PathLike,
+    profile: str = "cpu",
+    overrides: list[str] | None = None,
+    style: str = "a",
+    color: str = "white",
+    seed: int = 0,
+    workers: int = 0,
+    force: list[str] | None = None,
+    only: list[str] | None = None,
+    dlib: bool = True,
+    progress: bool = True,
+    trainer: dict[str, Any] | None = None,
+    real_masks: str | os.PathLike | None = None,
+) -> dict:
+    """Run (or resume) every stage; returns RUN/results.json's content."""
+    from maskprivacy.training.config import apply_overrides, load_profile, resolve
+
+    run = Path(run)
+    run.mkdir(parents=True, exist_ok=True)
+    for name in (force or []) + (only or []):
+        if name not in STAGE_NAMES:
+            raise ValueError(f"unknown stage {name!r}: choose from {', '.join(STAGE_NAMES)}")
+    base = load_profile(profile)
+    cfg = apply_overrides(base, overrides or [])
+    for k, v in (trainer or {}).items():
+        if v is not None:
+            cfg["trainer"][k] = v
+    if not progress:
+        cfg["trainer"]["progress"] = False
+    cfg = resolve(cfg)
+    extras = dict(PROFILE_EXTRAS.get(cfg.get("profile", profile), PROFILE_EXTRAS["cpu"]))
+    _check_settings(
+        run,
+        {
+            "data": str(Path(data).resolve()),
+            "profile": profile,
+            "overrides": list(overrides or []),
+            "style": style,
+            "color": color,
+            "seed": seed,
+        },
+    )
+    if real_masks is not None and not (Path(real_masks) / "labels.csv").is_file():
+        raise FileNotFoundError(f"--real-masks {real_masks}: no labels.csv there (columns path, sex, race, masked)")
+    ctx = Context(
+        str(data),
+        run,
+        profile,
+        cfg,
+        style,
+        color,
+        seed,
+        workers,
+        progress,
+        dlib,
+        extras,
+        str(real_masks) if real_masks is not None else None,
+    )
+    done = _read_stages(run)
+    for name in force or []:
+        stage = STAGES[STAGE_NAMES.index(name)]
+        _remove(stage.outputs(ctx))
+        done.pop(name, None)
+        _record(run, name, {"forced": True})
+    t_all = time.perf_counter()
+    ran: list[str] = []
+    for stage in STAGES:
+        # The report is written once, last, from everything the run holds: whenever any stage ran now
+        # (even under --only), so results.json and the report never lag behind the metrics.
+        refresh = stage.name == "report" and bool(ran) and (not only or RunLayout(run).results_json.is_file())
+        if only and stage.name not in only and not refresh:
+            continue
+        if stage.name == "dlib" and not dlib:
+            print("== dlib: not asked for (--no-dlib), skipped", flush=True)
+            continue
+        if stage.name == "realmask" and ctx.real_masks is None:
+            print("== realmask: no --real-masks folder given, skipped", flush=True)
+            continue
+        info = done.get(stage.name) or {}
+        if not refresh and info.get("done") and all(p.exists() for p in stage.outputs(ctx)):
+            print(f"== {stage.name}: done ({info.get('wall_s', 0):.0f} s), skipped", flush=True)
+            continue
+        print(f"== {stage.name}: {stage.help}", flush=True)
+        t0 = time.perf_counter()
+        stage.run(ctx)
+        wall = round(time.perf_counter() - t0, 2)
+        _record(
+            run,
+            stage.name,
+            {"done": True, "wall_s": wall, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        )
+        print(f"== {stage.name}: {wall:.0f} s", flush=True)
+        ran.append(stage.name)
+    print(f"== all stages: {time.perf_counter() - t_all:.0f} s this run; report: {run / 'report.html'}", flush=True)
+    return json.loads(RunLayout(run).results_json.read_text()) if RunLayout(run).results_json.is_file() else {}

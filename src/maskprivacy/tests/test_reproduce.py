@@ -1,0 +1,236 @@
+"""End to end: `maskprivacy reproduce --profile smoke` on the 619-file sample, then resume and --force."""
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from maskprivacy.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def _small_real_mask_set(dst, realmask):
+    """Four people of realmask-dev (two women, two men), each with and without a mask, or None when absent."""
+    if not (realmask / "labels.csv").is_file():
+        return None
+    with (realmask / "labels.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    people: dict[str, list[dict]] = {}
+    for r in rows:
+        people.setdefault(Path(r["path"]).name.split("_")[0], []).append(r)
+    chosen = []
+    for sex in ("1", "0"):
+        whole = [
+            p for p, rs in sorted(people.items()) if rs[0]["sex"] == sex and {r["masked"] for r in rs} == {"0", "1"}
+        ]
+        chosen += [next(r for r in people[p] if r["masked"] == m) for p in whole[:2] for m in ("0", "1")]
+    (dst / "images").mkdir(parents=True)
+    for r in chosen:
+        shutil.copy(realmask / r["path"], dst / r["path"])
+    with (dst / "labels.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(chosen)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, sample_dir, realmask_root):
+    run = tmp_path_factory.mktemp("reproduce") / "run"
+    real = _small_real_mask_set(tmp_path_factory.mktemp("realmask") / "set", realmask_root)
+    code = main(
+        [
+            "reproduce",
+            "--data",
+            str(sample_dir),
+            "--profile",
+            "smoke",
+            "--out",
+            str(run),
+            "--quiet",
+            *(["--real-masks", str(real)] if real else []),
+        ]
+    )
+    assert code == 0
+    return run
+
+
+def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run):
+    real = smoke_run / "realmask.json"
+    if not real.is_file():
+        pytest.skip("realmask-dev not found beside the repo")
+    d = json.loads(real.read_text())
+    assert set(d["attackers"]) == {"cnn_masked", "cnn_robust", "cnn_masked_digital_a"}
+    for a in d["attackers"].values():
+        assert a["n"] + a["not_found"] == 4
+        lo, hi = a["sex"]["ci"]
+        assert lo <= a["sex"]["accuracy"] <= hi
+    res = json.loads((smoke_run / "results.json").read_text())
+    assert res["styles"]["realmask"]["attackers"].keys() == d["attackers"].keys()
+    assert "different population" in (smoke_run / "report.md").read_text()
+
+
+def _accuracy_from_predictions(path, task):
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    return sum(int(float(r[f"{task}_true"])) == int(float(r[f"{task}_pred"])) for r in rows) / len(rows), len(rows)
+
+
+def test_results_json_holds_values_computed_in_the_run(smoke_run):
+    res = json.loads((smoke_run / "results.json").read_text())
+    with (smoke_run / "splits" / "uniform.csv").open() as f:
+        n_test = sum(r["part"] == "test" for r in csv.DictReader(f))
+    for cond in ("masked", "unmasked"):
+        for split in ("uniform", "random"):
+            r = res[cond][split]
+            for task in ("sex", "race", "age_bucket"):
+                assert 0.0 <= r[task]["accuracy"] <= 1.0
+            assert r["age"]["mae"] > 0 and r["age"]["rmse"] >= r["age"]["mae"]
+            acc, n = _accuracy_from_predictions(smoke_run / "train" / f"{cond}_{split}" / "predictions.csv", "race")
+            assert r["race"]["accuracy"] == pytest.approx(acc)
+            if split == "uniform":
+                assert n == n_test
+    pvi = res["pvi"]
+    assert 0.0 <= pvi["unmasked"] <= 1.0 and 0.0 <= pvi["masked"] <= 1.0
+    for stage in (
+        "inspect",
+        "mask",
+        "figures",
+        "cache",
+        "splits",
+        "pretrain_masked",
+        "train_masked_uniform",
+        "train_robust_uniform",
+        "train_robust_random",
+        "train_unmasked_random",
+        "dlib",
+        "styles",
+        "pvi",
+    ):
+        assert res["stages"][stage]["wall_s"] >= 0, stage
+    # results.json is written once, by the report stage, which cannot know its own time: stages.json does
+    assert "report" not in res["stages"]
+    assert json.loads((smoke_run / "stages.json").read_text())["report"]["wall_s"] >= 0
+    assert res["dataset"]["labelled"] > 0  # the inspect stage's counts reach the report
+    assert res["attackers"].keys() >= {"cnn", "dlib", "cnn_robust"}
+    # the mask-robust attacker: its own entry, tested on the same masked faces as the paper-style one
+    for split in ("uniform", "random"):
+        rob = res["attackers"]["cnn_robust"]["masked"][split]
+        assert rob["n_test"] == res["masked"][split]["n_test"] and 0 <= rob["sex"]["accuracy"] <= 1
+        acc, _ = _accuracy_from_predictions(smoke_run / "train" / f"robust_{split}" / "predictions.csv", "sex")
+        assert rob["sex"]["accuracy"] == pytest.approx(acc)
+    assert "cnn_robust" in res["strongest"]["masked"]["uniform"]["sex"]["of"]
+
+
+def test_protection_by_style_table(smoke_run):
+    from maskprivacy.masking.draw import STYLES
+
+    res = json.loads((smoke_run / "results.json").read_text())
+    st = res["styles"]
+    assert list(st["styles"]) == ["bare", *STYLES]
+    assert st["best"] in STYLES and st["worst"] in STYLES
+    strongest = {s: r["attackers"][r["strongest"]]["pvi"] for s, r in st["styles"].items() if s != "bare"}
+    assert strongest[st["best"]] == min(strongest.values()) and strongest[st["worst"]] == max(strongest.values())
+    assert st["reference"] == {"attacker": "cnn_unmasked", "style": "bare"}
+    red = st["styles"]["bare"]["attackers"]["cnn_unmasked"]["reduction"]  # the reference against itself
+    assert red is None or red == pytest.approx(0.0)
+    for style, row in st["styles"].items():
+        assert set(row["attackers"]) == {"cnn_masked", "cnn_unmasked", "cnn_robust"}, style
+        assert row["strongest"] in row["attackers"]
+        for a, c in row["attackers"].items():
+            for t in ("sex", "race", "age_bucket"):
+                lo, hi = c[t]["ci"]
+                assert lo <= c[t]["accuracy"] <= hi, (style, a, t)
+            assert c["age"]["mae"] > 0 and 0 <= c["pvi"] <= 1
+    # the 'a' row is the masked test faces themselves and 'bare' the unmasked ones: same numbers as the
+    # attackers' own evaluations (same faces, same test-time augmentation)
+    assert st["styles"]["a"]["attackers"]["cnn_masked"]["sex"]["accuracy"] == pytest.approx(
+        res["masked"]["uniform"]["sex"]["accuracy"]
+    )
+    assert st["styles"]["bare"]["attackers"]["cnn_unmasked"]["race"]["accuracy"] == pytest.approx(
+        res["unmasked"]["uniform"]["race"]["accuracy"]
+    )
+    assert st["styles"]["a"]["attackers"]["cnn_robust"]["sex"]["accuracy"] == pytest.approx(
+        res["attackers"]["cnn_robust"]["masked"]["uniform"]["sex"]["accuracy"]
+    )
+    assert (smoke_run / "figures" / "styles.png").stat().st_size > 5000
+    md = (smoke_run / "report.md").read_text()
+    assert md.index("## The answer") < md.index("## Results beside the paper")
+    assert "Protection by mask style" in md and "Behind the paper's mask" in md
+
+
+def test_real_masks_row_is_read_when_present(smoke_run):
+    from maskprivacy.report.render import render_report
+    from maskprivacy.report.results import write_results
+
+    real = {
+        "population": "realmask-dev: test people",
+        "attackers": {
+            "cnn_robust": {
+                "sex": {"accuracy": 0.9, "balanced_accuracy": 0.875, "ci": [0.8, 0.95]},
+                "race": {"accuracy": 0.5, "balanced_accuracy": 0.5, "ci": [0.4, 0.6]},
+                "n": 40,
+            }
+        },
+    }
+    path = smoke_run / "realmask.json"
+    stage_output = path.read_bytes() if path.is_file() else None
+    path.write_text(json.dumps(real))
+    try:
+        write_results(smoke_run)
+        render_report(smoke_run)
+        md = (smoke_run / "report.md").read_text()
+        assert "real masks (realmask-dev: test people; different population)" in md and "balanced 87.5%" in md
+        assert json.loads((smoke_run / "results.json").read_text())["styles"]["realmask"] == real
+    finally:
+        if stage_output is None:
+            path.unlink()
+        else:
+            path.write_bytes(stage_output)
+        write_results(smoke_run)
+        render_report(smoke_run)
+
+
+def test_report_is_self_contained_and_complete(smoke_run):
+    html = (smoke_run / "report.html").read_text()
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert html.count("data:image/png;base64,") >= 4  # pipeline, distributions, confusion, PVI
+    md = (smoke_run / "report.md").read_text()
+    for needle in ("94.65%", "Privacy Vulnerability Index", "masked, uniform", "Wall time"):
+        assert needle.lower() in md.lower(), needle
+
+
+def test_rerun_skips_completed_stages_and_force_redoes_one(smoke_run, sample_dir, capsys):
+    before = json.loads((smoke_run / "stages.json").read_text())
+    assert (
+        main(
+            [
+                "reproduce",
+                "--data",
+                str(sample_dir),
+                "--profile",
+                "smoke",
+                "--out",
+                str(smoke_run),
+                "--quiet",
+                "--force",
+                "pvi",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "== mask: done" in out and "== train_masked_uniform: done" in out
+    assert "== pvi: Privacy" in out
+    after = json.loads((smoke_run / "stages.json").read_text())
+    assert after["mask"] == before["mask"] and after["pvi"]["finished_at"] >= before["pvi"]["finished_at"]
+
+
+def test_other_settings_refused(smoke_run, sample_dir, capsys):
+    code = main(["reproduce", "--data", str(sample_dir), "--profile", "smoke", "--out", str(smoke_run), "--style", "b"])
+    assert code == 2
+    assert "other settings" in capsys.readouterr().err

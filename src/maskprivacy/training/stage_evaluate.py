@@ -1,0 +1,130 @@
+"""Stage ``evaluate``: one attacker on its split's test faces -> metrics.json, predictions.csv, PNGs."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maskprivacy.atomic import write_json
+from maskprivacy.layout import RunLayout
+from maskprivacy.provenance import git_commit, machine
+from maskprivacy.training import cache as cache_mod
+from maskprivacy.training.rows import split_rows
+from maskprivacy.training.runtime import (
+    TASKS,
+    approach_dir,
+    cache_path,
+    is_rank_zero,
+    model_path,
+    setup_torch,
+    test_condition,
+)
+
+
+def evaluate_attacker(
+    cfg: dict,
+    run: str | os.PathLike,
+    condition: str,
+    split: str,
+    approach: str = "multitask",
+    wall_s: dict[str, float] | None = None,
+) -> dict[str, Any] | None:
+    """Test-set metrics of a fine-tuned approach; writes metrics.json, predictions.csv, confusion PNGs.
+
+    Returns the metrics (None on DDP ranks other than 0, which write nothing).
+    """
+    import torch
+
+    from maskprivacy.data.labels import CLASS_NAMES
+    from maskprivacy.models.predictor import Predictor
+    from maskprivacy.training.metrics import compute_metrics, confusion_png, predictions_table, write_predictions
+
+    run = Path(run)
+    d = approach_dir(run, condition, split, approach)
+    if (d / "metrics.json").is_file():
+        return json.loads((d / "metrics.json").read_text())
+    if not is_rank_zero():
+        return None
+    setup_torch(cfg)
+    t0 = time.perf_counter()
+    c = cache_mod.load_cache(cache_path(run, cfg, test_condition(condition)))
+    rows = split_rows(c.names, RunLayout(run).split_csv(split))["test"]
+    device = "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
+    paths = (
+        [model_path(run, condition, split, approach)]
+        if approach == "multitask"
+        else [model_path(run, condition, split, approach, t) for t in TASKS]
+    )
+    probs: dict[str, np.ndarray] = {}
+    bs = int(cfg["eval"]["batch_size"])
+    for p in paths:
+        pred = Predictor.load(p, device=device)
+        pred.tta = bool(cfg["eval"].get("tta", True))
+        for s in range(0, len(rows), bs):
+            x = torch.from_numpy(np.ascontiguousarray(c.images[rows[s : s + bs]])).permute(0, 3, 1, 2)
+            for t, v in pred.forward_tensor(x).items():
+                probs.setdefault(t, []).append(v.float().cpu().numpy())  # type: ignore[arg-type]
+    probs = {t: np.concatenate(v) for t, v in probs.items()}  # type: ignore[arg-type]
+    truth = {"sex": c.sex[rows], "race": c.race[rows], "age_bucket": c.age_bucket[rows], "age": c.age[rows]}
+    cols = predictions_table([c.names[i] for i in rows], truth, probs)
+    d.mkdir(parents=True, exist_ok=True)
+    write_predictions(d / "predictions.csv", cols)
+    metrics = compute_metrics(cols)
+    for t, names in CLASS_NAMES.items():
+        if t in metrics:
+            acc = metrics[t]["accuracy"]
+            confusion_png(
+                d / f"confusion_{t}.png",
+                metrics[t]["confusion"],
+                names,
+                f"{t} - {condition} faces, {split} split, {approach}\naccuracy {100 * (acc or 0):.1f}% (n={len(rows)})",
+            )
+    walls = dict(wall_s or {})
+    walls["evaluate"] = round(time.perf_counter() - t0, 2)
+    metrics.update(
+        {
+            "condition": condition,
+            "test_faces": test_condition(condition),
+            "split": split,
+            "approach": approach,
+            "config": cfg,
+            "commit": git_commit(),
+            "machine": machine(),
+            "wall_s": walls,
+            "cpu_s": stage_cpu(run, condition, split, approach),
+        }
+    )
+    write_json(d / "metrics.json", metrics)
+    return metrics
+
+
+def stage_cpu(run: Path, condition: str, split: str, approach: str) -> dict[str, float]:
+    """CPU seconds (all threads) of the training stages: beside wall time, shows a shared machine."""
+    w: dict[str, float] = {}
+    pj = RunLayout(run).pretrain_dir(condition) / "pretrain.json"
+    if pj.is_file():
+        w["pretrain"] = json.loads(pj.read_text()).get("cpu_s", 0.0)
+    infos = list(approach_dir(run, condition, split, approach).glob("model*.json"))
+    if infos:
+        w["finetune"] = round(sum(json.loads(p.read_text()).get("finetune_cpu_s", 0.0) for p in infos), 2)
+    return w
+
+
+def stage_walls(run: Path, cfg: dict, condition: str, split: str, approach: str) -> dict[str, float]:
+    """Wall time of every stage that produced this result, read back from what each stage wrote."""
+    w: dict[str, float] = {}
+    meta = cache_path(run, cfg, condition) / "meta.json"
+    if meta.is_file():
+        w["cache"] = json.loads(meta.read_text()).get("wall_s", 0.0)
+    pj = RunLayout(run).pretrain_dir(condition) / "pretrain.json"
+    if pj.is_file():
+        w["pretrain"] = json.loads(pj.read_text()).get("wall_s", 0.0)
+    infos = [p for p in approach_dir(run, condition, split, approach).glob("model*.json")]
+    if infos:
+        w["finetune"] = round(sum(json.loads(p.read_text()).get("finetune_wall_s", 0.0) for p in infos), 2)
+    return w

@@ -1,0 +1,116 @@
+"""Stage ``robust``: the mask-robust attacker, fine-tuned on faces wearing random masks.
+
+Same network and budget logic as the paper-style attacker; only its training faces differ (a mask
+of every style drawn afresh per face and batch, ``training/robust.py``), and it is tested on the
+paper's mask "a" like the paper-style attacker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from maskprivacy.layout import ROBUST, RunLayout
+from maskprivacy.training import cache as cache_mod
+from maskprivacy.training.rows import fit_rows
+from maskprivacy.training.runtime import TASKS, cache_path, load_bank, model_path, say, setup_torch
+from maskprivacy.training.stage_finetune import copy_bundle, finetune_module, fit_and_save
+
+
+def robust_init_model(cfg: dict, run: str | os.PathLike, split: str) -> Path:
+    """The paper-style masked attacker's multi-task bundle the robust attacker starts from."""
+    shared = bool(cfg["finetune"].get("shared_splits"))
+    return model_path(Path(run), "masked", "shared" if shared else split, "multitask")
+
+
+def finetune_robust(cfg: dict, run: str | os.PathLike, split: str) -> Path:
+    """The mask-robust attacker for ``split``: RUN/train/robust_<split>/model.pt (multi-task).
+
+    Trained on the unmasked cache with a fresh random mask per face per batch (training/robust.py),
+    on the same train/val faces as the masked attacker, starting from its weights
+    (``robust.init: masked``; ``pretrain``: from the masked MoCo backbone; ``none``: from scratch).
+    """
+    run = Path(run)
+    if not bool(cfg["finetune"].get("shared_splits")):
+        return _finetune_robust_one(cfg, run, split)
+    src = _finetune_robust_one(cfg, run, "shared")
+    dst = model_path(run, ROBUST, split, "multitask")
+    copy_bundle(src, dst, split)
+    return dst
+
+
+def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
+    import lightning as L
+    import torch
+
+    from maskprivacy.training.robust import RandomMasker, distribution
+
+    target = model_path(run, ROBUST, split, "multitask")
+    if target.is_file():
+        return target
+    rc, fc = cfg["robust"], cfg["finetune"]
+    init = str(rc.get("init", "masked"))
+    if init not in ("masked", "pretrain", "none"):
+        raise ValueError(f"robust.init {init!r}: choose masked, pretrain or none")
+    dist = distribution(cfg)
+    init_path = robust_init_model(cfg, run, split if split != "shared" else "uniform")
+    if init == "masked" and not init_path.is_file():
+        raise FileNotFoundError(
+            f"the robust attacker starts from the masked attacker's {init_path}: train it first "
+            "(maskprivacy train --condition masked, or the reproduce stage train_masked_<split>)"
+        )
+    setup_torch(cfg)
+    udir = cache_path(run, cfg, "unmasked")
+    c, bank = load_bank(cfg, udir)
+    points = cache_mod.ensure_points(udir)
+    rows = fit_rows(run, c.names, split)
+    bs = min(int(rc.get("batch_size") or fc["batch_size"]), max(2, len(rows["train"])))
+    say(
+        f"[finetune robust/{split}] {len(rows['train'])} train / {len(rows['val'])} val unmasked faces with random "
+        f"masks, {rc['epochs']} epochs from {init}, batch {bs}"
+    )
+    L.seed_everything(int(cfg["seed"]) + 2, workers=True, verbose=False)
+    module = finetune_module(cfg, TASKS, float(rc["lr"]), int(rc["epochs"]), rc.get("sizes"))
+    if init == "masked":
+        b = torch.load(init_path, map_location="cpu", weights_only=True)
+        module.model.load_state_dict(b["state_dict"])
+    elif init == "pretrain":
+        backbone = RunLayout(run).pretrain_dir("masked") / "backbone.pt"
+        if backbone.is_file():
+            module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
+    mdir = cache_path(run, cfg, "masked")
+    paper = None
+    if cache_mod.is_complete(mdir):  # the paper's mask as the test set has it, for the paper_prob share
+        mc = cache_mod.load_cache(mdir)
+        if mc.names != c.names:
+            raise ValueError(f"{mdir} and {udir} hold different faces; delete the caches to rebuild them")
+        paper = mc.images
+    module.attach(
+        bank,
+        resident=bool(cfg["data"].get("resident")),
+        masker=RandomMasker(bank.images, points, dist, int(cfg["seed"]), paper),
+    )
+    info = {
+        "condition": ROBUST,
+        "split": split,
+        "approach": "multitask",
+        "profile": cfg.get("profile"),
+        "init": init,
+        "init_model": str(init_path.relative_to(run)) if init == "masked" else None,
+        "trained_on": "unmasked cache + a random mask per face per batch",
+        "mask_distribution": dist.to_dict(),
+        "test_mask": {"style": "a", "color": "white", "cache": "masked"},
+    }
+    return fit_and_save(
+        cfg,
+        module,
+        rows,
+        target.parent,
+        target,
+        int(rc["epochs"]),
+        int(rc.get("patience", 5)),
+        rc.get("limit_train_batches"),
+        bs,
+        info,
+        masked=True,
+    )
