@@ -87,6 +87,10 @@ class RunLayout:
         """One CNN attacker: metrics.json, predictions.csv, confusion PNGs, model.pt."""
         return self.train / f"{condition}_{split}"
 
+    def family_run(self, family: str) -> "RunLayout":
+        """Another attacker family's own run folder (e.g. RUN/facenet/), laid out like this one."""
+        return RunLayout(self.root / family)
+
     def dlib_dir(self, condition: str, split: str) -> Path:
         """One dlib-descriptor attacker (``training.dlib_attacker``)."""
         return self.root / f"dlib_{condition}_{split}"

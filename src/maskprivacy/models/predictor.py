@@ -110,7 +110,7 @@ class Predictor:
     def from_bundle(cls, b: dict[str, Any], device: str | torch.device | None = None) -> "Predictor":
         if b.get("format") != FORMAT:
             raise ValueError(f"not a maskprivacy predictor bundle (format {b.get('format')!r}, expected {FORMAT!r})")
-        model = create_model(b["arch"], b["tasks"], stem=b["stem"])
+        model = create_model(b["arch"], b["tasks"], stem=b["stem"], pretrained=False)
         model.load_state_dict(b["state_dict"])
         return cls(
             model,

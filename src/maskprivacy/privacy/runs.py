@@ -15,6 +15,9 @@ Folder names say which attacker, condition and split they hold:
 
 * ``train/robust_<split>/``: the mask-robust CNN attacker (attacker ``cnn_robust``, condition
   ``masked``: it is tested on the same masked faces as ``cnn``)
+* ``<family>/train/<condition>_<split>/`` and ``<family>/train/robust_<split>/``: another attacker
+  family trained by the same pipeline in its own run folder (``training.config.FAMILIES``, e.g.
+  ``facenet``): attackers ``<family>`` and ``<family>_robust``
 
 with condition ``masked``/``unmasked`` and split ``uniform``/``random``. The PVI and the report read
 runs through this module only, so the convention lives in one place.
@@ -107,6 +110,14 @@ def discover(run: str | os.PathLike) -> list[AttackerDir]:
     if run.is_dir():
         for d in sorted(p for p in run.iterdir() if p.is_dir() and p.name != "train"):
             add(parse_dir_name(d.name), d)
+            sub_train = RunLayout(d).train
+            if sub_train.is_dir():  # another attacker family's own run folder
+                for t in sorted(p for p in sub_train.iterdir() if p.is_dir()):
+                    r = _ROBUST_RE.match(t.name)
+                    if r is not None:
+                        add((f"{d.name}_robust", "masked", r["split"]), t)
+                    else:
+                        add(parse_dir_name(t.name, parent_attacker=d.name), t)
     return sorted(
         found.values(),
         key=lambda a: (

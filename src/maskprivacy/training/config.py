@@ -84,3 +84,35 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def dump(cfg: dict[str, Any]) -> str:
     return yaml.safe_dump(cfg, sort_keys=False)
+
+
+#: Attacker families beside the paper's CNN, each a section of the profile that overrides the CNN's
+#: settings (model, cache, pretrain, finetune, robust) and trains in its own run folder RUN/<family>/.
+FAMILIES: tuple[str, ...] = ("facenet",)
+
+
+def family_config(cfg: dict[str, Any], family: str) -> dict[str, Any] | None:
+    """The profile of attacker ``family``: ``cfg`` with ``cfg[family]``'s sections laid over it.
+
+    None when the profile has no such section or says ``enabled: false``. Each overridden section is
+    merged key by key (a key's value, e.g. ``augment``, is replaced whole), so a family states only
+    what differs from the CNN and shares the rest (seed, splits, trainer, eval).
+
+    >>> base = {"seed": 1, "model": {"arch": "resnet18", "input_size": 64}, "facenet": {"model": {"arch": "dlib_face"}}}
+    >>> family_config(base, "facenet")["model"]
+    {'arch': 'dlib_face', 'input_size': 64}
+    >>> family_config({"facenet": {"enabled": False}}, "facenet") is None
+    True
+    """
+    over = cfg.get(family)
+    if not isinstance(over, dict) or not over.get("enabled", True):
+        return None
+    out = copy.deepcopy({k: v for k, v in cfg.items() if k not in FAMILIES})
+    for section, values in over.items():
+        if section == "enabled":
+            continue
+        if section not in out or not isinstance(out[section], dict) or not isinstance(values, dict):
+            raise ValueError(f"profile section {family}.{section}: no section {section!r} to override")
+        out[section].update(copy.deepcopy(values))
+    out["family"] = family
+    return out

@@ -62,8 +62,9 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     strip = lambda c: {k: v for k, v in c.items() if k not in ("trainer", "eval", "profile")}  # noqa: E731
     if path.is_file():
         old = yaml.safe_load(path.read_text()) or {}
-        if "robust" not in old and "robust" in cfg:  # a run from before the robust attacker: it only adds a stage
-            old["robust"] = cfg["robust"]
+        for added in ("robust", "facenet"):  # a run from before this attacker: it only adds stages
+            if added not in old and added in cfg:
+                old[added] = cfg[added]
         if strip(old) != strip(cfg):
             diff = [k for k in set(strip(old)) | set(strip(cfg)) if strip(old).get(k) != strip(cfg).get(k)]
             raise ValueError(
