@@ -313,3 +313,25 @@ def test_attacker_folder_layouts(tmp_path):
         ("cnn_per_task", "masked", "uniform"),
         ("dlib", "masked", "uniform"),
     ]
+
+
+def test_discover_finds_an_attacker_family_in_its_own_run_folder(tmp_path):
+    from maskprivacy.privacy.runs import discover
+
+    for d in (
+        "train/masked_uniform",
+        "facenet/train/masked_uniform",
+        "facenet/train/robust_random",
+        "facenet/train/unmasked_random",
+        "facenet/cache/masked_s112",
+    ):
+        (tmp_path / d).mkdir(parents=True)
+        if "cache" not in d:
+            (tmp_path / d / "metrics.json").write_text("{}")
+    found = {(a.attacker, a.condition, a.split) for a in discover(tmp_path)}
+    assert found == {
+        ("cnn", "masked", "uniform"),
+        ("facenet", "masked", "uniform"),
+        ("facenet_robust", "masked", "random"),
+        ("facenet", "unmasked", "random"),
+    }
