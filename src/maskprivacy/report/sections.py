@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Mapping
 
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES
-from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
+from maskprivacy.layout import CONDITIONS, PARTS, SPLITS, RunLayout
 from maskprivacy.paper import (
     CITATION,
     PAPER_COLUMNS,
@@ -414,7 +414,7 @@ def _sec_breakdown(metrics: dict, main: str) -> list[Block]:
 
 
 def _split_counts(run: Path) -> list[list[str]]:
-    import csv
+    from maskprivacy.training.splits import counts, read_split
 
     rows = []
     for s in SPLITS:
@@ -422,11 +422,8 @@ def _split_counts(run: Path) -> list[list[str]]:
         if not p.is_file():
             rows.append([s, NOT_RUN, NOT_RUN, NOT_RUN])
             continue
-        counts = {"train": 0, "val": 0, "test": 0}
-        with p.open() as f:
-            for r in csv.DictReader(f):
-                counts[r.get("part", "")] = counts.get(r.get("part", ""), 0) + 1
-        rows.append([s, str(counts["train"]), str(counts["val"]), str(counts["test"])])
+        c = counts(read_split(p))
+        rows.append([s, *(str(c[part]) for part in PARTS)])
     return rows
 
 
