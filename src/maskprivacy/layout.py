@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["CONDITIONS", "ROBUST", "TRAIN_CONDITIONS", "SPLITS", "PARTS", "RunLayout", "check_choice"]
+__all__ = [
+    "CONDITIONS",
+    "ROBUST",
+    "TRAIN_CONDITIONS",
+    "SPLITS",
+    "PARTS",
+    "PREDICTIONS",
+    "VAL_PREDICTIONS",
+    "RunLayout",
+    "check_choice",
+]
 
 #: The two kinds of test faces: with the paper's digital mask ("a", white) and bare.
 CONDITIONS: tuple[str, ...] = ("masked", "unmasked")
@@ -33,6 +43,10 @@ TRAIN_CONDITIONS: tuple[str, ...] = (*CONDITIONS, ROBUST)
 SPLITS: tuple[str, ...] = ("uniform", "random")
 #: The parts of a split.
 PARTS: tuple[str, ...] = ("train", "val", "test")
+#: An attacker folder's predictions on its split's test faces, and on its validation faces (what an
+#: ensemble of attackers is fitted on; never the test faces).
+PREDICTIONS = "predictions.csv"
+VAL_PREDICTIONS = "val_predictions.csv"
 
 
 def check_choice(what: str, value: str, choices: Iterable[str]) -> str:
@@ -90,6 +104,17 @@ class RunLayout:
     def family_run(self, family: str) -> "RunLayout":
         """Another attacker family's own run folder (e.g. RUN/facenet/), laid out like this one."""
         return RunLayout(self.root / family)
+
+    def seed_run(self, seed: int) -> "RunLayout":
+        """The training stages repeated with another training seed (``reproduce --seeds N``): a run
+        folder that links this one's masks, caches and splits, so it is tested on the same faces."""
+        return RunLayout(self.root / "seeds" / f"seed_{seed}")
+
+    def seed_runs(self) -> list["RunLayout"]:
+        """Every repeat made by ``reproduce --seeds N``, in seed order."""
+        d = self.root / "seeds"
+        found = [p for p in d.glob("seed_*") if p.is_dir() and p.name[5:].isdigit()] if d.is_dir() else []
+        return [RunLayout(p) for p in sorted(found, key=lambda p: int(p.name[5:]))]
 
     def dlib_dir(self, condition: str, split: str) -> Path:
         """One dlib-descriptor attacker (``training.dlib_attacker``)."""

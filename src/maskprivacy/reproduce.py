@@ -20,6 +20,8 @@ Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -29,13 +31,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import CONDITIONS, ROBUST, SPLITS, RunLayout
+from maskprivacy.layout import CONDITIONS, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
+from maskprivacy.privacy.ensemble import ensemble_dir
 
 # What the profiles mean for the stages outside training (training reads its own YAML profile).
+# dlib_n_train 0: the dlib-descriptor attacker fits its heads on every face of the train part.
 PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
-    "smoke": {"dlib_n_train": 200, "pvi_boot": 200},
-    "cpu": {"dlib_n_train": 3000, "pvi_boot": 2000},
-    "gpu": {"dlib_n_train": 6000, "pvi_boot": 2000},
+    "smoke": {"dlib_n_train": 0, "pvi_boot": 200},
+    "cpu": {"dlib_n_train": 0, "pvi_boot": 2000},
+    "gpu": {"dlib_n_train": 0, "pvi_boot": 2000},
 }
 
 
@@ -235,6 +239,27 @@ def _dlib(ctx: Context) -> None:
     )
 
 
+def _ensemble(ctx: Context) -> None:
+    """The ensemble attacker of every condition and split, fitted on the members' validation
+    predictions. Attacker folders written before validation predictions existed get them first
+    (:func:`evaluate_attacker` adds them to a finished folder from its saved model)."""
+    from maskprivacy.privacy.ensemble import fit_ensembles
+    from maskprivacy.training import pipeline as tp
+    from maskprivacy.training.config import FAMILIES, family_config
+
+    runs = [(ctx.cfg, ctx.run)] + [
+        (fc, RunLayout(ctx.run).family_run(f).root) for f in FAMILIES if (fc := family_config(ctx.cfg, f)) is not None
+    ]
+    for cfg, run in runs:
+        for condition in TRAIN_CONDITIONS:
+            for split in SPLITS:
+                if (RunLayout(run).train_dir(condition, split) / "metrics.json").is_file():
+                    tp.evaluate_attacker(cfg, run, condition, split)
+    for c, by_split in fit_ensembles(ctx.run, seed=ctx.seed).items():
+        for s, m in by_split.items():
+            print(f"[ensemble {c}/{s}] of {', '.join(m['config']['members'])}: {tp.short_summary(m)}", flush=True)
+
+
 def _styles(ctx: Context) -> None:
     from maskprivacy.privacy.by_style import protection_by_style, write_styles
     from maskprivacy.report.figures import styles_figure
@@ -349,6 +374,12 @@ STAGES: list[Stage] = [
         "the dlib-descriptor attacker (both conditions, both splits)",
     ),
     Stage(
+        "ensemble",
+        _ensemble,
+        lambda ctx: [ensemble_dir(ctx.run, c, s) / "metrics.json" for c in CONDITIONS for s in SPLITS],
+        "the ensemble attacker: every attacker's outputs combined, fitted on the validation faces",
+    ),
+    Stage(
         "styles",
         _styles,
         _p("styles.json", "figures/styles.png"),
@@ -364,6 +395,10 @@ STAGES: list[Stage] = [
     Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
 ]
 STAGE_NAMES = tuple(s.name for s in STAGES)
+#: What ``--seeds N`` repeats: the stages that train a network (their seed changes the result).
+SEED_STAGES = tuple(n for n in STAGE_NAMES if n.startswith(("pretrain_", "train_")))
+#: What a seed's run folder links from the main run instead of recomputing.
+SHARED_WITH_SEEDS = ("data", "mask", "cache", "splits")
 
 
 # ---------------------------------------------------------------- bookkeeping
@@ -397,6 +432,58 @@ def _check_settings(run: Path, settings: dict) -> None:
     p.write_text(json.dumps(settings, indent=2) + "\n")
 
 
+def _run_stages(ctx: Context, stages: list[Stage], only: list[str] | None, done: dict) -> list[str]:
+    """Run each stage not yet done (its outputs present and stages.json saying so); returns those run."""
+    ran: list[str] = []
+    for stage in stages:
+        if only and stage.name not in only:
+            continue
+        if stage.name == "dlib" and not ctx.dlib:
+            print("== dlib: not asked for (--no-dlib), skipped", flush=True)
+            continue
+        if stage.name == "realmask" and ctx.real_masks is None:
+            print("== realmask: no --real-masks folder given, skipped", flush=True)
+            continue
+        info = done.get(stage.name) or {}
+        if info.get("done") and all(p.exists() for p in stage.outputs(ctx)):
+            print(f"== {stage.name}: done ({info.get('wall_s', 0):.0f} s), skipped", flush=True)
+            continue
+        print(f"== {stage.name}: {stage.help}", flush=True)
+        t0 = time.perf_counter()
+        stage.run(ctx)
+        wall = round(time.perf_counter() - t0, 2)
+        _record(
+            ctx.run,
+            stage.name,
+            {"done": True, "wall_s": wall, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        )
+        print(f"== {stage.name}: {wall:.0f} s", flush=True)
+        ran.append(stage.name)
+    return ran
+
+
+def _seed_context(ctx: Context, k: int) -> Context:
+    """The context of the ``k``-th repeat: training seed ``cfg.seed + k``, in RUN/seeds/seed_<seed>/,
+    which links the main run's inputs of the training stages (:data:`SHARED_WITH_SEEDS`, and each
+    attacker family's cache and splits), so only what the seed changes is recomputed."""
+    seed = int(ctx.cfg["seed"]) + k
+    srun = RunLayout(ctx.run).seed_run(seed).root
+    srun.mkdir(parents=True, exist_ok=True)
+    from maskprivacy.training.config import FAMILIES
+
+    links = [(ctx.run / n, srun / n) for n in SHARED_WITH_SEEDS]
+    for f in FAMILIES:
+        fl = RunLayout(ctx.run).family_run(f)
+        links += [(fl.root / n, srun / f / n) for n in ("cache", "splits")]
+    for src, dst in links:
+        if src.exists() and not dst.exists() and not dst.is_symlink():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.symlink_to(os.path.relpath(src, dst.parent), target_is_directory=src.is_dir())
+    cfg = copy.deepcopy(ctx.cfg)
+    cfg["seed"] = seed
+    return dataclasses.replace(ctx, run=srun, cfg=cfg)
+
+
 def reproduce(
     data: str,
     run: str | os.PathLike,
@@ -412,8 +499,15 @@ def reproduce(
     progress: bool = True,
     trainer: dict[str, Any] | None = None,
     real_masks: str | os.PathLike | None = None,
+    seeds: int = 1,
 ) -> dict:
-    """Run (or resume) every stage; returns RUN/results.json's content."""
+    """Run (or resume) every stage; returns RUN/results.json's content.
+
+    ``seeds`` > 1 repeats the training stages (:data:`SEED_STAGES`) with training seeds ``cfg.seed
+    + 1 ...`` in RUN/seeds/ (same masks, caches, splits and test faces), and results.json's
+    ``seeds`` gives each attacker's mean and spread over all of them."""
+    if seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {seeds}")
     from maskprivacy.training.config import apply_overrides, load_profile, resolve
 
     run = Path(run)
@@ -464,33 +558,21 @@ def reproduce(
         done.pop(name, None)
         _record(run, name, {"forced": True})
     t_all = time.perf_counter()
-    ran: list[str] = []
-    for stage in STAGES:
-        # The report is written once, last, from everything the run holds: whenever any stage ran now
-        # (even under --only), so results.json and the report never lag behind the metrics.
-        refresh = stage.name == "report" and bool(ran) and (not only or RunLayout(run).results_json.is_file())
-        if only and stage.name not in only and not refresh:
-            continue
-        if stage.name == "dlib" and not dlib:
-            print("== dlib: not asked for (--no-dlib), skipped", flush=True)
-            continue
-        if stage.name == "realmask" and ctx.real_masks is None:
-            print("== realmask: no --real-masks folder given, skipped", flush=True)
-            continue
-        info = done.get(stage.name) or {}
-        if not refresh and info.get("done") and all(p.exists() for p in stage.outputs(ctx)):
-            print(f"== {stage.name}: done ({info.get('wall_s', 0):.0f} s), skipped", flush=True)
-            continue
-        print(f"== {stage.name}: {stage.help}", flush=True)
-        t0 = time.perf_counter()
-        stage.run(ctx)
-        wall = round(time.perf_counter() - t0, 2)
-        _record(
-            run,
-            stage.name,
-            {"done": True, "wall_s": wall, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-        )
-        print(f"== {stage.name}: {wall:.0f} s", flush=True)
-        ran.append(stage.name)
+    main_stages = [s for s in STAGES if s.name != "report"]
+    ran = _run_stages(ctx, main_stages, only, done)
+    for k in range(1, max(1, seeds)):
+        sctx = _seed_context(ctx, k)
+        print(f"== seed {sctx.cfg['seed']} ({k + 1} of {seeds}): the training stages again, in {sctx.run}", flush=True)
+        sdone = _read_stages(sctx.run)
+        for name in force or []:
+            if name in SEED_STAGES:
+                _remove(STAGES[STAGE_NAMES.index(name)].outputs(sctx))
+                sdone.pop(name, None)
+        ran += _run_stages(sctx, [s for s in STAGES if s.name in SEED_STAGES], only, sdone)
+    # The report is written once, last, from everything the run holds: whenever any stage ran now
+    # (even under --only), so results.json and the report never lag behind the metrics.
+    report = STAGES[STAGE_NAMES.index("report")]
+    refresh = bool(ran) and (not only or RunLayout(run).results_json.is_file())
+    _run_stages(ctx, [report], None if refresh else only, {} if refresh else done)
     print(f"== all stages: {time.perf_counter() - t_all:.0f} s this run; report: {run / 'report.html'}", flush=True)
     return json.loads(RunLayout(run).results_json.read_text()) if RunLayout(run).results_json.is_file() else {}

@@ -49,6 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "become a row of the protection-by-mask-style table (stage realmask), marked as a different "
         "population, e.g. ../shared/data/realmask-dev",
     )
+    rep.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="repeat the training stages with N training seeds (the profile's seed, +1, ...) in OUT/seeds/, on the "
+        "same test faces; results.json and the report give each attacker's mean and spread (default 1)",
+    )
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     g = rep.add_argument_group("Lightning trainer (passed through)")
     g.add_argument("--accelerator", help="cpu, gpu, auto")
@@ -84,6 +92,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         dlib=not args.no_dlib,
         progress=not args.quiet,
         real_masks=args.real_masks,
+        seeds=args.seeds,
         trainer={
             "accelerator": args.accelerator,
             "devices": devices,

@@ -337,7 +337,7 @@ def accuracy_with_ci(
     a ratio of sums). Percentile intervals at ``level``; ``ci`` is the accuracy's, ``balanced_ci`` the
     balanced accuracy's.
     """
-    from maskprivacy.privacy.pvi import _interval, bootstrap_means
+    from maskprivacy.privacy.pvi import bootstrap_means, percentile_interval
 
     names = CLASS_NAMES[task]
     truth = f"{task}_true"
@@ -379,11 +379,35 @@ def accuracy_with_ci(
     return {
         "accuracy": float(acc),
         "balanced_accuracy": float(bal),
-        "ci": _interval(b_acc, level),
-        "balanced_ci": _interval(b_bal, level),
+        "ci": percentile_interval(b_acc, level),
+        "balanced_ci": percentile_interval(b_bal, level),
         "n": len(read),
         "resampled": f"{len(index)} {'people' if by_person else 'photos'}",
     }
+
+
+def attacker_folders(
+    run: str | os.PathLike, split: str, detector: str = "auto"
+) -> list[tuple[str, Path, Any, list[str]]]:
+    """``(family, folder, analyzer, masked-face conditions)`` of every attacker family of the run that
+    has a masked-face model: the CNN (``cnn``, the run itself) and each family trained in its own
+    folder (``training.config.FAMILIES``, e.g. ``facenet`` in RUN/facenet/)."""
+    from maskprivacy.analysis.analyzer import get_analyzer
+    from maskprivacy.layout import RunLayout
+    from maskprivacy.training.config import FAMILIES
+
+    out = []
+    for family, folder in [("cnn", Path(run))] + [(f, RunLayout(Path(run)).family_run(f).root) for f in FAMILIES]:
+        if not any((RunLayout(folder).train / f"{c}_{split}").is_dir() for c in ("masked", "robust")):
+            continue
+        try:
+            probe = get_analyzer(folder, split, detector)
+        except FileNotFoundError:
+            continue
+        conditions = [c for c in ("masked", "robust") if c in probe.models.predictors]
+        if conditions:
+            out.append((family, folder, probe, conditions))
+    return out
 
 
 def realmask_summary(
@@ -401,9 +425,10 @@ def realmask_summary(
 
     The photos with ``masked=1`` are read as they are (told "already masked", so the mask check plays
     no part) by every masked-face attacker the run has: ``cnn_masked`` (paper-style, trained on the white
-    type-a mask) and ``cnn_robust`` (trained on many mask styles) when present. As a comparison, the same
-    set's bare photos (``masked=0``) get the digital type-a mask and go to the paper-style attacker:
-    ``cnn_masked_digital_a``. Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
+    type-a mask) and ``cnn_robust`` (trained on many mask styles) when present, and the same of every
+    other attacker family (:func:`attacker_folders`: ``facenet_masked``, ``facenet_robust``). As a
+    comparison, the same set's bare photos (``masked=0``) get the digital type-a mask and go to each
+    family's paper-style attacker: ``cnn_masked_digital_a``, ``facenet_masked_digital_a``. Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
     intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``.
 
     A different population from UTKFace's test faces (here: South Asian adults photographed with their
@@ -420,9 +445,8 @@ def realmask_summary(
     bare = [r for r in rows if r.masked is False]
     if not real:
         raise ValueError(f"{labels_csv}: no rows with masked=1 (real masks) to evaluate")
-    probe = get_analyzer(run, split, detector)
-    conditions = [c for c in ("masked", "robust") if c in probe.models.predictors]
-    if not conditions:
+    folders = attacker_folders(run, split, detector)
+    if not folders:
         raise FileNotFoundError(f"{run} has no masked-face attacker (masked_{split} or robust_{split})")
     people = {person_of(r.path) for r in rows}
     population = (
@@ -441,15 +465,16 @@ def realmask_summary(
         d["not_found"] = len(res.not_found)
         return d
 
-    for c in conditions:
-        an = get_analyzer(run, split, detector, real_mask=c)
-        res = evaluate_rows(root, real, an, None, progress=progress)
-        attackers[f"cnn_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
-    if bare and "masked" in conditions:
-        res = evaluate_rows(root, bare, probe, "a", "white", progress=progress)
-        attackers["cnn_masked_digital_a"] = entry(
-            res, probe.models.name("masked"), "bare photos (masked=0) with the digital white type-a mask"
-        )
+    for family, folder, probe, conditions in folders:
+        for c in conditions:
+            an = get_analyzer(folder, split, detector, real_mask=c)
+            res = evaluate_rows(root, real, an, None, progress=progress)
+            attackers[f"{family}_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
+        if bare and "masked" in conditions:
+            res = evaluate_rows(root, bare, probe, "a", "white", progress=progress)
+            attackers[f"{family}_masked_digital_a"] = entry(
+                res, probe.models.name("masked"), "bare photos (masked=0) with the digital white type-a mask"
+            )
     return {
         "population": population,
         "split": split,

@@ -43,7 +43,7 @@ import pandas as pd
 
 from maskprivacy.atomic import write_json
 from maskprivacy.layout import RunLayout
-from maskprivacy.privacy.pvi import _interval, bootstrap_means, compute_pvi
+from maskprivacy.privacy.pvi import bootstrap_means, compute_pvi, percentile_interval
 
 ATTACKERS = {"cnn_masked": "masked", "cnn_unmasked": "unmasked", "cnn_robust": "robust"}
 REFERENCE = ("cnn_unmasked", "bare")  # (attacker, style): the threat without a mask
@@ -149,9 +149,10 @@ def protection_by_style(
     for i, (style, a) in enumerate(keys):
         j = 4 * i
         cell: dict[str, Any] = {
-            t: {"accuracy": float(point[j + n]), "ci": _interval(boot[:, j + n], level)} for n, t in enumerate(TASKS)
+            t: {"accuracy": float(point[j + n]), "ci": percentile_interval(boot[:, j + n], level)}
+            for n, t in enumerate(TASKS)
         }
-        cell["age"] = {"mae": float(point[j + 3]), "ci": _interval(boot[:, j + 3], level)}
+        cell["age"] = {"mae": float(point[j + 3]), "ci": percentile_interval(boot[:, j + 3], level)}
         given = {"masked": frames[(style, a)]}
         if ref is not None:
             given["unmasked"] = ref

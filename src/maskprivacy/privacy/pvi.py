@@ -174,7 +174,7 @@ def bootstrap_means(
     return out
 
 
-def _interval(samples: np.ndarray, level: float) -> list[float | None]:
+def percentile_interval(samples: np.ndarray, level: float) -> list[float | None]:
     s = samples[np.isfinite(samples)]
     if s.size == 0:
         return [None, None]
@@ -338,7 +338,7 @@ def compute_pvi(
                 "model": float(point[m]),
                 "baseline": float(point[b]),
                 "predictability": float(p) if np.isfinite(p) else None,
-                "predictability_ci": _interval(ps, level),
+                "predictability_ci": percentile_interval(ps, level),
                 "weight": w[a],
             }
             if w[a] > 0:
@@ -347,14 +347,14 @@ def compute_pvi(
         pvi_boot[cond] = pvi_samples
         result.conditions[cond] = {
             "pvi": float(pvi_point),
-            "pvi_ci": _interval(pvi_samples, level),
+            "pvi_ci": percentile_interval(pvi_samples, level),
             "attributes": attrs,
         }
     if "masked" in result.conditions and "unmasked" in result.conditions:
         result.reduction = relative_reduction(result.pvi("masked"), result.pvi("unmasked"))
         with np.errstate(divide="ignore", invalid="ignore"):
             red = np.where(pvi_boot["unmasked"] > 0, 1.0 - pvi_boot["masked"] / pvi_boot["unmasked"], np.nan)
-        result.reduction_ci = _interval(red, level)
+        result.reduction_ci = percentile_interval(red, level)
     return result
 
 

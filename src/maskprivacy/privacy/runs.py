@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
+from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS, RunLayout
 
 DEFAULT_ATTACKER = "cnn"
 ROBUST_ATTACKER = "cnn_robust"
@@ -63,7 +63,11 @@ class AttackerDir:
 
     @property
     def predictions_path(self) -> Path:
-        return self.path / "predictions.csv"
+        return self.path / PREDICTIONS
+
+    @property
+    def val_predictions_path(self) -> Path:
+        return self.path / VAL_PREDICTIONS
 
 
 def parse_dir_name(name: str, parent_attacker: str | None = None) -> tuple[str, str, str] | None:

@@ -11,14 +11,26 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+import pandas as pd
+
 from maskprivacy.atomic import write_json
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
 from maskprivacy.paper import (
     PAPER_RESULTS,
 )
-from maskprivacy.privacy.runs import DEFAULT_ATTACKER, AttackerDir, discover, read_metrics
+from maskprivacy.privacy.runs import (
+    DEFAULT_ATTACKER,
+    TASK_COLUMNS,
+    AttackerDir,
+    discover,
+    read_metrics,
+    read_predictions,
+)
+from maskprivacy.privacy.significance import ALPHA, figure_intervals, paired_tests
 
+N_BOOT = 2000  # bootstrap resamples of every attacker's figures
 # (results key, task, metric, label, higher is better)
 METRICS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("sex_accuracy", "sex", "accuracy", "sex accuracy", True),
@@ -65,17 +77,115 @@ def load_attackers(run: Path) -> tuple[list[AttackerDir], dict[tuple[str, str, s
     return attackers, metrics, problems
 
 
-def strongest(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
-    """Per task, the attacker with the best value among ``{attacker: headline}``."""
+def load_predictions(attackers: list[AttackerDir]) -> tuple[dict[tuple[str, str, str], pd.DataFrame], list[str]]:
+    """Every attacker's predictions.csv (the task columns it has), keyed like the metrics; a file
+    that cannot be read is a problem, not a failure (its figures then have no intervals)."""
+    preds, problems = {}, []
+    for a in attackers:
+        if not a.predictions_path.is_file():
+            continue
+        try:
+            head = pd.read_csv(a.predictions_path, nrows=0).columns
+            tasks = tuple(t for t, cols in TASK_COLUMNS.items() if set(cols) <= set(head))
+            df, warnings = read_predictions(a.predictions_path, tasks)
+        except (ValueError, FileNotFoundError) as e:
+            problems.append(str(e))
+            continue
+        preds[(a.attacker, a.condition, a.split)] = df
+        problems += warnings
+    return preds, problems
+
+
+def strongest(
+    entries: Mapping[str, Mapping[str, Any]], predictions: Mapping[str, pd.DataFrame] | None = None
+) -> dict[str, dict]:
+    """Per task, the attacker with the best value among ``{attacker: headline}``.
+
+    With ``predictions`` (``{attacker: predictions rows}`` on the same test faces), the best is
+    tested against the second best on the paired faces (``vs_second``: McNemar / Wilcoxon), so the
+    table can say whether "strongest" is more than noise."""
     best: dict[str, dict] = {}
     for _key, task, metric, _label, higher in METRICS:
         if metric == "rmse":
             continue
-        cands = [(v, a) for a, e in entries.items() if (v := value_of(e, task, metric)) is not None]
-        if cands:
-            v, a = max(cands) if higher else min(cands)
-            best[task] = {"attacker": a, metric: v, "of": sorted(entries)}
+        cands = sorted(
+            ((v, a) for a, e in entries.items() if (v := value_of(e, task, metric)) is not None), reverse=higher
+        )
+        if not cands:
+            continue
+        v, a = cands[0]
+        best[task] = {"attacker": a, metric: v, "of": sorted(entries)}
+        if len(cands) > 1:
+            v2, a2 = cands[1]
+            best[task]["second"] = {"attacker": a2, metric: v2}
+            if predictions and a in predictions and a2 in predictions:
+                t = paired_tests(predictions[a], predictions[a2]).get(task)
+                if t is not None:
+                    best[task]["vs_second"] = t
     return best
+
+
+def paired_comparisons(preds: Mapping[tuple[str, str, str], pd.DataFrame]) -> dict[str, Any]:
+    """results.json ``tests``: masked vs unmasked on the paired test faces of each split, for every
+    attacker trained on both, and for the strongest reader of each condition (``strongest``:
+    per task, the best masked attacker against the best unmasked one, filled by the caller)."""
+    out: dict[str, Any] = {}
+    for (a, c, s), df in sorted(preds.items()):
+        if c != "masked" or (a, "unmasked", s) not in preds:
+            continue
+        out.setdefault(a, {})[s] = paired_tests(df, preds[(a, "unmasked", s)])
+    return out
+
+
+def strongest_vs_strongest(best: Mapping[str, Any], preds: Mapping[tuple[str, str, str], pd.DataFrame]) -> dict:
+    """Per split and task: the strongest masked-face reader against the strongest unmasked one, on
+    the paired test faces (does the mask hide the attribute from the best attacker we have?)."""
+    out: dict[str, dict] = {}
+    for s in SPLITS:
+        bm, bu = (best.get(c, {}).get(s) or {} for c in CONDITIONS)
+        for task in bm.keys() & bu.keys():
+            am, au = bm[task]["attacker"], bu[task]["attacker"]
+            if (am, "masked", s) in preds and (au, "unmasked", s) in preds:
+                t = paired_tests(preds[(am, "masked", s)], preds[(au, "unmasked", s)]).get(task)
+                if t is not None:
+                    out.setdefault(s, {})[task] = {"masked": am, "unmasked": au, **t}
+    return out
+
+
+def seed_summary(run: str | os.PathLike) -> dict | None:
+    """results.json ``seeds``: each attacker's figures over the main run and its seed repeats
+    (``reproduce --seeds N``: same test faces, another training seed), as mean, sample standard
+    deviation, min, max and the values; None when the run has no repeat. Attackers that are not
+    retrained by a seed (e.g. dlib's fixed descriptor) appear in one run only and are left out."""
+    run = Path(run)
+    repeats = RunLayout(run).seed_runs()
+    if not repeats:
+        return None
+    folders = [run] + [r.root for r in repeats]
+    values: dict[tuple[str, str, str, str, str], list[float]] = {}
+    for folder in folders:
+        _, metrics, _ = load_attackers(folder)
+        for (a, c, s), m in metrics.items():
+            e = results_entry(m)
+            for _key, task, metric, _label, _higher in METRICS:
+                for mm in (metric, "balanced_accuracy") if metric == "accuracy" else (metric,):
+                    v = value_of(e, task, mm)
+                    if v is not None:
+                        values.setdefault((a, c, s, task, mm), []).append(v)
+    out: dict[str, Any] = {}
+    for (a, c, s, task, metric), vs in sorted(values.items()):
+        if len(vs) < 2:
+            continue
+        arr = np.asarray(vs, float)
+        out.setdefault(a, {}).setdefault(c, {}).setdefault(s, {}).setdefault(task, {})[metric] = {
+            "mean": float(arr.mean()),
+            "std": float(arr.std(ddof=1)),
+            "min": float(arr.min()),
+            "max": float(arr.max()),
+            "n": int(arr.size),
+            "values": [float(v) for v in arr],
+        }
+    return {"runs": [str(f.relative_to(run)) if f != run else "." for f in folders], "attackers": out}
 
 
 def build_results(
@@ -94,30 +204,46 @@ def build_results(
     """
     run = Path(run)
     old = read_json(RunLayout(run).results_json) or {}
-    _, metrics, problems = load_attackers(run)
+    found, metrics, problems = load_attackers(run)
+    preds, pred_problems = load_predictions(found)
+    problems += pred_problems
     res: dict[str, Any] = {c: {} for c in CONDITIONS}
     attackers: dict[str, dict] = {}
     for (a, c, s), m in sorted(metrics.items()):
         h = results_entry(m)
+        if (a, c, s) in preds:
+            h["intervals"] = figure_intervals(preds[(a, c, s)], n_boot=N_BOOT)
         if m.get("wall_s"):
             h["wall_s"] = m["wall_s"]
         attackers.setdefault(a, {}).setdefault(c, {})[s] = h
         if a == main_attacker:
-            res[c][s] = results_entry(m)
+            res[c][s] = {k: v for k, v in h.items() if k != "wall_s"}
     res["attackers"] = attackers
     res["main_attacker"] = main_attacker
     res["strongest"] = {
         c: {
-            s: strongest({a: attackers[a][c][s] for a in attackers if s in attackers[a].get(c, {})})
+            s: strongest(
+                {a: attackers[a][c][s] for a in attackers if s in attackers[a].get(c, {})},
+                {a: df for (a, c2, s2), df in preds.items() if (c2, s2) == (c, s)},
+            )
             for s in SPLITS
             if any(s in attackers[a].get(c, {}) for a in attackers)
         }
         for c in CONDITIONS
     }
+    res["tests"] = {
+        "masked_vs_unmasked": paired_comparisons(preds),
+        "strongest_masked_vs_unmasked": strongest_vs_strongest(res["strongest"], preds),
+        "alpha": ALPHA,
+        "method": "95% percentile bootstrap intervals over the test faces (n_boot "
+        f"{N_BOOT}); paired tests on the faces two readers share: McNemar's exact test (sex, race, age bucket), "
+        "Wilcoxon signed-rank on the absolute age errors",
+    }
     if pvi is not None and hasattr(pvi, "to_dict"):
         pvi = pvi.to_dict()
     res["pvi"] = pvi if pvi is not None else old.get("pvi")
     res["styles"] = read_styles(run)
+    res["seeds"] = seed_summary(run)
     merged = dict(old.get("stages") or {})
     for name, v in (stages or {}).items():
         merged[name] = dict(v) if isinstance(v, Mapping) else {"wall_s": float(v)}

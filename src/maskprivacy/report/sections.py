@@ -62,7 +62,7 @@ def _sec_results(res: dict) -> list[Block]:
     for key, task, metric, label, _ in METRICS:
         row = [label]
         row += ["-" if (v := PAPER_RESULTS[p][key]) is None else fmt_metric(metric, v) for p in PAPER_COLUMNS]
-        row += [fmt_metric(metric, value_of(res.get(c, {}).get(s), task, metric)) for c, s in cols]
+        row += [_with_ci(res.get(c, {}).get(s), task, metric) for c, s in cols]
         rows.append(row)
     n = [str(res.get(c, {}).get(s, {}).get("n_test", NOT_RUN)) for c, s in cols]
     rows.append(["test images", "-", "-", str(PAPER_N_TEST), *n])
@@ -71,10 +71,32 @@ def _sec_results(res: dict) -> list[Block]:
         paragraph(
             f"Attacker: {res.get('main_attacker', DEFAULT_ATTACKER)}. Paper: {CITATION}. "
             "'-': the paper does not report it; the unmasked column quotes other papers' state of the art, "
-            "while this run trains its unmasked attacker with the same method as the masked one."
+            "while this run trains its unmasked attacker with the same method as the masked one. "
+            "Brackets: 95% bootstrap intervals over this run's test faces."
         ),
         table_block(header, rows),
     ]
+
+
+def _with_ci(entry: Mapping | None, task: str, metric: str) -> str:
+    """A figure and its 95% bootstrap interval (results.json ``intervals``), as the report prints it."""
+    v = value_of(entry, task, metric)
+    ci = ((entry or {}).get("intervals") or {}).get(task, {}).get(metric)
+    pct = metric == "accuracy" or metric.endswith("_accuracy")
+    return fmt_metric(metric, v) + (fmt_ci(ci, pct) if v is not None else "")
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value as papers print it (two significant digits, 'p < 0.0001' below that)."""
+    if p is None:
+        return NOT_RUN
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.2g}"
+
+
+def _test_cell(t: Mapping | None) -> str:
+    if not t:
+        return NOT_RUN
+    return fmt_p(t["p"]) + (" (significant)" if t.get("significant") else "")
 
 
 def _sec_masked_vs_unmasked(res: dict) -> list[Block]:
@@ -82,9 +104,14 @@ def _sec_masked_vs_unmasked(res: dict) -> list[Block]:
         heading(2, "Masked vs unmasked, per attribute"),
         paragraph(
             "How much the mask takes away from the attacker (same method, same test faces). Difference = masked - "
-            "unmasked: negative accuracy points or more years of error mean the mask hides something."
+            "unmasked: negative accuracy points or more years of error mean the mask hides something. "
+            "Brackets: 95% bootstrap intervals over the test faces. Test: paired on the test faces, McNemar's exact "
+            "test for the classes, Wilcoxon signed-rank on the absolute age errors (significant: p < "
+            f"{(res.get('tests') or {}).get('alpha', 0.05)})."
         ),
     ]
+    main = res.get("main_attacker", DEFAULT_ATTACKER)
+    paired = ((res.get("tests") or {}).get("masked_vs_unmasked") or {}).get(main, {})
     for s in SPLITS:
         m, u = res.get("masked", {}).get(s), res.get("unmasked", {}).get(s)
         rows = []
@@ -96,8 +123,23 @@ def _sec_masked_vs_unmasked(res: dict) -> list[Block]:
                 diff = f"{100 * (vm - vu):+.2f} points"
             else:
                 diff = f"{vm - vu:+.2f} years"
-            rows.append([label, fmt_metric(metric, vm), fmt_metric(metric, vu), diff])
-        out += [heading(3, f"{s} split"), table_block(["attribute", "masked", "unmasked", "difference"], rows)]
+            test = _test_cell(paired.get(s, {}).get(task)) if metric != "rmse" else ""
+            rows.append([label, _with_ci(m, task, metric), _with_ci(u, task, metric), diff, test])
+        out += [
+            heading(3, f"{s} split"),
+            table_block(["attribute", "masked", "unmasked", "difference", "paired test"], rows),
+        ]
+    top = (res.get("tests") or {}).get("strongest_masked_vs_unmasked") or {}
+    if top:
+        rows = []
+        for s in SPLITS:
+            for task, t in sorted((top.get(s) or {}).items()):
+                rows.append([s, task, t["masked"], t["unmasked"], str(t["n"]), _test_cell(t)])
+        out += [
+            heading(3, "The strongest masked-face reader against the strongest unmasked one"),
+            paragraph("Per attribute, the best attacker of each condition, tested on the test faces both read."),
+            table_block(["split", "attribute", "strongest masked", "strongest unmasked", "faces", "paired test"], rows),
+        ]
     return out
 
 
@@ -106,7 +148,7 @@ def _sec_attackers(res: dict) -> list[Block]:
     out = [heading(2, "Attackers")]
     if not attackers:
         return out + [paragraph(f"No attacker results: {NOT_RUN}.")]
-    rows = []
+    rows, brows = [], []
     for a in sorted(attackers):
         for c in CONDITIONS:
             for s in SPLITS:
@@ -118,11 +160,17 @@ def _sec_attackers(res: dict) -> list[Block]:
                         a,
                         c,
                         s,
-                        *[fmt_metric(metric, value_of(e, task, metric)) for _k, task, metric, _l, _ in METRICS],
+                        *[_with_ci(e, task, metric) for _k, task, metric, _l, _ in METRICS],
                         str(e.get("n_test", "")),
                     ]
                 )
-    out.append(table_block(["attacker", "condition", "split", *[m[3] for m in METRICS], "test images"], rows))
+                brows.append([a, c, s, *[_with_ci(e, t, "balanced_accuracy") for t in CLASS_NAMES]])
+    out += [
+        paragraph("Brackets: 95% bootstrap intervals over the test faces (results.json `intervals`)."),
+        table_block(["attacker", "condition", "split", *[m[3] for m in METRICS], "test images"], rows),
+        heading(3, "Balanced accuracy (mean recall over the classes)"),
+        table_block(["attacker", "condition", "split", *[f"{t} balanced" for t in CLASS_NAMES]], brows),
+    ]
     if len(attackers) > 1:
         srows = []
         for c in CONDITIONS:
@@ -130,15 +178,66 @@ def _sec_attackers(res: dict) -> list[Block]:
                 best = (res.get("strongest") or {}).get(c, {}).get(s) or {}
                 for task, b in best.items():
                     metric = "mae" if task == "age" else "accuracy"
-                    srows.append([c, s, task, b["attacker"], fmt_metric(metric, b[metric]), ", ".join(b["of"])])
+                    second = b.get("second") or {}
+                    srows.append(
+                        [
+                            c,
+                            s,
+                            task,
+                            b["attacker"],
+                            fmt_metric(metric, b[metric]),
+                            f"{second['attacker']} ({fmt_metric(metric, second[metric])})" if second else "-",
+                            _test_cell(b.get("vs_second")) if second else "-",
+                            ", ".join(b["of"]),
+                        ]
+                    )
         out += [
             heading(3, "Strongest attacker per attribute"),
             paragraph(
-                "Highest accuracy (lowest MAE for age) among the attackers evaluated on that condition and split."
+                "Highest accuracy (lowest MAE for age) among the attackers evaluated on that condition and split, and "
+                "whether it beats the second best on the same test faces (McNemar's exact test / Wilcoxon signed-rank; "
+                "not significant: the two are not told apart by this test set)."
             ),
-            table_block(["condition", "split", "attribute", "strongest", "value", "among"], srows),
+            table_block(
+                ["condition", "split", "attribute", "strongest", "value", "second", "strongest vs second", "among"],
+                srows,
+            ),
         ]
     return out
+
+
+def _sec_seeds(res: dict) -> list[Block]:
+    """Mean and spread over training seeds (``reproduce --seeds N``); nothing when one seed ran."""
+    seeds = res.get("seeds")
+    if not seeds or not seeds.get("attackers"):
+        return []
+    rows = []
+    for a, by_c in sorted(seeds["attackers"].items()):
+        for c in CONDITIONS:
+            for s in SPLITS:
+                e = by_c.get(c, {}).get(s)
+                if not e:
+                    continue
+                cells = []
+                for _k, task, metric, _l, _ in METRICS:
+                    st = (e.get(task) or {}).get(metric)
+                    if st is None:
+                        cells.append(NOT_RUN)
+                    elif metric == "accuracy":
+                        cells.append(f"{100 * st['mean']:.2f}% ± {100 * st['std']:.2f}")
+                    else:
+                        cells.append(f"{st['mean']:.2f} ± {st['std']:.2f}")
+                n = max(((e.get(t) or {}).get(m) or {}).get("n", 0) for _k, t, m, _l, _ in METRICS)
+                rows.append([a, c, s, *cells, str(n)])
+    return [
+        heading(2, "Across training seeds"),
+        paragraph(
+            f"Mean ± sample standard deviation over {len(seeds['runs'])} training seeds (runs: "
+            f"{', '.join(seeds['runs'])}), the same splits and test faces; attackers that no seed retrains are "
+            "left out. The spread is what one more training run can move a figure by."
+        ),
+        table_block(["attacker", "condition", "split", *[m[3] for m in METRICS], "seeds"], rows),
+    ]
 
 
 def _sec_pvi(run: Path, res: dict) -> list[Block]:
@@ -505,6 +604,7 @@ def build_blocks(run: str | os.PathLike, results: dict | None = None) -> list[Bl
     blocks += _sec_pvi(run, res)
     blocks += _sec_styles(run, res)
     blocks += _sec_attackers(res)
+    blocks += _sec_seeds(res)
     blocks += _sec_per_class(metrics, main)
     blocks += _sec_confusion(attackers, metrics)
     blocks += _sec_breakdown(metrics, main)

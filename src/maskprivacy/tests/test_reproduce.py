@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from maskprivacy.cli import main
@@ -64,7 +65,10 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     if not real.is_file():
         pytest.skip("realmask-dev not found beside the repo")
     d = json.loads(real.read_text())
-    assert set(d["attackers"]) == {"cnn_masked", "cnn_robust", "cnn_masked_digital_a"}
+    # every masked-face attacker of every family: the CNN's and the face network's (RUN/facenet/)
+    assert set(d["attackers"]) == {
+        f"{family}_{a}" for family in ("cnn", "facenet") for a in ("masked", "robust", "masked_digital_a")
+    }
     for a in d["attackers"].values():
         assert a["n"] + a["not_found"] == 4
         lo, hi = a["sex"]["ci"]
@@ -234,3 +238,32 @@ def test_other_settings_refused(smoke_run, sample_dir, capsys):
     code = main(["reproduce", "--data", str(sample_dir), "--profile", "smoke", "--out", str(smoke_run), "--style", "b"])
     assert code == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def test_seeds_repeat_the_training_stages_on_the_same_test_faces(smoke_run, sample_dir, capsys):
+    args = ["reproduce", "--data", str(sample_dir), "--profile", "smoke", "--out", str(smoke_run), "--quiet"]
+    assert main([*args, "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "== seed 2022 (2 of 2)" in out and "== mask: done" in out and "== train_masked_uniform: done" in out
+    seed_run = smoke_run / "seeds" / "seed_2022"
+    for shared in ("mask", "cache", "splits"):
+        assert (seed_run / shared).is_symlink()  # read from the main run, not recomputed
+    stages = json.loads((seed_run / "stages.json").read_text())
+    assert {"pretrain_masked", "train_masked_uniform", "train_robust_uniform", "train_unmasked_random"} <= set(stages)
+    assert "mask" not in stages and "dlib" not in stages
+    m0 = json.loads((smoke_run / "train" / "masked_uniform" / "metrics.json").read_text())
+    m1 = json.loads((seed_run / "train" / "masked_uniform" / "metrics.json").read_text())
+    assert (m0["config"]["seed"], m1["config"]["seed"]) == (2021, 2022)
+    p0 = pd.read_csv(smoke_run / "train" / "masked_uniform" / "predictions.csv")
+    p1 = pd.read_csv(seed_run / "train" / "masked_uniform" / "predictions.csv")
+    assert list(p0["name"]) == list(p1["name"])  # the same test faces
+    res = json.loads((smoke_run / "results.json").read_text())
+    sex = res["seeds"]["attackers"]["cnn"]["masked"]["uniform"]["sex"]["accuracy"]
+    assert sex["values"] == [m0["sex"]["accuracy"], m1["sex"]["accuracy"]] and sex["n"] == 2
+    assert sex["mean"] == pytest.approx((sex["values"][0] + sex["values"][1]) / 2)
+    assert "dlib" not in res["seeds"]["attackers"]  # not retrained by a seed
+    assert "Across training seeds" in (smoke_run / "report.md").read_text()
+    # asked again: nothing to do, and --seeds 0 is refused
+    assert main([*args, "--seeds", "2"]) == 0
+    assert "== train_masked_uniform: done" in capsys.readouterr().out
+    assert main([*args, "--seeds", "0"]) == 2

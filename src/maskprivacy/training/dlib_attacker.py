@@ -17,13 +17,14 @@ How it works, and why:
   time and that was the stage's cost (``scripts/bench_descriptor.py`` prints both speeds and the
   agreement; ``descriptor="dlib"`` keeps dlib's own face-by-face path for that comparison). Both
   give the same vectors to float rounding, so the cache below is shared by the two.
-* Only the faces a run needs are computed (a seeded subsample of the train part, the whole val
-  and test parts) and cached in ``<cache>/descriptors_<condition>.npz`` next to the points they
+* Only the faces a run needs are computed (every face of the train part unless a seeded
+  subsample is asked for, the whole val and test parts) and cached in ``<cache>/descriptors_<condition>.npz`` next to the points they
   were computed from: reruns and the second split reuse them, and a face whose points changed is
   recomputed.
-* Heads: logistic regression and an RBF SVC for sex, race and the 7 age buckets, ridge and an RBF
-  SVR (on log age) for age; the head with the best validation score is kept and the validation
-  scores of every candidate are written to ``config.heads`` of ``metrics.json``.
+* Heads (``heads.py``): logistic regression, an MLP and, on a few thousand faces, RBF SVCs for sex,
+  race and the 7 age buckets; ridge, an MLP and RBF SVRs for age; the head with the best
+  validation score is kept, its validation predictions are written to ``val_predictions.csv`` (the
+  ensemble attacker is fitted on them) and every candidate's score to ``config.heads``.
 
 The outputs follow docs/ARCHITECTURE.md ("one trained attacker") so that the report and the PVI
 treat this attacker like any other; the metrics, predictions table and confusion plots are the CNN
@@ -44,13 +45,14 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from maskprivacy.atomic import replacing, write_json
-from maskprivacy.data.labels import CLASS_NAMES, FaceLabels
-from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
+from maskprivacy.data.labels import CLASS_NAMES
+from maskprivacy.layout import CONDITIONS, SPLITS, VAL_PREDICTIONS, RunLayout
 from maskprivacy.masking.run import RunFace, masked_pixels, read_mask_run
 from maskprivacy.parallel import parallel_map, progress_bar
 from maskprivacy.provenance import git_commit, machine
+from maskprivacy.training.heads import fit_heads, predict_columns
 
-DEFAULT_N_TRAIN = 3000
+DEFAULT_N_TRAIN = None  # every face of the train part (an int: a seeded subsample of that many)
 DESCRIPTOR_DIM = 128
 PADDING = 0.25  # dlib's default crop padding around the aligned face
 CHIP_SIZE = 150  # the network's input side (input_rgb_image_sized<150>)
@@ -293,98 +295,6 @@ def compute_descriptors(
     return result, stats
 
 
-# ===================================================================== heads
-def _classifier_candidates(y: np.ndarray) -> dict[str, Any]:
-    """Logistic regression, and RBF SVCs whose probabilities come from Platt scaling on 5-fold
-    cross-validated decisions (what ``SVC(probability=True)``, deprecated in scikit-learn 1.9, did)."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
-
-    cands: dict[str, Any] = {"logreg": make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))}
-    folds = min(5, int(np.bincount(y).compress(np.bincount(y) > 0).min()))
-    if folds >= 2:  # calibration needs every class in every fold
-        for c in (1.0, 10.0):
-            cands[f"svc_rbf_c{c:g}"] = CalibratedClassifierCV(
-                make_pipeline(StandardScaler(), SVC(C=c)), cv=folds, ensemble=False
-            )
-    return cands
-
-
-def _regressor_candidates() -> dict[str, Any]:
-    from sklearn.compose import TransformedTargetRegressor
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVR
-
-    return {
-        "ridge": make_pipeline(StandardScaler(), Ridge(alpha=10.0)),
-        "svr_rbf": make_pipeline(StandardScaler(), SVR(C=30.0, epsilon=1.0)),
-        # age errors grow with age; fitting log(1 + age) weighs a 2-year error on a baby properly
-        "svr_rbf_logage": TransformedTargetRegressor(
-            make_pipeline(StandardScaler(), SVR(C=3.0, epsilon=0.05)), func=np.log1p, inverse_func=np.expm1
-        ),
-    }
-
-
-def _full_proba(model: Any, X: np.ndarray, k: int) -> np.ndarray:
-    """Probabilities over all ``k`` classes even if the training subsample lacked one."""
-    p = model.predict_proba(X)
-    out = np.zeros((len(X), k))
-    out[:, np.asarray(model.classes_, int)] = p
-    return out
-
-
-def fit_heads(
-    Xtr: np.ndarray, ytr: dict[str, np.ndarray], Xva: np.ndarray, yva: dict[str, np.ndarray]
-) -> tuple[dict[str, Any], dict[str, dict]]:
-    """One fitted head per task, chosen on validation (accuracy; MAE for age); and the choice record."""
-    heads: dict[str, Any] = {}
-    record: dict[str, dict] = {}
-    for task in (*CLASS_NAMES, "age"):
-        cands = _classifier_candidates(ytr[task]) if task != "age" else _regressor_candidates()
-        scores: dict[str, float] = {}
-        fitted: dict[str, Any] = {}
-        for cname, model in cands.items():
-            if task != "age" and len(np.unique(ytr[task])) < 2:
-                continue
-            model.fit(Xtr, ytr[task])
-            fitted[cname] = model
-            if len(Xva):
-                pred = model.predict(Xva)
-                scores[cname] = (
-                    float(np.abs(pred - yva[task]).mean()) if task == "age" else float((pred == yva[task]).mean())
-                )
-        if not fitted:
-            raise ValueError(f"{task}: the training faces hold a single class; use more --n-train faces")
-        if scores:
-            best = (min if task == "age" else max)(scores, key=lambda c: scores[c])
-        else:  # no validation faces: fall back to the kernel head
-            best = "svr_rbf" if task == "age" else ("svc_rbf_c1" if "svc_rbf_c1" in fitted else "logreg")
-        heads[task] = fitted[best]
-        record[task] = {
-            "chosen": best,
-            "val_metric": "mae" if task == "age" else "accuracy",
-            "val": {k: round(v, 4) for k, v in scores.items()},
-        }
-    return heads, record
-
-
-def predict_columns(
-    heads: dict[str, Any], names: Sequence[str], X: np.ndarray, labels: Sequence[FaceLabels]
-) -> dict[str, Any]:
-    """predictions.csv's columns (numeric codes, probabilities over every class, age in years)."""
-    from maskprivacy.training.metrics import predictions_table
-
-    probs: dict[str, np.ndarray] = {t: _full_proba(heads[t], X, len(n)) for t, n in CLASS_NAMES.items()}
-    probs["age"] = np.clip(heads["age"].predict(X), 0.0, None)
-    truth = {t: np.array([getattr(lab, t) for lab in labels], dtype=np.int64) for t in (*CLASS_NAMES, "age")}
-    return predictions_table(list(names), truth, probs)
-
-
 # ===================================================================== splits and subsampling
 def load_or_make_split(
     split: str, faces: dict[str, RunFace], splits_dir: str | os.PathLike, split_seed: int = 2021
@@ -500,9 +410,10 @@ def run_dlib_attacker(
             Xtr, ytr = xy(part["train"])
             Xva, yva = xy(part["val"])
             Xte, _ = xy(part["test"])
-            heads, record = fit_heads(Xtr, ytr, Xva, yva)
+            heads, record = fit_heads(Xtr, ytr, Xva, yva, seed=seed)
             t_fit = time.perf_counter() - t0
             cols = predict_columns(heads, part["test"], Xte, [faces[n].labels for n in part["test"]])
+            val_cols = predict_columns(heads, part["val"], Xva, [faces[n].labels for n in part["val"]])
             t_pred = time.perf_counter() - t0 - t_fit
             metrics = compute_metrics(cols)
             metrics.update(
@@ -543,6 +454,8 @@ def run_dlib_attacker(
             run_dir = RunLayout(out).dlib_dir(c, s)
             run_dir.mkdir(parents=True, exist_ok=True)
             write_predictions(run_dir / "predictions.csv", cols)
+            if part["val"]:
+                write_predictions(run_dir / VAL_PREDICTIONS, val_cols)
             for task, names in CLASS_NAMES.items():
                 confusion_png(
                     run_dir / f"confusion_{task}.png",

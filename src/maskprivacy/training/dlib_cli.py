@@ -41,7 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("masked", "unmasked"),
         help="faces to attack: with the mask or without",
     )
-    p.add_argument("--n-train", type=int, default=3000, help="training faces drawn from the train part (0: all)")
+    p.add_argument(
+        "--n-train",
+        type=int,
+        default=0,
+        help="training faces: 0 (default) every face of the train part, N a seeded subsample",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the training subsample")
     p.add_argument("--splits-dir", help="folder of <split>.csv files (read if present, else made); default OUT/splits")
     p.add_argument("--cache-dir", help="descriptor cache; default OUT/dlib_cache")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import RunLayout
+from maskprivacy.layout import PREDICTIONS, VAL_PREDICTIONS, RunLayout
 from maskprivacy.provenance import git_commit, machine
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.rows import split_rows
@@ -38,43 +38,30 @@ def evaluate_attacker(
 
     Returns the metrics (None on DDP ranks other than 0, which write nothing).
     """
-    import torch
-
     from maskprivacy.data.labels import CLASS_NAMES
-    from maskprivacy.models.predictor import Predictor
-    from maskprivacy.training.metrics import compute_metrics, confusion_png, predictions_table, write_predictions
+    from maskprivacy.training.metrics import compute_metrics, confusion_png
 
     run = Path(run)
     d = approach_dir(run, condition, split, approach)
     if (d / "metrics.json").is_file():
+        if (
+            is_rank_zero()
+            and not (d / VAL_PREDICTIONS).is_file()
+            and all(p.is_file() for p in _model_paths(run, condition, split, approach))
+        ):
+            setup_torch(cfg)  # a folder from before validation predictions were written: add them
+            _predict_parts(cfg, run, condition, split, approach, {"val": d / VAL_PREDICTIONS})
         return json.loads((d / "metrics.json").read_text())
     if not is_rank_zero():
         return None
     setup_torch(cfg)
     t0 = time.perf_counter()
-    c = cache_mod.load_cache(cache_path(run, cfg, test_condition(condition)))
-    rows = split_rows(c.names, RunLayout(run).split_csv(split))["test"]
-    device = "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
-    paths = (
-        [model_path(run, condition, split, approach)]
-        if approach == "multitask"
-        else [model_path(run, condition, split, approach, t) for t in TASKS]
-    )
-    probs: dict[str, np.ndarray] = {}
-    bs = int(cfg["eval"]["batch_size"])
-    for p in paths:
-        pred = Predictor.load(p, device=device)
-        pred.tta = bool(cfg["eval"].get("tta", True))
-        for s in range(0, len(rows), bs):
-            x = torch.from_numpy(np.ascontiguousarray(c.images[rows[s : s + bs]])).permute(0, 3, 1, 2)
-            for t, v in pred.forward_tensor(x).items():
-                probs.setdefault(t, []).append(v.float().cpu().numpy())  # type: ignore[arg-type]
-    probs = {t: np.concatenate(v) for t, v in probs.items()}  # type: ignore[arg-type]
-    truth = {"sex": c.sex[rows], "race": c.race[rows], "age_bucket": c.age_bucket[rows], "age": c.age[rows]}
-    cols = predictions_table([c.names[i] for i in rows], truth, probs)
     d.mkdir(parents=True, exist_ok=True)
-    write_predictions(d / "predictions.csv", cols)
+    cols = _predict_parts(cfg, run, condition, split, approach, {"test": d / PREDICTIONS, "val": d / VAL_PREDICTIONS})[
+        "test"
+    ]
     metrics = compute_metrics(cols)
+    n = len(cols["name"])
     for t, names in CLASS_NAMES.items():
         if t in metrics:
             acc = metrics[t]["accuracy"]
@@ -82,7 +69,7 @@ def evaluate_attacker(
                 d / f"confusion_{t}.png",
                 metrics[t]["confusion"],
                 names,
-                f"{t} - {condition} faces, {split} split, {approach}\naccuracy {100 * (acc or 0):.1f}% (n={len(rows)})",
+                f"{t} - {condition} faces, {split} split, {approach}\naccuracy {100 * (acc or 0):.1f}% (n={n})",
             )
     walls = dict(wall_s or {})
     walls["evaluate"] = round(time.perf_counter() - t0, 2)
@@ -101,6 +88,49 @@ def evaluate_attacker(
     )
     write_json(d / "metrics.json", metrics)
     return metrics
+
+
+def _model_paths(run: Path, condition: str, split: str, approach: str) -> list[Path]:
+    if approach == "multitask":
+        return [model_path(run, condition, split, approach)]
+    return [model_path(run, condition, split, approach, t) for t in TASKS]
+
+
+def _predict_parts(
+    cfg: dict, run: Path, condition: str, split: str, approach: str, outs: dict[str, Path]
+) -> dict[str, dict[str, Any]]:
+    """Predict parts of the split (``test``; ``val``: the faces an ensemble is fitted on, which no
+    model of this split trained on) and write each part's predictions table to ``outs[part]``;
+    returns the columns of each part."""
+    import torch
+
+    from maskprivacy.models.predictor import Predictor
+    from maskprivacy.training.metrics import predictions_table, write_predictions
+
+    c = cache_mod.load_cache(cache_path(run, cfg, test_condition(condition)))
+    parts = split_rows(c.names, RunLayout(run).split_csv(split))
+    device = "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
+    probs: dict[str, dict[str, list[np.ndarray]]] = {part: {} for part in outs}
+    bs = int(cfg["eval"]["batch_size"])
+    for p in _model_paths(run, condition, split, approach):
+        pred = Predictor.load(p, device=device)
+        pred.tta = bool(cfg["eval"].get("tta", True))
+        for part in outs:
+            rows = parts[part]
+            for s in range(0, len(rows), bs):
+                x = torch.from_numpy(np.ascontiguousarray(c.images[rows[s : s + bs]])).permute(0, 3, 1, 2)
+                for t, v in pred.forward_tensor(x).items():
+                    probs[part].setdefault(t, []).append(v.float().cpu().numpy())
+    out: dict[str, dict[str, Any]] = {}
+    for part, path in outs.items():
+        rows = parts[part]
+        if not len(rows):  # e.g. a split without validation faces: nothing to write
+            continue
+        joined = {t: np.concatenate(v) for t, v in probs[part].items()}
+        truth = {"sex": c.sex[rows], "race": c.race[rows], "age_bucket": c.age_bucket[rows], "age": c.age[rows]}
+        out[part] = predictions_table([c.names[i] for i in rows], truth, joined)
+        write_predictions(path, out[part])
+    return out
 
 
 def stage_cpu(run: Path, condition: str, split: str, approach: str) -> dict[str, float]:

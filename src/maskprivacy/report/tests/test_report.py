@@ -52,6 +52,30 @@ def test_results_json_follows_the_contract(fake_run):
         assert best["age"]["attacker"] == ("cnn" if cnn["age"]["mae"] <= dlib["age"]["mae"] else "dlib")
 
 
+def test_results_carry_intervals_and_paired_tests(fake_run):
+    res = json.loads(write_results(fake_run).read_text())
+    for a in ("cnn", "dlib"):
+        for c in ("masked", "unmasked"):
+            e = res["attackers"][a][c]["uniform"]
+            for task in ("sex", "race", "age_bucket"):
+                for metric in ("accuracy", "balanced_accuracy"):
+                    lo, hi = e["intervals"][task][metric]
+                    assert lo <= e[task][metric] <= hi
+            assert e["intervals"]["age"]["mae"][0] <= e["age"]["mae"] <= e["intervals"]["age"]["mae"][1]
+    assert res["masked"]["uniform"]["intervals"] == res["attackers"]["cnn"]["masked"]["uniform"]["intervals"]
+    # the fixture's masked attackers flip 25-35% of labels against 10-20% unmasked: the mask "hides" it
+    t = res["tests"]["masked_vs_unmasked"]["cnn"]["uniform"]
+    assert t["n"] == 300
+    assert t["sex"]["test"] == "McNemar exact" and t["sex"]["significant"] and t["sex"]["better"] == "b"
+    assert t["age"]["test"] == "Wilcoxon signed-rank" and t["age"]["p"] < 0.05
+    best = res["strongest"]["masked"]["uniform"]["sex"]
+    assert {best["attacker"], best["second"]["attacker"]} == {"cnn", "dlib"}
+    assert best["vs_second"]["n"] == 300 and 0 <= best["vs_second"]["p"] <= 1
+    top = res["tests"]["strongest_masked_vs_unmasked"]["uniform"]["race"]
+    assert top["masked"] == res["strongest"]["masked"]["uniform"]["race"]["attacker"]
+    assert top["unmasked"] == res["strongest"]["unmasked"]["uniform"]["race"]["attacker"]
+
+
 def test_results_keep_earlier_stages_and_pvi(fake_run):
     write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=50), stages={"mask": 1.0})
     res = json.loads(write_results(fake_run, stages={"finetune": 2.0}).read_text())
@@ -86,6 +110,13 @@ def test_report_is_self_contained_and_complete(fake_run):
     ):
         assert section in md and section in page
     assert "figures/pipeline.png" in md and "2.9%" in md
+    # every figure with its interval, masked vs unmasked and strongest-vs-second with a p-value
+    res = json.loads((fake_run / "results.json").read_text())
+    lo, hi = res["attackers"]["dlib"]["masked"]["uniform"]["intervals"]["race"]["balanced_accuracy"]
+    assert f"[{100 * lo:.1f}%, {100 * hi:.1f}%]" in md
+    p = res["tests"]["masked_vs_unmasked"]["cnn"]["uniform"]["sex"]["p"]
+    assert "paired test" in md and "strongest vs second" in md and "Balanced accuracy" in md
+    assert ("p < 0.0001" if p < 1e-4 else f"p = {p:.2g}") in md
     # offline: no external resources, every image inline
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
     assert "<script" not in page and "<link" not in page
@@ -141,3 +172,25 @@ def test_header_names_every_commit_of_a_resumed_run(tmp_path):
         if getattr(b, "text", None)
     )
     assert "commit: aaaaaaa" in one and "commits" not in one
+
+
+def test_seed_summary_gives_mean_and_spread_of_retrained_attackers(tmp_path, make_fake_run):
+    run = make_fake_run(tmp_path / "run", seed=0)
+    make_fake_run(run / "seeds" / "seed_7", seed=1, attackers={("cnn", "masked"): (0.25, 7.0)}, figures=False)
+    res = json.loads(write_results(run).read_text())
+    a = _metrics(run, "masked_uniform")["sex"]["accuracy"]
+    b = json.loads((run / "seeds" / "seed_7" / "train" / "masked_uniform" / "metrics.json").read_text())["sex"][
+        "accuracy"
+    ]
+    st = res["seeds"]["attackers"]["cnn"]["masked"]["uniform"]["sex"]["accuracy"]
+    assert st["values"] == [a, b] and st["mean"] == pytest.approx((a + b) / 2) and st["n"] == 2
+    assert st["std"] == pytest.approx(abs(a - b) / 2**0.5)
+    assert res["seeds"]["runs"] == [".", "seeds/seed_7"]
+    assert set(res["seeds"]["attackers"]) == {"cnn"} and set(res["seeds"]["attackers"]["cnn"]) == {"masked"}
+    assert set(res["attackers"]) == {"cnn", "dlib"}  # the repeats are not attackers of the main run
+    md = render_report(run)[0].read_text()
+    assert "Across training seeds" in md and f"{100 * st['mean']:.2f}% ± {100 * st['std']:.2f}" in md
+    assert (
+        write_results(make_fake_run(tmp_path / "one"))
+        and json.loads((tmp_path / "one" / "results.json").read_text())["seeds"] is None
+    )

@@ -95,6 +95,10 @@ def test_outputs_follow_the_contract(attack):
         rows = _rows(d / "predictions.csv")
         # every test face of the split, in both conditions (the same faces as the CNN attacker)
         assert sorted(r["name"] for r in rows) == test_names and m["n_test"] == len(test_names)
+        # and every validation face, which the ensemble is fitted on
+        val_names = sorted(n for n, p in split.items() if p == "val")
+        val_rows = _rows(d / "val_predictions.csv")
+        assert sorted(r["name"] for r in val_rows) == val_names and list(val_rows[0]) == list(rows[0])
         r = rows[0]
         assert list(r)[:9] == [
             "name",

@@ -1,0 +1,198 @@
+"""The ensemble attacker: per attribute, the attackers' outputs combined by a model fitted on validation.
+
+Why: attackers that read a face differently (a CNN trained from scratch, dlib's face network
+fine-tuned, dlib's fixed descriptor with scikit-learn heads) make different mistakes, and a real
+adversary would combine them. Fitting the combination on the *test* faces would flatter it, so it is
+fitted on the validation faces of the split only (every member writes its predictions on them,
+``val_predictions.csv``; no member of the split trained on them) and scored once on the test faces.
+
+Per class attribute (sex, race, age bucket) a multinomial logistic regression reads the members'
+log-probabilities (a member that only gives a label counts as a one-hot probability); for age a
+linear regression with non-negative weights reads the members' predicted ages. Both are scikit-learn
+estimators, so the whole fit is a few lines; what it learned (members, weights, validation scores of
+the ensemble by 5-fold cross-validation and of each member) goes to metrics.json.
+
+Members: every attacker of the run evaluated on the condition and split (``privacy.runs.discover``)
+that has both prediction files, the ensemble itself excluded. The output is an ordinary attacker
+folder, ``RUN/train/ensemble_<condition>_<split>/``, so the PVI, the report and ``strongest`` read it
+like any other (attacker name ``ensemble``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from maskprivacy.atomic import write_json
+from maskprivacy.data.labels import CLASS_NAMES
+from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.privacy.runs import AttackerDir, discover
+from maskprivacy.provenance import git_commit, machine
+
+ENSEMBLE = "ensemble"
+MIN_MEMBERS = 2
+
+
+def ensemble_dir(run: str | os.PathLike, condition: str, split: str) -> Path:
+    return RunLayout(Path(run)).train / f"{ENSEMBLE}_{condition}_{split}"
+
+
+def members(run: str | os.PathLike, condition: str, split: str) -> list[AttackerDir]:
+    """The attackers of ``condition``/``split`` with predictions on both the test and the val faces."""
+    return [
+        a
+        for a in discover(run)
+        if (a.condition, a.split) == (condition, split)
+        and a.attacker != ENSEMBLE
+        and a.predictions_path.is_file()
+        and a.val_predictions_path.is_file()
+    ]
+
+
+def _probabilities(df: pd.DataFrame, task: str) -> np.ndarray:
+    """(n, k) class probabilities of one member: its probability columns, else its label one-hot."""
+    k = len(CLASS_NAMES[task])
+    if task == "sex" and "sex_prob_1" in df:
+        p1 = df["sex_prob_1"].to_numpy(float)
+        return np.column_stack([1 - p1, p1])
+    cols = [f"{task}_prob_{j}" for j in range(k)]
+    if all(c in df for c in cols):
+        return df[cols].to_numpy(float)
+    return (df[f"{task}_pred"].to_numpy(int)[:, None] == np.arange(k)[None, :]).astype(float)
+
+
+def _features(frames: list[pd.DataFrame], task: str) -> np.ndarray:
+    if task == "age":
+        return np.column_stack([f["age_pred"].to_numpy(float) for f in frames])
+    return np.hstack([np.log(np.clip(_probabilities(f, task), 1e-6, 1.0)) for f in frames])
+
+
+def _aligned(frames: list[pd.DataFrame]) -> tuple[list[str], list[pd.DataFrame]]:
+    """The faces every member predicted, each member's rows in the same (sorted) order."""
+    names = sorted(set.intersection(*(set(f["name"]) for f in frames)))
+    return names, [f.set_index("name").loc[names].reset_index() for f in frames]
+
+
+def _stacker(task: str) -> Any:
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if task == "age":
+        return LinearRegression(positive=True)
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+
+
+def _cv_score(task: str, X: np.ndarray, y: np.ndarray, seed: int) -> float | None:
+    """5-fold cross-validated validation score of the stacker (accuracy; MAE for age)."""
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+
+    counts = np.bincount(y.astype(int)) if task != "age" else None
+    folds = 5 if task == "age" else min(5, int(counts[counts > 0].min()))
+    if folds < 2 or len(y) < 10:
+        return None
+    cv = (KFold if task == "age" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
+    pred = cross_val_predict(_stacker(task), X, y, cv=cv)
+    return float(np.abs(pred - y).mean()) if task == "age" else float((pred == y).mean())
+
+
+def _member_score(task: str, f: pd.DataFrame) -> float:
+    if task == "age":
+        return float(np.abs(f["age_pred"].to_numpy(float) - f["age_true"].to_numpy(float)).mean())
+    return float((f[f"{task}_pred"].to_numpy(int) == f[f"{task}_true"].to_numpy(int)).mean())
+
+
+def fit_ensemble(
+    run: str | os.PathLike, condition: str, split: str, seed: int = 0, force: bool = False
+) -> dict[str, Any] | None:
+    """Fit and score the ensemble of one condition and split; writes its attacker folder.
+
+    Returns its metrics, or None when fewer than :data:`MIN_MEMBERS` attackers have validation
+    predictions (nothing to combine). Reruns keep an existing result unless ``force``.
+    """
+    from maskprivacy.training.metrics import compute_metrics, confusion_png, predictions_table, write_predictions
+
+    d = ensemble_dir(run, condition, split)
+    if (d / "metrics.json").is_file() and not force:
+        import json
+
+        return json.loads((d / "metrics.json").read_text())
+    found = members(run, condition, split)
+    if len(found) < MIN_MEMBERS:
+        return None
+    t0 = time.perf_counter()
+    val_names, val = _aligned([pd.read_csv(a.val_predictions_path) for a in found])
+    test_names, test = _aligned([pd.read_csv(a.predictions_path) for a in found])
+    if len(val_names) < 10 or not test_names:
+        return None
+    probs: dict[str, np.ndarray] = {}
+    record: dict[str, Any] = {}
+    for task in (*CLASS_NAMES, "age"):
+        col = f"{task}_true"
+        y = val[0][col].to_numpy(float if task == "age" else int)
+        Xv, Xt = _features(val, task), _features(test, task)
+        model = _stacker(task).fit(Xv, y)
+        if task == "age":
+            probs["age"] = np.clip(model.predict(Xt), 0.0, None)
+            weights = dict(zip((a.attacker for a in found), map(float, model.coef_)))
+        else:
+            p = np.zeros((len(test_names), len(CLASS_NAMES[task])))
+            p[:, model.classes_.astype(int)] = model.predict_proba(Xt)
+            probs[task] = p
+            weights = None
+        record[task] = {
+            "val_metric": "mae" if task == "age" else "accuracy",
+            "ensemble_val_cv": _cv_score(task, Xv, y, seed),
+            "members_val": {a.attacker: _member_score(task, f) for a, f in zip(found, val)},
+            **({"weights": weights, "intercept": float(model.intercept_)} if weights else {}),
+        }
+    truth = {t: test[0][f"{t}_true"].to_numpy() for t in (*CLASS_NAMES, "age")}
+    cols = predictions_table(test_names, truth, probs)
+    d.mkdir(parents=True, exist_ok=True)
+    write_predictions(d / PREDICTIONS, cols)
+    metrics = compute_metrics(cols)
+    for task, names in CLASS_NAMES.items():
+        confusion_png(
+            d / f"confusion_{task}.png",
+            metrics[task]["confusion"],
+            names,
+            f"ensemble, {condition}, {split}: {task} (accuracy {metrics[task]['accuracy']:.1%})",
+        )
+    metrics.update(
+        {
+            "attacker": ENSEMBLE,
+            "condition": condition,
+            "split": split,
+            "config": {
+                "members": [a.attacker for a in found],
+                "member_dirs": [str(a.path) for a in found],
+                "fitted_on": f"{len(val_names)} validation faces of the {split} split (every member's {VAL_PREDICTIONS})",
+                "stacker": "logistic regression on the members' log-probabilities (classes); "
+                "non-negative linear regression on their predicted ages (age)",
+                "seed": seed,
+                "tasks": record,
+            },
+            "n_val": len(val_names),
+            "commit": git_commit(),
+            "machine": machine(),
+            "wall_s": {"fit": round(time.perf_counter() - t0, 2)},
+        }
+    )
+    write_json(d / "metrics.json", metrics)
+    return metrics
+
+
+def fit_ensembles(run: str | os.PathLike, seed: int = 0, force: bool = False) -> dict[str, dict[str, Any]]:
+    """:func:`fit_ensemble` for every condition and split; ``{condition: {split: metrics}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in CONDITIONS:
+        for s in SPLITS:
+            m = fit_ensemble(run, c, s, seed=seed, force=force)
+            if m is not None:
+                out.setdefault(c, {})[s] = m
+    return out

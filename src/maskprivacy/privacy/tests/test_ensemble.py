@@ -1,0 +1,101 @@
+"""The ensemble attacker on a FAKE run: two noisy members whose errors are independent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maskprivacy.privacy.ensemble import ensemble_dir, fit_ensemble, fit_ensembles, members
+from maskprivacy.privacy.runs import discover
+
+
+def _member(rng: np.random.Generator, truth: pd.DataFrame, noise: float) -> pd.DataFrame:
+    """Predictions with independent noise on the logits / ages of one fake attacker."""
+    df = truth.copy()
+    n = len(df)
+    logit = 1.5 * (2 * df["sex_true"].to_numpy() - 1) + rng.normal(0, noise, n)
+    df["sex_prob_1"] = 1 / (1 + np.exp(-logit))
+    df["sex_pred"] = (logit > 0).astype(int)
+    for task, k in (("race", 5), ("age_bucket", 7)):
+        scores = 1.5 * (df[f"{task}_true"].to_numpy()[:, None] == np.arange(k)) + rng.normal(0, noise, (n, k))
+        p = np.exp(scores) / np.exp(scores).sum(1, keepdims=True)
+        df[f"{task}_pred"] = p.argmax(1)
+        for j in range(k):
+            df[f"{task}_prob_{j}"] = p[:, j]
+    df["age_pred"] = np.clip(df["age_true"] + rng.normal(0, 4 * noise, n), 0, None)
+    return df
+
+
+def _truth(rng: np.random.Generator, n: int, prefix: str) -> pd.DataFrame:
+    age = rng.integers(1, 90, n)
+    return pd.DataFrame(
+        {
+            "name": [f"{prefix}{i:05d}.jpg" for i in range(n)],
+            "sex_true": rng.integers(0, 2, n),
+            "race_true": rng.integers(0, 5, n),
+            "age_bucket_true": np.digitize(age, [3, 10, 20, 30, 45, 60]),
+            "age_true": age.astype(float),
+        }
+    )
+
+
+def _fake_run(root: Path, attackers: tuple[str, ...] = ("cnn", "dlib"), seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    val, test = _truth(rng, 600, "v"), _truth(rng, 2000, "t")
+    for a in attackers:
+        d = root / "train" / ("masked_uniform" if a == "cnn" else f"{a}_masked_uniform")
+        d.mkdir(parents=True)
+        _member(rng, test, 1.5).to_csv(d / "predictions.csv", index=False)
+        _member(rng, val, 1.5).to_csv(d / "val_predictions.csv", index=False)
+        (d / "metrics.json").write_text("{}")
+    return root
+
+
+def _acc(df: pd.DataFrame, task: str) -> float:
+    return float((df[f"{task}_pred"] == df[f"{task}_true"]).mean())
+
+
+def test_the_ensemble_beats_members_with_independent_errors(tmp_path):
+    run = _fake_run(tmp_path / "run")
+    assert [a.attacker for a in members(run, "masked", "uniform")] == ["cnn", "dlib"]
+    m = fit_ensemble(run, "masked", "uniform")
+    d = ensemble_dir(run, "masked", "uniform")
+    assert m == json.loads((d / "metrics.json").read_text())
+    assert m["config"]["members"] == ["cnn", "dlib"] and m["n_val"] == 600 and m["n_test"] == 2000
+    cnn = pd.read_csv(run / "train" / "masked_uniform" / "predictions.csv")
+    dlib = pd.read_csv(run / "train" / "dlib_masked_uniform" / "predictions.csv")
+    for task in ("sex", "race", "age_bucket"):
+        assert m[task]["accuracy"] > max(_acc(cnn, task), _acc(dlib, task)) + 0.01
+    mae = [float((f["age_pred"] - f["age_true"]).abs().mean()) for f in (cnn, dlib)]
+    assert m["age"]["mae"] < min(mae) - 0.3
+    w = m["config"]["tasks"]["age"]["weights"]
+    assert set(w) == {"cnn", "dlib"} and all(v >= 0 for v in w.values())
+    # an ordinary attacker folder: the PVI and the report discover it
+    assert ("ensemble", "masked", "uniform") in {(a.attacker, a.condition, a.split) for a in discover(run)}
+    assert "ensemble" not in [a.attacker for a in members(run, "masked", "uniform")]
+
+
+def test_the_ensemble_never_reads_the_test_labels(tmp_path):
+    run = _fake_run(tmp_path / "run")
+    fit_ensemble(run, "masked", "uniform")
+    before = pd.read_csv(ensemble_dir(run, "masked", "uniform") / "predictions.csv")
+    for d in ("masked_uniform", "dlib_masked_uniform"):  # scramble the test truths the members carry
+        p = run / "train" / d / "predictions.csv"
+        df = pd.read_csv(p)
+        df["sex_true"] = 1 - df["sex_true"]
+        df["age_true"] = 50.0
+        df.to_csv(p, index=False)
+    fit_ensemble(run, "masked", "uniform", force=True)
+    after = pd.read_csv(ensemble_dir(run, "masked", "uniform") / "predictions.csv")
+    for c in ("sex_pred", "race_pred", "age_bucket_pred", "age_pred"):
+        np.testing.assert_allclose(before[c], after[c])
+
+
+def test_one_member_is_not_an_ensemble(tmp_path):
+    run = _fake_run(tmp_path / "run", attackers=("cnn",))
+    assert fit_ensemble(run, "masked", "uniform") is None
+    assert not ensemble_dir(run, "masked", "uniform").exists()
+    assert fit_ensembles(run) == {}
