@@ -4,7 +4,8 @@
 Issue 13 asks for the input size, what to freeze and whether to cache frozen features to be chosen by
 measurement. This script trains each candidate with the repository's own pipeline (the facenet
 section of a profile, ``training.pipeline.finetune`` + ``evaluate_attacker``) on the same subset of
-masked faces (the first ``--limit`` faces by name of a masking run, split by the run's split maker),
+masked faces (``--limit`` faces drawn with a fixed seed from a masking run, not the first by name,
+which are UTKFace's youngest; split by the run's split maker),
 and prints, per candidate: training images/s, wall seconds of training, and the masked uniform
 test part's sex / race / age-bucket accuracy and age MAE. The candidates:
 
@@ -47,13 +48,12 @@ CANDIDATES: dict[str, dict] = {
 }
 
 
-def config(profile: str, size: int, mult: float, epochs: int, limit: int) -> dict:
+def config(profile: str, size: int, mult: float, epochs: int) -> dict:
     cfg = family_config(load_profile(profile), "facenet")
     assert cfg is not None, f"profile {profile} has no facenet section"
     cfg["model"]["input_size"] = size
     cfg["cache"]["size"] = size
     cfg["finetune"].update({"epochs": epochs, "sizes": None, "backbone_lr_mult": mult})
-    cfg["data"]["limit"] = limit
     cfg["trainer"]["progress"] = False
     return resolve(cfg)
 
@@ -72,12 +72,13 @@ def frozen_features(cfg: dict, run: Path) -> dict[str, float]:
     net, _ = create_backbone("dlib_face")
     net.eval()
     t0 = time.perf_counter()
-    feats = []
+    used = np.unique(np.concatenate([parts["train"], parts["val"], test]))  # the subset's faces only
+    F = np.zeros((len(c.names), 256), np.float32)
     with torch.inference_mode():
-        for s in range(0, len(c.names), 256):
-            x = torch.from_numpy(np.ascontiguousarray(c.images[s : s + 256])).permute(0, 3, 1, 2)
-            feats.append(net(to_model_input(x, int(cfg["model"]["input_size"]))).numpy())
-    F = np.concatenate(feats)
+        for s in range(0, len(used), 256):
+            rows = used[s : s + 256]
+            x = torch.from_numpy(np.ascontiguousarray(c.images[rows])).permute(0, 3, 1, 2)
+            F[rows] = net(to_model_input(x, int(cfg["model"]["input_size"]))).numpy()
     t_feat = time.perf_counter() - t0
 
     def y(rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -93,7 +94,7 @@ def frozen_features(cfg: dict, run: Path) -> dict[str, float]:
     m = compute_metrics(predict_columns(heads, [c.names[i] for i in test], F[test], labels))
     wall = time.perf_counter() - t0
     return {
-        "train_img_s": len(c.names) / t_feat,
+        "train_img_s": len(used) / t_feat,
         "train_wall_s": wall,
         "sex": m["sex"]["accuracy"],
         "race": m["race"]["accuracy"],
@@ -130,7 +131,7 @@ def main() -> None:
     ap.add_argument("--mask-run", required=True, help="a masking run of that data (RUN/mask)")
     ap.add_argument("--out", default="/tmp/bench_facenet", help="scratch run folders, one per candidate")
     ap.add_argument("--profile", default="cpu")
-    ap.add_argument("--limit", type=int, default=4000, help="faces (the first N by name)")
+    ap.add_argument("--limit", type=int, default=4000, help="faces, drawn with seed 0")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--only", action="append", choices=list(CANDIDATES), help="run only this candidate")
     args = ap.parse_args()
@@ -139,11 +140,18 @@ def main() -> None:
     for name, cand in CANDIDATES.items():
         if args.only and name not in args.only:
             continue
-        cfg = config(args.profile, cand["size"], cand.get("mult", 0.0), args.epochs, args.limit)
+        cfg = config(args.profile, cand["size"], cand.get("mult", 0.0), args.epochs)
         run = out / name.replace(" ", "_").replace("+", "").replace(".", "")
+        caches = out / f"cache_{cand['size']}"  # one full cache per input size, shared by the candidates
+        run.mkdir(parents=True, exist_ok=True)
+        caches.mkdir(parents=True, exist_ok=True)
+        if not (run / "cache").exists():
+            (run / "cache").symlink_to(os.path.relpath(caches, run), target_is_directory=True)
         tp.prepare_cache(cfg, args.data, args.mask_run, run, ("masked",))
         names = cache_mod.load_cache(tp.cache_path(run, cfg, "masked")).names
-        tp.prepare_splits(cfg, run, names)
+        rng = np.random.default_rng(0)
+        subset = sorted(rng.choice(sorted(names), size=min(args.limit, len(names)), replace=False).tolist())
+        tp.prepare_splits(cfg, run, subset)
         rows[name] = frozen_features(cfg, run) if cand.get("frozen") else finetuned(cfg, run)
         print(f"{name}: {json.dumps({k: round(v, 4) for k, v in rows[name].items()})}", flush=True)
     print(
