@@ -20,6 +20,7 @@ like any other (attacker name ``ensemble``).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -115,12 +116,10 @@ def fit_ensemble(
     Returns its metrics, or None when fewer than :data:`MIN_MEMBERS` attackers have validation
     predictions (nothing to combine). Reruns keep an existing result unless ``force``.
     """
-    from maskprivacy.training.metrics import compute_metrics, confusion_png, predictions_table, write_predictions
+    from maskprivacy.training.metrics import compute_metrics, confusion_pngs, predictions_table, write_predictions
 
     d = ensemble_dir(run, condition, split)
     if (d / "metrics.json").is_file() and not force:
-        import json
-
         return json.loads((d / "metrics.json").read_text())
     found = members(run, condition, split)
     if len(found) < MIN_MEMBERS:
@@ -156,13 +155,7 @@ def fit_ensemble(
     d.mkdir(parents=True, exist_ok=True)
     write_predictions(d / PREDICTIONS, cols)
     metrics = compute_metrics(cols)
-    for task, names in CLASS_NAMES.items():
-        confusion_png(
-            d / f"confusion_{task}.png",
-            metrics[task]["confusion"],
-            names,
-            f"ensemble, {condition}, {split}: {task} (accuracy {metrics[task]['accuracy']:.1%})",
-        )
+    confusion_pngs(d, metrics, lambda task, acc: f"ensemble, {condition}, {split}: {task} (accuracy {acc:.1%})")
     metrics.update(
         {
             "attacker": ENSEMBLE,

@@ -105,6 +105,7 @@ def strongest(
     tested against the second best on the paired faces (``vs_second``: McNemar / Wilcoxon), so the
     table can say whether "strongest" is more than noise."""
     best: dict[str, dict] = {}
+    tested: dict[tuple[str, str], dict] = {}  # one paired test of a pair serves every task
     for _key, task, metric, _label, higher in METRICS:
         if metric == "rmse":
             continue
@@ -119,16 +120,17 @@ def strongest(
             v2, a2 = cands[1]
             best[task]["second"] = {"attacker": a2, metric: v2}
             if predictions and a in predictions and a2 in predictions:
-                t = paired_tests(predictions[a], predictions[a2]).get(task)
+                if (a, a2) not in tested:
+                    tested[(a, a2)] = paired_tests(predictions[a], predictions[a2])
+                t = tested[(a, a2)].get(task)
                 if t is not None:
                     best[task]["vs_second"] = t
     return best
 
 
 def paired_comparisons(preds: Mapping[tuple[str, str, str], pd.DataFrame]) -> dict[str, Any]:
-    """results.json ``tests``: masked vs unmasked on the paired test faces of each split, for every
-    attacker trained on both, and for the strongest reader of each condition (``strongest``:
-    per task, the best masked attacker against the best unmasked one, filled by the caller)."""
+    """results.json ``tests.masked_vs_unmasked``: masked vs unmasked on the paired test faces of each
+    split, for every attacker trained on both."""
     out: dict[str, Any] = {}
     for (a, c, s), df in sorted(preds.items()):
         if c != "masked" or (a, "unmasked", s) not in preds:
@@ -141,22 +143,26 @@ def strongest_vs_strongest(best: Mapping[str, Any], preds: Mapping[tuple[str, st
     """Per split and task: the strongest masked-face reader against the strongest unmasked one, on
     the paired test faces (does the mask hide the attribute from the best attacker we have?)."""
     out: dict[str, dict] = {}
+    tested: dict[tuple[str, str, str], dict] = {}  # one paired test of a pair serves every task
     for s in SPLITS:
         bm, bu = (best.get(c, {}).get(s) or {} for c in CONDITIONS)
         for task in bm.keys() & bu.keys():
             am, au = bm[task]["attacker"], bu[task]["attacker"]
             if (am, "masked", s) in preds and (au, "unmasked", s) in preds:
-                t = paired_tests(preds[(am, "masked", s)], preds[(au, "unmasked", s)]).get(task)
+                if (am, au, s) not in tested:
+                    tested[(am, au, s)] = paired_tests(preds[(am, "masked", s)], preds[(au, "unmasked", s)])
+                t = tested[(am, au, s)].get(task)
                 if t is not None:
                     out.setdefault(s, {})[task] = {"masked": am, "unmasked": au, **t}
     return out
 
 
-def seed_summary(run: str | os.PathLike) -> dict | None:
+def seed_summary(run: str | os.PathLike, metrics: Mapping[tuple[str, str, str], dict] | None = None) -> dict | None:
     """results.json ``seeds``: each attacker's figures over the main run and its seed repeats
     (``reproduce --seeds N``: same test faces, another training seed), as mean, sample standard
     deviation, min, max and the values; None when the run has no repeat. Attackers that are not
-    retrained by a seed (e.g. dlib's fixed descriptor) appear in one run only and are left out."""
+    retrained by a seed (e.g. dlib's fixed descriptor) appear in one run only and are left out.
+    ``metrics``: the main run's attacker metrics when the caller has read them already."""
     run = Path(run)
     repeats = RunLayout(run).seed_runs()
     if not repeats:
@@ -164,8 +170,8 @@ def seed_summary(run: str | os.PathLike) -> dict | None:
     folders = [run] + [r.root for r in repeats]
     values: dict[tuple[str, str, str, str, str], list[float]] = {}
     for folder in folders:
-        _, metrics, _ = load_attackers(folder)
-        for (a, c, s), m in metrics.items():
+        found = metrics if folder == run and metrics is not None else load_attackers(folder)[1]
+        for (a, c, s), m in found.items():
             e = results_entry(m)
             for _key, task, metric, _label, _higher in METRICS:
                 for mm in (metric, "balanced_accuracy") if metric == "accuracy" else (metric,):
@@ -243,7 +249,7 @@ def build_results(
         pvi = pvi.to_dict()
     res["pvi"] = pvi if pvi is not None else old.get("pvi")
     res["styles"] = read_styles(run)
-    res["seeds"] = seed_summary(run)
+    res["seeds"] = seed_summary(run, metrics)
     merged = dict(old.get("stages") or {})
     for name, v in (stages or {}).items():
         merged[name] = dict(v) if isinstance(v, Mapping) else {"wall_s": float(v)}

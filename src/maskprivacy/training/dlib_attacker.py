@@ -345,7 +345,7 @@ def run_dlib_attacker(
     val part chooses the heads and the whole test part is scored. ``engine`` and ``batch_size``:
     see :func:`compute_descriptors` (both engines give the same descriptors to float rounding).
     """
-    from maskprivacy.training.metrics import compute_metrics, confusion_png, write_predictions
+    from maskprivacy.training.metrics import compute_metrics, confusion_pngs, write_predictions
 
     t_start = time.perf_counter()
     for c in conditions:
@@ -456,13 +456,9 @@ def run_dlib_attacker(
             write_predictions(run_dir / "predictions.csv", cols)
             if part["val"]:
                 write_predictions(run_dir / VAL_PREDICTIONS, val_cols)
-            for task, names in CLASS_NAMES.items():
-                confusion_png(
-                    run_dir / f"confusion_{task}.png",
-                    metrics[task]["confusion"],
-                    names,
-                    f"dlib descriptor, {c}, {s}: {task} (accuracy {metrics[task]['accuracy']:.1%})",
-                )
+            confusion_pngs(
+                run_dir, metrics, lambda task, acc: f"dlib descriptor, {c}, {s}: {task} (accuracy {acc:.1%})"
+            )
             metrics["wall_s"]["total"] = round(time.perf_counter() - t0, 2)
             write_json(run_dir / "metrics.json", metrics)
             results[c][s] = metrics

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -120,6 +120,15 @@ def breakdown(cols: dict[str, Any]) -> list[dict[str, Any]]:
                     )
                 rows.append(row)
     return rows
+
+
+def confusion_pngs(folder: str | os.PathLike, metrics: dict[str, Any], title: Callable[[str, float], str]) -> None:
+    """``confusion_<task>.png`` in ``folder`` for every class task of ``metrics``, each titled
+    ``title(task, accuracy)``: what every attacker folder holds, drawn by one loop."""
+    for task, names in CLASS_NAMES.items():
+        if task in metrics:
+            acc = metrics[task]["accuracy"] or 0.0
+            confusion_png(Path(folder) / f"confusion_{task}.png", metrics[task]["confusion"], names, title(task, acc))
 
 
 def confusion_png(path: str | os.PathLike, conf: list[list[int]], names: tuple[str, ...], title: str) -> None:

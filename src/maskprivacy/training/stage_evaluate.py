@@ -38,8 +38,7 @@ def evaluate_attacker(
 
     Returns the metrics (None on DDP ranks other than 0, which write nothing).
     """
-    from maskprivacy.data.labels import CLASS_NAMES
-    from maskprivacy.training.metrics import compute_metrics, confusion_png
+    from maskprivacy.training.metrics import compute_metrics, confusion_pngs
 
     run = Path(run)
     d = approach_dir(run, condition, split, approach)
@@ -62,15 +61,11 @@ def evaluate_attacker(
     ]
     metrics = compute_metrics(cols)
     n = len(cols["name"])
-    for t, names in CLASS_NAMES.items():
-        if t in metrics:
-            acc = metrics[t]["accuracy"]
-            confusion_png(
-                d / f"confusion_{t}.png",
-                metrics[t]["confusion"],
-                names,
-                f"{t} - {condition} faces, {split} split, {approach}\naccuracy {100 * (acc or 0):.1f}% (n={n})",
-            )
+    confusion_pngs(
+        d,
+        metrics,
+        lambda t, acc: f"{t} - {condition} faces, {split} split, {approach}\naccuracy {100 * acc:.1f}% (n={n})",
+    )
     walls = dict(wall_s or {})
     walls["evaluate"] = round(time.perf_counter() - t0, 2)
     metrics.update(
