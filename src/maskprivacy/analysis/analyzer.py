@@ -46,7 +46,11 @@ READER_WORDS = {
 
 
 def reader_for(
-    already_masked: bool, digital: bool = False, available: Sequence[str] = READERS, real_mask: str = "auto"
+    already_masked: bool,
+    digital: bool = False,
+    available: Sequence[str] = READERS,
+    real_mask: str = "auto",
+    covered: bool = False,
 ) -> str:
     """Which attacker (condition) reads a face: the one routing rule of analyze, evaluate and the API.
 
@@ -56,7 +60,9 @@ def reader_for(
     * a face that already wears a real mask: ``robust`` when the run has it, because it was trained on
       masks of many shapes, colours and textures, as real masks are, and the paper-style attacker has
       only ever seen one flat white mask; else ``masked``. ``real_mask`` = ``"masked"`` or
-      ``"robust"`` forces one (to compare attackers on the same faces).
+      ``"robust"`` forces one (to compare attackers on the same faces);
+    * a real mask painted over with the paper's mask (``covered``, :mod:`maskprivacy.masking.cover`):
+      ``masked``, the attacker trained on exactly that paint, unless ``real_mask`` forces one.
     """
     if not already_masked:
         return "masked" if digital else "unmasked"
@@ -64,6 +70,8 @@ def reader_for(
         raise ValueError(f"real_mask must be one of {', '.join(REAL_MASK_READERS)}, got {real_mask!r}")
     if real_mask != "auto":
         return real_mask
+    if covered:
+        return "masked" if "masked" in available else "robust"
     return "robust" if "robust" in available else "masked"
 
 
@@ -167,9 +175,9 @@ class ModelSet:
         """The models this run has, e.g. ``["unmasked_uniform", "masked_uniform", "robust_uniform"]``."""
         return [self.name(c) for c in READERS if c in self.predictors]
 
-    def reader(self, already_masked: bool, digital: bool = False) -> str:
+    def reader(self, already_masked: bool, digital: bool = False, covered: bool = False) -> str:
         """The condition whose model reads this face (:func:`reader_for` with this run's models)."""
-        return reader_for(already_masked, digital, tuple(self.predictors), self.real_mask)
+        return reader_for(already_masked, digital, tuple(self.predictors), self.real_mask, covered)
 
 
 def _reading(out: dict[str, np.ndarray], i: int, model: str) -> dict[str, Any]:
@@ -234,7 +242,8 @@ class FaceResult:
     masked: dict[str, Any] | None
     change: dict[str, Any] | None
     crop: np.ndarray = field(repr=False)  # the aligned face (200x200 RGB)
-    masked_crop: np.ndarray | None = field(default=None, repr=False)  # the same face with the digital mask
+    # The same face with the digital mask (or, for a real mask painted over, as the attacker read it).
+    masked_crop: np.ndarray | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self, images: bool = False) -> dict[str, Any]:
@@ -319,6 +328,7 @@ class Analyzer:
         threads: int | None = 1,
         tta: bool | None = None,
         real_mask: str = "auto",
+        cover: bool = False,
     ):
         """``threads``: torch threads while the models run (None: leave torch's setting).
 
@@ -329,6 +339,8 @@ class Analyzer:
         models' cost, at the price of readings that differ slightly from the run's reported metrics.
         ``real_mask``: which attacker reads faces that already wear a mask: ``auto`` (the mask-robust
         one when the run has it, else the paper-style one), ``masked`` or ``robust`` (:func:`reader_for`).
+        ``cover``: paint the paper's white type-a mask over a real mask before it is read
+        (:mod:`maskprivacy.masking.cover`); such a face then goes to the paper-style attacker under ``auto``.
         """
         from maskprivacy.faces.detect import get_detector
 
@@ -337,6 +349,7 @@ class Analyzer:
             for p in self.models.predictors.values():
                 p.tta = bool(tta)
         self.detector = detector
+        self.cover = bool(cover)
         self.threads = threads
         self.detector_backend = get_detector(detector).backend  # load now, not on the first request
 
@@ -362,6 +375,7 @@ class Analyzer:
         from maskprivacy.faces.photo import find_faces
         from maskprivacy.masking.api import load_rgb
         from maskprivacy.masking.colors import parse_color
+        from maskprivacy.masking.cover import cover_real_mask
 
         style = None if mask_style in (None, "none") else check_style(str(mask_style))
         parse_color(mask_color)  # a bad colour is an error before any work, face or no face
@@ -379,7 +393,11 @@ class Analyzer:
         masked_crops: dict[tuple[int, int], np.ndarray] = {}
         for pi, (_, faces) in enumerate(photos):
             for fi, f in enumerate(faces):
-                jobs[self.models.reader(f.already_masked)].append((pi, fi, "as_is", f.aligned.crop))
+                covered = self.cover and f.already_masked
+                crop = f.aligned.crop
+                if covered:
+                    crop = masked_crops[(pi, fi)] = cover_real_mask(crop, f.aligned.points68)
+                jobs[self.models.reader(f.already_masked, covered=covered)].append((pi, fi, "as_is", crop))
                 if style and not f.already_masked:
                     mc = draw_mask(
                         f.aligned.crop, f.aligned.points68, style=style, color=mask_color, seed=seed, key=f"{pi}/{fi}"
@@ -416,10 +434,16 @@ class Analyzer:
                 notes = []
                 as_is = readings.get((pi, fi, "as_is"))
                 masked = readings.get((pi, fi, "masked"))
-                reader = self.models.reader(f.already_masked)
+                covered = self.cover and f.already_masked
+                reader = self.models.reader(f.already_masked, covered=covered)
                 if as_is is None:
                     notes.append(f"this run has no {self.models.name(reader)} model")
-                if f.already_masked:
+                if covered:
+                    notes.append(
+                        f"already wears a mask: painted over with the paper's white type-a mask, then read "
+                        f"by {self.models.name(reader)} ({READER_WORDS[reader]})"
+                    )
+                elif f.already_masked:
                     notes.append(
                         f"already wears a mask: read as it is by {self.models.name(reader)} "
                         f"({READER_WORDS[reader]}), no digital mask added"
@@ -467,7 +491,7 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(prev)
 
 
-_ANALYZERS: dict[tuple[str, str, str, bool | None, str], Analyzer] = {}
+_ANALYZERS: dict[tuple[str, str, str, bool | None, str, bool], Analyzer] = {}
 _LOCK = threading.Lock()
 
 
@@ -477,12 +501,13 @@ def get_analyzer(
     detector: str = "auto",
     tta: bool | None = None,
     real_mask: str = "auto",
+    cover: bool = False,
 ) -> Analyzer:
-    """A cached :class:`Analyzer` per (run, split, detector, tta, real_mask); models load once per process."""
-    key = (str(Path(model).resolve()), split, detector, tta, real_mask)
+    """A cached :class:`Analyzer` per (run, split, detector, tta, real_mask, cover); models load once per process."""
+    key = (str(Path(model).resolve()), split, detector, tta, real_mask, bool(cover))
     with _LOCK:
         if key not in _ANALYZERS:
-            _ANALYZERS[key] = Analyzer(model, split, detector, tta=tta, real_mask=real_mask)
+            _ANALYZERS[key] = Analyzer(model, split, detector, tta=tta, real_mask=real_mask, cover=cover)
         return _ANALYZERS[key]
 
 
@@ -495,6 +520,7 @@ def analyze(
     split: str = "uniform",
     detector: str = "auto",
     real_mask: str = "auto",
+    cover: bool = False,
 ) -> PhotoResult:
     """Analyse every face of ``image`` (a path, encoded bytes, a PIL image or an RGB array).
 
@@ -502,11 +528,12 @@ def analyze(
     mask; True/False says so for every face of the photo. ``mask_style``: one of
     :data:`maskprivacy.masking.draw.STYLES`, or None for no digital mask. ``real_mask``: which attacker
     reads faces that already wear a mask (``auto``: the run's mask-robust one if it has it, else the
-    paper-style masked-face one; see :func:`reader_for`). Each reading names its model (``"model"``).
+    paper-style masked-face one; see :func:`reader_for`). ``cover``: paint the paper's mask over a real
+    mask first (:mod:`maskprivacy.masking.cover`). Each reading names its model (``"model"``).
 
     >>> r = analyze("photo.jpg", model="runs/cpu", mask_style="a")   # doctest: +SKIP
     >>> r[0].as_is["sex"], r[0].masked["sex"], r[0].change, r.summary  # doctest: +SKIP
     """
-    return get_analyzer(model, split, detector, real_mask=real_mask).analyze(
+    return get_analyzer(model, split, detector, real_mask=real_mask, cover=cover).analyze(
         image, mask_style, mask_color, already_masked
     )

@@ -47,6 +47,13 @@ def _real_mask(p: argparse.ArgumentParser) -> None:
         "attacker (robust_<split>, trained on many mask styles) when it has one, else the "
         "paper-style one (masked_<split>, trained on the white type-a mask)",
     )
+    p.add_argument(
+        "--cover-real-masks",
+        action="store_true",
+        help="paint the paper's white type-a mask over a real mask before reading the face (an adversary "
+        "with a digital-mask model would); such faces then go to the paper-style attacker unless "
+        "--real-mask-model says otherwise",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -182,7 +189,14 @@ def _analyze(args: argparse.Namespace) -> int:
     from maskprivacy.masking.colors import parse_color
 
     parse_color(args.color)  # a bad colour fails before the models load (exit 2, with the reason)
-    analyzer = get_analyzer(args.model, args.split, args.detector, False if args.no_tta else None, args.real_mask_model)
+    analyzer = get_analyzer(
+        args.model,
+        args.split,
+        args.detector,
+        False if args.no_tta else None,
+        args.real_mask_model,
+        args.cover_real_masks,
+    )
     style = None if args.mask == "none" else args.mask
     photos, failed = [], 0
     for path in args.photos:
@@ -223,6 +237,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         progress=not (args.quiet or args.json),
         tta=False if args.no_tta else None,
         real_mask=args.real_mask_model,
+        cover=args.cover_real_masks,
         predictions=args.predictions,
     )
     if args.json:

@@ -221,13 +221,15 @@ def evaluate(
     tta: bool | None = None,
     real_mask: str = "auto",
     predictions: str | os.PathLike | None = None,
+    cover: bool = False,
 ) -> EvalResult:
     """Accuracy, balanced and per-class accuracy, confusion matrices (sex, race, age bucket) and age
     MAE of a run's models on a labelled folder of photos.
 
     ``real_mask``: which attacker reads faces that already wear a mask (``auto``: the mask-robust
-    one when the run has it; ``masked``; ``robust``). ``predictions``: also write one CSV row per
-    photo there (:data:`PREDICTION_COLUMNS`).
+    one when the run has it; ``masked``; ``robust``). ``cover``: paint the paper's mask over real masks
+    first (:mod:`maskprivacy.masking.cover`). ``predictions``: also write one CSV row per photo there
+    (:data:`PREDICTION_COLUMNS`).
     """
     from maskprivacy.analysis.analyzer import get_analyzer
 
@@ -236,7 +238,7 @@ def evaluate(
         raise FileNotFoundError(f"--images {root}: no such folder")
     errors: list[dict[str, str]] = []
     rows = read_labels(labels, errors)
-    analyzer = get_analyzer(model, split, detector, tta, real_mask)
+    analyzer = get_analyzer(model, split, detector, tta, real_mask, cover)
     res = evaluate_rows(root, rows, analyzer, mask_style, mask_color, progress, batch_size)
     res.n += len(errors)
     res.errors = errors + res.errors
@@ -428,7 +430,10 @@ def realmask_summary(
     type-a mask) and ``cnn_robust`` (trained on many mask styles) when present, and the same of every
     other attacker family (:func:`attacker_folders`: ``facenet_masked``, ``facenet_robust``). As a
     comparison, the same set's bare photos (``masked=0``) get the digital type-a mask and go to each
-    family's paper-style attacker: ``cnn_masked_digital_a``, ``facenet_masked_digital_a``. Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
+    family's paper-style attacker: ``cnn_masked_digital_a``, ``facenet_masked_digital_a``; and the real
+    masks painted over with that mask (:mod:`maskprivacy.masking.cover`) go to it too:
+    ``cnn_masked_covered``, ``facenet_masked_covered`` (what the real mask's look, rather than what it
+    hides, costs the paper-style attacker). Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
     intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``.
 
     A different population from UTKFace's test faces (here: South Asian adults photographed with their
@@ -470,6 +475,12 @@ def realmask_summary(
             an = get_analyzer(folder, split, detector, real_mask=c)
             res = evaluate_rows(root, real, an, None, progress=progress)
             attackers[f"{family}_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
+        if "masked" in conditions:
+            an = get_analyzer(folder, split, detector, real_mask="masked", cover=True)
+            res = evaluate_rows(root, real, an, None, progress=progress)
+            attackers[f"{family}_masked_covered"] = entry(
+                res, probe.models.name("masked"), "real masks (masked=1) painted over with the white type-a mask"
+            )
         if bare and "masked" in conditions:
             res = evaluate_rows(root, bare, probe, "a", "white", progress=progress)
             attackers[f"{family}_masked_digital_a"] = entry(

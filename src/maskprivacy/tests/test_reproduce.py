@@ -67,7 +67,9 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     d = json.loads(real.read_text())
     # every masked-face attacker of every family: the CNN's and the face network's (RUN/facenet/)
     assert set(d["attackers"]) == {
-        f"{family}_{a}" for family in ("cnn", "facenet") for a in ("masked", "robust", "masked_digital_a")
+        f"{family}_{a}"
+        for family in ("cnn", "facenet")
+        for a in ("masked", "robust", "masked_digital_a", "masked_covered")
     }
     for a in d["attackers"].values():
         assert a["n"] + a["not_found"] == 4

@@ -151,6 +151,10 @@ def test_reader_rule():
     assert reader_for(True, available=("unmasked", "masked")) == "masked"
     assert reader_for(True, real_mask="masked") == "masked"
     assert reader_for(False, digital=True, real_mask="robust") == "masked"  # digital masks: the paper's attacker
+    # a real mask painted over with the paper's mask: the paper's attacker, unless one is forced
+    assert reader_for(True, covered=True) == "masked"
+    assert reader_for(True, covered=True, available=("unmasked", "robust")) == "robust"
+    assert reader_for(True, covered=True, real_mask="robust") == "robust"
     with pytest.raises(ValueError, match="real_mask"):
         reader_for(True, real_mask="cnn")
 
@@ -175,6 +179,12 @@ def test_real_masks_go_to_the_robust_attacker_when_the_run_has_one(tmp_path, fac
     forced = Analyzer(run, real_mask="masked").analyze(real, "a", already_masked=True)[0]
     _check_reading(forced.as_is, "masked_uniform")
     assert forced.as_is["sex"]["probabilities"] != f.as_is["sex"]["probabilities"]
+    # painted over with the paper's mask: read by the paper-style attacker, the painted crop returned
+    cov = Analyzer(run, cover=True).analyze(real, "a", already_masked=True)[0]
+    _check_reading(cov.as_is, "masked_uniform")
+    assert not np.array_equal(cov.masked_crop, cov.crop)  # what the attacker read: the painted face
+    assert cov.masked is None and cov.masked_crop is not None and (cov.masked_crop == 255).all(axis=2).mean() > 0.2
+    assert "painted over" in " ".join(cov.notes)
     # a run without a robust model: the paper-style attacker, as before; asking for robust is a clear error
     old = make_demo_run(tmp_path / "old", input_size=32)
     _check_reading(Analyzer(old).analyze(real, None, already_masked=True)[0].as_is, "masked_uniform")

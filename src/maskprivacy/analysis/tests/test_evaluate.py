@@ -160,7 +160,9 @@ def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
         w.writerows(rows)
     d = realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300)
     assert "realmask-dev" in d["population"] and "3 people" in d["population"]
-    assert set(d["attackers"]) == {"cnn_masked", "cnn_robust", "cnn_masked_digital_a"}
+    assert set(d["attackers"]) == {"cnn_masked", "cnn_robust", "cnn_masked_digital_a", "cnn_masked_covered"}
+    cov = d["attackers"]["cnn_masked_covered"]
+    assert cov["model"] == "masked_uniform" and cov["n"] == 6 and "painted over" in cov["photos"]
     rob, pap, dig = (d["attackers"][k] for k in ("cnn_robust", "cnn_masked", "cnn_masked_digital_a"))
     assert rob["model"] == "robust_uniform" and rob["n"] == 6 and dig["n"] == 3
     # robust reads every face male: 4 of 6 right; men all right, the woman never -> balanced 0.5
