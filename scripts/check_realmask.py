@@ -88,6 +88,7 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
 
     d = realmask_summary(args.run, args.data, labels, split=args.split, detector=args.detector)
     print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
+    width = max(map(len, d["attackers"]), default=0)
     for name, a in d["attackers"].items():
         parts = []
         for task in ("sex", "race"):
@@ -97,7 +98,17 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
                     f"{task} {m['accuracy']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}], balanced "
                     f"{m['balanced_accuracy']:.3f} [{m['balanced_ci'][0]:.3f}, {m['balanced_ci'][1]:.3f}]"
                 )
-        print(f"  {name:17s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
+                if task == "sex":  # balanced accuracy on a skewed set hangs on a few people: say how many
+                    parts[-1] += (
+                        " ("
+                        + ", ".join(
+                            f"{c} {v['accuracy']:.3f} of {v['photos']} photos"
+                            + (f", {v['people']} people" if "people" in v else "")
+                            for c, v in m.get("per_class", {}).items()
+                        )
+                        + ")"
+                    )
+        print(f"  {name:{width}s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
     print(f"  (95% bootstrap intervals, {d['n_boot']} resamples of people, seed {d['seed']})")
 
 

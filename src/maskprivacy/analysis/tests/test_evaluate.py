@@ -170,6 +170,10 @@ def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
     lo, hi = rob["sex"]["ci"]
     assert 0 <= lo <= 4 / 6 <= hi <= 1 and lo < hi and rob["sex"]["resampled"] == "3 people"
     assert pap["sex"]["accuracy"] == pytest.approx(2 / 6)  # the paper-style attacker reads female
+    assert rob["sex"]["per_class"] == {
+        "male": {"accuracy": 1.0, "photos": 4, "people": 2},
+        "female": {"accuracy": 0.0, "photos": 2, "people": 1},
+    }
     assert rob["race"]["accuracy"] == 0 and pap["race"]["accuracy"] == 0  # White / Black for Indian faces
     assert dig["sex"]["accuracy"] == pytest.approx(1 / 3) and dig["photos"].startswith("bare photos")
     assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d  # same seed, same row
