@@ -416,11 +416,15 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
             def acc(t: str) -> str:
                 d = c.get(t) or {}
                 v = fmt_pct_ci(d.get("accuracy"), d.get("ci"))
-                return v + (
-                    f" (balanced {fmt_pct(d['balanced_accuracy'], 1)})"
-                    if d.get("balanced_accuracy") is not None
-                    else ""
+                if d.get("balanced_accuracy") is None:
+                    return v
+                # per class, with how many photos and people: a skewed set's balance hangs on a few
+                per = "; ".join(
+                    f"{name} {fmt_pct(pc['accuracy'], 1)} of {pc['photos']}"
+                    + (f" photos / {pc['people']} people" if "people" in pc else " photos")
+                    for name, pc in (d.get("per_class") or {}).items()
                 )
+                return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}" + (f"; {per})" if per else ")")
 
             rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
     out.append(

@@ -77,7 +77,9 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
         assert lo <= a["sex"]["accuracy"] <= hi
     res = json.loads((smoke_run / "results.json").read_text())
     assert res["styles"]["realmask"]["attackers"].keys() == d["attackers"].keys()
-    assert "different population" in (smoke_run / "report.md").read_text()
+    md = (smoke_run / "report.md").read_text()
+    assert "different population" in md
+    assert " photos / " in md and " people" in md  # per class: how many photos and people the figure rests on
 
 
 def _accuracy_from_predictions(path, task):
