@@ -391,9 +391,12 @@ class Analyzer:
         # the model is chosen by the one routing rule (ModelSet.reader / reader_for).
         jobs: dict[str, list[tuple[int, int, str, np.ndarray]]] = {c: [] for c in READERS}
         masked_crops: dict[tuple[int, int], np.ndarray] = {}
+        covered_faces: set[tuple[int, int]] = set()  # real masks painted over (``cover``)
         for pi, (_, faces) in enumerate(photos):
             for fi, f in enumerate(faces):
-                covered = self.cover and f.already_masked
+                covered = self.cover and f.already_masked and f.aligned.points68 is not None
+                if covered:
+                    covered_faces.add((pi, fi))
                 crop = f.aligned.crop
                 if covered:
                     crop = masked_crops[(pi, fi)] = cover_real_mask(crop, f.aligned.points68)
@@ -434,7 +437,7 @@ class Analyzer:
                 notes = []
                 as_is = readings.get((pi, fi, "as_is"))
                 masked = readings.get((pi, fi, "masked"))
-                covered = self.cover and f.already_masked
+                covered = (pi, fi) in covered_faces
                 reader = self.models.reader(f.already_masked, covered=covered)
                 if as_is is None:
                     notes.append(f"this run has no {self.models.name(reader)} model")

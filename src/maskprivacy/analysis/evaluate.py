@@ -379,7 +379,7 @@ def accuracy_with_ci(
     acc, bal = figures(sums.sum(0))
     b_acc, b_bal = figures(bootstrap_means(sums, n_boot=n_boot, seed=seed))
     total = sums.sum(0)
-    # Per class: how many photos (and people, or photos again) it has and how many were read right;
+    # Per class: how many photos (and, when names say who is who, people) it has and its accuracy;
     # on a skewed set (realmask-dev: 5 women behind masks) balanced accuracy hangs on a few people.
     per_class: dict[str, dict[str, Any]] = {}
     for c, name in enumerate(names):
