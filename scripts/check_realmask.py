@@ -103,7 +103,7 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
                         " ("
                         + ", ".join(
                             f"{c} {v['accuracy']:.3f} of {v['photos']} photos"
-                            + (f", {v['people']} people" if "people" in v else "")
+                            + (f", {v['people']} {'person' if v['people'] == 1 else 'people'}" if "people" in v else "")
                             for c, v in m.get("per_class", {}).items()
                         )
                         + ")"

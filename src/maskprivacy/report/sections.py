@@ -421,7 +421,11 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
                 # per class, with how many photos and people: a skewed set's balance hangs on a few
                 per = "; ".join(
                     f"{name} {fmt_pct(pc['accuracy'], 1)} of {pc['photos']}"
-                    + (f" photos / {pc['people']} people" if "people" in pc else " photos")
+                    + (
+                        f" photos / {pc['people']} {'person' if pc['people'] == 1 else 'people'}"
+                        if "people" in pc
+                        else " photos"
+                    )
                     for name, pc in (d.get("per_class") or {}).items()
                 )
                 return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}" + (f"; {per})" if per else ")")
