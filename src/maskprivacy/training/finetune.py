@@ -149,6 +149,12 @@ class FinetuneModule(BankFed, L.LightningModule):
             max_lrs.append(lr)
         opt = torch.optim.AdamW(params, lr=hp.lr)
         total = max(1, int(self.trainer.estimated_stepping_batches))
+        if total <= 4:
+            # A handful of steps (a tiny data set): no schedule. torch's OneCycleLR divides by zero at
+            # exactly 4 steps (its warm-up phase ends at pct_start * 4 - 1 = step 0), and a one-cycle
+            # over so few steps means nothing.
+            const = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)  # each group at its own rate
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": const, "interval": "step"}}
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=max_lrs, total_steps=total, pct_start=0.25, div_factor=20.0, final_div_factor=200.0
         )

@@ -208,3 +208,25 @@ def test_ddp_two_cpu_processes(sample_dir, sample_mask_run, tmp_path):
     m = json.loads((run / "train" / "masked_uniform" / "metrics.json").read_text())
     assert m["config"]["trainer"]["strategy"] == "ddp" and m["config"]["trainer"]["devices"] == 2
     assert log.count("[result masked/uniform multitask]") == 1  # only rank 0 evaluates and prints
+
+
+@pytest.mark.parametrize("steps", [1, 3, 4, 5, 40])
+def test_the_learning_rate_schedule_survives_any_number_of_steps(steps):
+    """torch's OneCycleLR divides by zero at exactly 4 steps: tiny data sets get a constant rate."""
+    import types
+
+    import torch
+
+    from maskprivacy.training.finetune import FinetuneModule
+
+    m = FinetuneModule("resnet18", "imagenet", ["sex"], 32, [0.0, 0.0, 1.0, 1.0], 0.01, 0.0, 1)
+    m.trainer = types.SimpleNamespace(estimated_stepping_batches=steps)  # type: ignore[assignment]
+    conf = m.configure_optimizers()
+    opt, sched = conf["optimizer"], conf["lr_scheduler"]["scheduler"]
+    lrs = []
+    for _ in range(steps):
+        opt.step()
+        sched.step()
+        lrs.append(max(g["lr"] for g in opt.param_groups))
+    assert all(np.isfinite(lrs)) and max(lrs) <= 0.01 + 1e-12
+    assert isinstance(sched, torch.optim.lr_scheduler.OneCycleLR) == (steps > 4)
