@@ -395,10 +395,9 @@ class Analyzer:
         for pi, (_, faces) in enumerate(photos):
             for fi, f in enumerate(faces):
                 covered = self.cover and f.already_masked and f.aligned.points68 is not None
-                if covered:
-                    covered_faces.add((pi, fi))
                 crop = f.aligned.crop
                 if covered:
+                    covered_faces.add((pi, fi))
                     crop = masked_crops[(pi, fi)] = cover_real_mask(crop, f.aligned.points68)
                 jobs[self.models.reader(f.already_masked, covered=covered)].append((pi, fi, "as_is", crop))
                 if style and not f.already_masked:
