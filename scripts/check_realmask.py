@@ -84,7 +84,7 @@ def eye_geometry(c: np.ndarray) -> tuple[float, float, float]:
 
 
 def _print_summary(args: argparse.Namespace, labels: Path) -> None:
-    from maskprivacy.analysis.evaluate import realmask_summary
+    from maskprivacy.analysis.evaluate import per_class_text, realmask_summary
 
     d = realmask_summary(args.run, args.data, labels, split=args.split, detector=args.detector)
     print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
@@ -99,15 +99,7 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
                     f"{m['balanced_accuracy']:.3f} [{m['balanced_ci'][0]:.3f}, {m['balanced_ci'][1]:.3f}]"
                 )
                 if task == "sex":  # balanced accuracy on a skewed set hangs on a few people: say how many
-                    parts[-1] += (
-                        " ("
-                        + ", ".join(
-                            f"{c} {v['accuracy']:.3f} of {v['photos']} photos"
-                            + (f", {v['people']} {'person' if v['people'] == 1 else 'people'}" if "people" in v else "")
-                            for c, v in m.get("per_class", {}).items()
-                        )
-                        + ")"
-                    )
+                    parts[-1] += f" ({per_class_text(m.get('per_class', {}), lambda v: f'{v:.3f}')})"
         print(f"  {name:{width}s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
     print(f"  (95% bootstrap intervals, {d['n_boot']} resamples of people, seed {d['seed']})")
 

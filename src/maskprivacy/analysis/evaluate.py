@@ -26,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -376,9 +376,9 @@ def accuracy_with_ci(
             recall = m[..., 2 + k :][..., present] / m[..., 2 : 2 + k][..., present]
             return acc, np.nanmean(recall, axis=-1)
 
-    acc, bal = figures(sums.sum(0))
-    b_acc, b_bal = figures(bootstrap_means(sums, n_boot=n_boot, seed=seed))
     total = sums.sum(0)
+    acc, bal = figures(total)
+    b_acc, b_bal = figures(bootstrap_means(sums, n_boot=n_boot, seed=seed))
     # Per class: how many photos (and, when names say who is who, people) it has and its accuracy;
     # on a skewed set (realmask-dev: 5 women behind masks) balanced accuracy hangs on a few people.
     per_class: dict[str, dict[str, Any]] = {}
@@ -396,6 +396,18 @@ def accuracy_with_ci(
         "n": len(read),
         "resampled": f"{len(index)} {'people' if by_person else 'photos'}",
     }
+
+
+def per_class_text(per_class: dict[str, dict[str, Any]], fmt: Callable[[float], str]) -> str:
+    """``per_class`` of :func:`accuracy_with_ci` in words, e.g. ``male 87.3% of 142 photos / 50 people;
+    female 63.6% of 11 photos / 5 people``: on a skewed set, how few people a balanced figure rests on."""
+
+    def one(name: str, pc: dict[str, Any]) -> str:
+        n = pc.get("people")
+        who = f" / {n} {'person' if n == 1 else 'people'}" if n is not None else ""
+        return f"{name} {fmt(pc['accuracy'])} of {pc['photos']} photos{who}"
+
+    return "; ".join(one(name, pc) for name, pc in per_class.items())
 
 
 def attacker_folders(

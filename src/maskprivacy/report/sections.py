@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from maskprivacy.analysis.evaluate import per_class_text
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES
 from maskprivacy.layout import CONDITIONS, PARTS, SPLITS, RunLayout
 from maskprivacy.paper import (
@@ -418,16 +419,7 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
                 v = fmt_pct_ci(d.get("accuracy"), d.get("ci"))
                 if d.get("balanced_accuracy") is None:
                     return v
-                # per class, with how many photos and people: a skewed set's balance hangs on a few
-                per = "; ".join(
-                    f"{name} {fmt_pct(pc['accuracy'], 1)} of {pc['photos']}"
-                    + (
-                        f" photos / {pc['people']} {'person' if pc['people'] == 1 else 'people'}"
-                        if "people" in pc
-                        else " photos"
-                    )
-                    for name, pc in (d.get("per_class") or {}).items()
-                )
+                per = per_class_text(d.get("per_class") or {}, lambda v: fmt_pct(v, 1))
                 return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}" + (f"; {per})" if per else ")")
 
             rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])

@@ -177,3 +177,15 @@ def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
     assert rob["race"]["accuracy"] == 0 and pap["race"]["accuracy"] == 0  # White / Black for Indian faces
     assert dig["sex"]["accuracy"] == pytest.approx(1 / 3) and dig["photos"].startswith("bare photos")
     assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d  # same seed, same row
+
+
+def test_per_class_text_says_how_many_photos_and_people():
+    from maskprivacy.analysis.evaluate import per_class_text
+
+    pc = {"male": {"accuracy": 1.0, "photos": 4, "people": 2}, "female": {"accuracy": 0.5, "photos": 2, "people": 1}}
+    assert (
+        per_class_text(pc, lambda v: f"{v:.0%}")
+        == "male 100% of 4 photos / 2 people; female 50% of 2 photos / 1 person"
+    )
+    assert per_class_text({"male": {"accuracy": 0.25, "photos": 4}}, str) == "male 0.25 of 4 photos"
+    assert per_class_text({}, str) == ""
