@@ -26,15 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from bench_subset import measured_on, subset_run  # noqa: E402
 
-from maskprivacy.provenance import git_commit  # noqa: E402
 from maskprivacy.training import cache as cache_mod  # noqa: E402
 from maskprivacy.training import pipeline as tp  # noqa: E402
 from maskprivacy.training.config import family_config, load_profile, resolve  # noqa: E402
@@ -143,21 +142,10 @@ def main() -> None:
         cfg = config(args.profile, cand["size"], cand.get("mult", 0.0), args.epochs)
         run = out / name.replace(" ", "_").replace("+", "").replace(".", "")
         caches = out / f"cache_{cand['size']}"  # one full cache per input size, shared by the candidates
-        run.mkdir(parents=True, exist_ok=True)
-        caches.mkdir(parents=True, exist_ok=True)
-        if not (run / "cache").exists():
-            (run / "cache").symlink_to(os.path.relpath(caches, run), target_is_directory=True)
-        tp.prepare_cache(cfg, args.data, args.mask_run, run, ("masked",))
-        names = cache_mod.load_cache(tp.cache_path(run, cfg, "masked")).names
-        rng = np.random.default_rng(0)
-        subset = sorted(rng.choice(sorted(names), size=min(args.limit, len(names)), replace=False).tolist())
-        tp.prepare_splits(cfg, run, subset)
+        subset_run(cfg, args.data, args.mask_run, run, caches, args.limit)
         rows[name] = frozen_features(cfg, run) if cand.get("frozen") else finetuned(cfg, run)
         print(f"{name}: {json.dumps({k: round(v, 4) for k, v in rows[name].items()})}", flush=True)
-    print(
-        f"\ncommit {git_commit()}; {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}; "
-        f"{args.limit} faces, {args.epochs} epochs, masked faces, uniform test part"
-    )
+    print(f"\n{measured_on()}; {args.limit} faces, {args.epochs} epochs, masked faces, uniform test part")
     print(
         "| candidate | train img/s (frozen: features) | train wall s | sex | race | age bucket | age MAE | train / test faces |"
     )

@@ -27,27 +27,18 @@ import argparse
 import copy
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from bench_subset import measured_on, subset_run  # noqa: E402
 
-from maskprivacy.provenance import git_commit  # noqa: E402
-from maskprivacy.training import cache as cache_mod  # noqa: E402
 from maskprivacy.training import pipeline as tp  # noqa: E402
 from maskprivacy.training.config import load_profile, resolve  # noqa: E402
 
 
-def train_one(cfg: dict, run: Path, data: str, mask_run: str, subset_of: int) -> dict[str, float]:
-    """Cache, seeded subset, splits, pretraining (if enabled), fine-tuning, evaluation; walls and figures."""
-    tp.prepare_cache(cfg, data, mask_run, run, ("masked",))
-    names = cache_mod.load_cache(tp.cache_path(run, cfg, "masked")).names
-    rng = np.random.default_rng(0)
-    subset = sorted(rng.choice(sorted(names), size=min(subset_of, len(names)), replace=False).tolist())
-    tp.prepare_splits(cfg, run, subset)
+def train_one(cfg: dict, run: Path) -> dict[str, float]:
+    """Pretraining (if enabled), fine-tuning, evaluation on a prepared subset run; walls and figures."""
     t0 = time.perf_counter()
     tp.pretrain(cfg, run, "masked")
     t1 = time.perf_counter()
@@ -98,22 +89,14 @@ def main() -> None:
         if sizes:
             base["finetune"]["sizes"] = sizes[: args.finetune_epochs]
     caches = out / "cache"  # one cache of the whole archive, shared by the candidates
-    caches.mkdir(parents=True, exist_ok=True)
-
-    def run_dir(name: str) -> Path:
-        run = out / name
-        run.mkdir(parents=True, exist_ok=True)
-        if not (run / "cache").exists():
-            (run / "cache").symlink_to(os.path.relpath(caches, run), target_is_directory=True)
-        return run
-
     rows: dict[str, dict[str, float]] = {}
 
     def report(name: str, cfg: dict) -> None:
-        rows[name] = train_one(resolve(cfg), run_dir(name.replace(" ", "_").replace("+", "")), *extra)
+        cfg = resolve(cfg)
+        run = out / name.replace(" ", "_").replace("+", "")
+        rows[name] = train_one(cfg, subset_run(cfg, args.data, args.mask_run, run, caches, args.limit))
         print(f"{name}: {json.dumps({k: round(v, 4) for k, v in rows[name].items()})}", flush=True)
 
-    extra = (args.data, args.mask_run, args.limit)
     first = f"moco{base['pretrain']['epochs']} + ft"
     report(first, copy.deepcopy(base))
     k = max(1, round(rows[first]["pretrain_s"] / epoch48_cost(base, rows[first]["finetune_s"])))
@@ -127,10 +110,7 @@ def main() -> None:
     long["pretrain"]["epochs"] = args.long
     report(f"moco{args.long} + ft", long)
 
-    print(
-        f"\ncommit {git_commit()}; {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}; "
-        f"profile {args.profile}, {args.limit} faces (seed 0), masked faces, uniform test part"
-    )
+    print(f"\n{measured_on()}; profile {args.profile}, {args.limit} faces (seed 0), masked faces, uniform test part")
     print("| candidate | pretrain s | fine-tune epochs | fine-tune s | total s | sex | race | age bucket | age MAE |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
