@@ -6,11 +6,20 @@ adversary would combine them. Fitting the combination on the *test* faces would 
 fitted on the validation faces of the split only (every member writes its predictions on them,
 ``val_predictions.csv``; no member of the split trained on them) and scored once on the test faces.
 
-Per class attribute (sex, race, age bucket) a multinomial logistic regression reads the members'
-log-probabilities (a member that only gives a label counts as a one-hot probability); for age a
-linear regression with non-negative weights reads the members' predicted ages. Both are scikit-learn
-estimators, so the whole fit is a few lines; what it learned (members, weights, validation scores of
-the ensemble by 5-fold cross-validation and of each member) goes to metrics.json.
+Two combiners per attribute, and the validation faces choose between them:
+
+* ``stacker``: per class attribute (sex, race, age bucket) a multinomial logistic regression reads
+  the members' log-probabilities (a member that only gives a label counts as a one-hot probability);
+  for age a linear regression with non-negative weights reads the members' predicted ages;
+* ``mean``: the members' probabilities (ages) averaged, nothing fitted.
+
+The stacker can weigh a strong member above a weak one, but with several members it has many
+weights to learn from a few hundred validation faces (705 in the cpu profile), and a stacker fitted
+on so few can lose to its best member on the test faces (docs/RESULTS.md, issue 13). So each
+combiner is scored on the validation faces (the stacker by 5-fold cross-validation, the mean, which
+learns nothing, on all of them) and the better one is kept, the mean on a tie. Both are a few lines
+of scikit-learn / NumPy; what was chosen and why (members, weights, both validation scores and each
+member's) goes to metrics.json.
 
 Members: every attacker of the run evaluated on the condition and split (``privacy.runs.discover``)
 that has both prediction files, the ensemble itself excluded. The output is an ordinary attacker
@@ -102,6 +111,18 @@ def _cv_score(task: str, X: np.ndarray, y: np.ndarray, seed: int) -> float | Non
     return float(np.abs(pred - y).mean()) if task == "age" else float((pred == y).mean())
 
 
+def _mean_output(task: str, frames: list[pd.DataFrame]) -> np.ndarray:
+    """The ``mean`` combiner: the members' predicted ages, or class probabilities, averaged."""
+    if task == "age":
+        return np.mean([f["age_pred"].to_numpy(float) for f in frames], axis=0)
+    return np.mean([_probabilities(f, task) for f in frames], axis=0)
+
+
+def _score(task: str, out: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of class probabilities (MAE of ages) against the truths ``y``."""
+    return float(np.abs(out - y).mean()) if task == "age" else float((out.argmax(1) == y).mean())
+
+
 def _member_score(task: str, f: pd.DataFrame) -> float:
     if task == "age":
         return float(np.abs(f["age_pred"].to_numpy(float) - f["age_true"].to_numpy(float)).mean())
@@ -132,23 +153,37 @@ def fit_ensemble(
     probs: dict[str, np.ndarray] = {}
     record: dict[str, Any] = {}
     for task in (*CLASS_NAMES, "age"):
-        col = f"{task}_true"
-        y = val[0][col].to_numpy(float if task == "age" else int)
+        y = val[0][f"{task}_true"].to_numpy(float if task == "age" else int)
         Xv, Xt = _features(val, task), _features(test, task)
-        model = _stacker(task).fit(Xv, y)
-        if task == "age":
-            probs["age"] = np.clip(model.predict(Xt), 0.0, None)
-            weights = dict(zip((a.attacker for a in found), map(float, model.coef_)))
+        stack_cv = _cv_score(task, Xv, y, seed)
+        mean_val = _score(task, _mean_output(task, val), y)
+        if stack_cv is None:  # too few validation faces to cross-validate the stacker
+            combiner = "mean"
+        else:  # the stacker only when it is strictly better (a lower MAE, a higher accuracy)
+            gain = mean_val - stack_cv if task == "age" else stack_cv - mean_val
+            combiner = "stacker" if gain > 0 else "mean"
+        fitted: dict[str, Any] = {}
+        if combiner == "mean":
+            probs[task] = _mean_output(task, test)
         else:
-            p = np.zeros((len(test_names), len(CLASS_NAMES[task])))
-            p[:, model.classes_.astype(int)] = model.predict_proba(Xt)
-            probs[task] = p
-            weights = None
+            model = _stacker(task).fit(Xv, y)
+            if task == "age":
+                probs["age"] = np.clip(model.predict(Xt), 0.0, None)
+                fitted = {
+                    "weights": dict(zip((a.attacker for a in found), map(float, model.coef_))),
+                    "intercept": float(model.intercept_),
+                }
+            else:
+                p = np.zeros((len(test_names), len(CLASS_NAMES[task])))
+                p[:, model.classes_.astype(int)] = model.predict_proba(Xt)
+                probs[task] = p
         record[task] = {
             "val_metric": "mae" if task == "age" else "accuracy",
-            "ensemble_val_cv": _cv_score(task, Xv, y, seed),
+            "combiner": combiner,
+            "ensemble_val_cv": stack_cv,
+            "mean_val": mean_val,
             "members_val": {a.attacker: _member_score(task, f) for a, f in zip(found, val)},
-            **({"weights": weights, "intercept": float(model.intercept_)} if weights else {}),
+            **fitted,
         }
     truth = {t: test[0][f"{t}_true"].to_numpy() for t in (*CLASS_NAMES, "age")}
     cols = predictions_table(test_names, truth, probs)
@@ -165,8 +200,10 @@ def fit_ensemble(
                 "members": [a.attacker for a in found],
                 "member_dirs": [str(a.path) for a in found],
                 "fitted_on": f"{len(val_names)} validation faces of the {split} split (every member's {VAL_PREDICTIONS})",
-                "stacker": "logistic regression on the members' log-probabilities (classes); "
-                "non-negative linear regression on their predicted ages (age)",
+                "combiners": "per task the better on the validation faces (tasks.<task>.combiner) of stacker: "
+                "logistic regression on the members' log-probabilities (classes), non-negative linear "
+                "regression on their predicted ages (age), scored by 5-fold cross-validation; and mean: "
+                "the members' probabilities (ages) averaged",
                 "seed": seed,
                 "tasks": record,
             },

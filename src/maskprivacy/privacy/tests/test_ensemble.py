@@ -42,14 +42,16 @@ def _truth(rng: np.random.Generator, n: int, prefix: str) -> pd.DataFrame:
     )
 
 
-def _fake_run(root: Path, attackers: tuple[str, ...] = ("cnn", "dlib"), seed: int = 0) -> Path:
+def _fake_run(
+    root: Path, attackers: tuple[str, ...] = ("cnn", "dlib"), seed: int = 0, noises: tuple[float, ...] | None = None
+) -> Path:
     rng = np.random.default_rng(seed)
     val, test = _truth(rng, 600, "v"), _truth(rng, 2000, "t")
-    for a in attackers:
+    for a, noise in zip(attackers, noises or (1.5,) * len(attackers)):
         d = root / "train" / ("masked_uniform" if a == "cnn" else f"{a}_masked_uniform")
         d.mkdir(parents=True)
-        _member(rng, test, 1.5).to_csv(d / "predictions.csv", index=False)
-        _member(rng, val, 1.5).to_csv(d / "val_predictions.csv", index=False)
+        _member(rng, test, noise).to_csv(d / "predictions.csv", index=False)
+        _member(rng, val, noise).to_csv(d / "val_predictions.csv", index=False)
         (d / "metrics.json").write_text("{}")
     return root
 
@@ -71,11 +73,28 @@ def test_the_ensemble_beats_members_with_independent_errors(tmp_path):
         assert m[task]["accuracy"] > max(_acc(cnn, task), _acc(dlib, task)) + 0.01
     mae = [float((f["age_pred"] - f["age_true"]).abs().mean()) for f in (cnn, dlib)]
     assert m["age"]["mae"] < min(mae) - 0.3
-    w = m["config"]["tasks"]["age"]["weights"]
-    assert set(w) == {"cnn", "dlib"} and all(v >= 0 for v in w.values())
+    for task, rec in m["config"]["tasks"].items():  # the combiner the validation faces scored better
+        stack, mean = rec["ensemble_val_cv"], rec["mean_val"]
+        gain = mean - stack if task == "age" else stack - mean
+        assert rec["combiner"] == ("stacker" if gain > 0 else "mean"), (task, rec)
     # an ordinary attacker folder: the PVI and the report discover it
     assert ("ensemble", "masked", "uniform") in {(a.attacker, a.condition, a.split) for a in discover(run)}
     assert "ensemble" not in [a.attacker for a in members(run, "masked", "uniform")]
+
+
+def test_a_weak_member_is_weighed_down_not_averaged_in(tmp_path):
+    """A strong and a near-random member: the mean is dragged down, so the stacker is chosen and
+    weighs the strong member's ages above the weak one's."""
+    run = _fake_run(tmp_path / "run", noises=(0.8, 6.0))
+    m = fit_ensemble(run, "masked", "uniform")
+    cnn = pd.read_csv(run / "train" / "masked_uniform" / "predictions.csv")
+    tasks = m["config"]["tasks"]
+    for task in ("sex", "race", "age_bucket", "age"):
+        assert tasks[task]["combiner"] == "stacker", (task, tasks[task])
+    for task in ("sex", "race", "age_bucket"):
+        assert m[task]["accuracy"] > _acc(cnn, task) - 0.02
+    w = tasks["age"]["weights"]
+    assert set(w) == {"cnn", "dlib"} and w["cnn"] > 5 * w["dlib"] >= 0
 
 
 def test_the_ensemble_never_reads_the_test_labels(tmp_path):
