@@ -31,6 +31,12 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def stage_walls(run: Path) -> dict[str, float]:
+    """Wall seconds of each stage the run folder's ``stages.json`` marks done."""
+    stages = _load(run / "stages.json")
+    return {k: float(v.get("wall_s") or 0.0) for k, v in stages.items() if v.get("done")}
+
+
 def targets(run: Path) -> dict:
     """The comparisons, as a dict (fractions and seconds)."""
     res = _load(run / "results.json")
@@ -66,8 +72,7 @@ def targets(run: Path) -> dict:
                 if a.get("sex")
             },
         }
-    stages = _load(run / "stages.json")
-    walls = {k: float(v.get("wall_s") or 0.0) for k, v in stages.items() if v.get("done")}
+    walls = stage_walls(run)
     added = sum(walls.get(k, 0.0) for k in ADDED)
     rest = sum(v for k, v in walls.items() if k not in ADDED)
     out["wall_s"] = {

@@ -28,6 +28,9 @@ import json
 import sys
 from pathlib import Path
 
+from robust_targets import ADDED as ISSUE_11_STAGES
+from robust_targets import stage_walls
+
 #: The stages of `reproduce` at commit ce4b243, the last commit before issues 11 and 13.
 BEFORE_STAGES = (
     "inspect",
@@ -47,22 +50,15 @@ BEFORE_STAGES = (
 )
 #: The stages each issue added.
 ADDED = {
-    "issue 11": ("train_robust_uniform", "train_robust_random", "styles", "realmask"),
+    "issue 11": ISSUE_11_STAGES,
     "issue 13": ("train_facenet_masked", "train_facenet_robust", "train_facenet_unmasked", "ensemble"),
 }
 TARGETS = {"issue 11": 1.30, "issue 13": 1.50}
 
 
-def _walls(run: Path) -> dict[str, float]:
-    p = run / "stages.json"
-    if not p.is_file():
-        sys.exit(f"{p}: missing (is {run} a reproduce run folder?)")
-    return {k: float(v.get("wall_s") or 0.0) for k, v in json.loads(p.read_text()).items() if v.get("done")}
-
-
 def growth(run: Path, before: Path | None = None) -> dict:
     """Per-stage and whole-run wall times before and after, and the growth of each issue's stages."""
-    new, old = _walls(run), (_walls(before) if before else {})
+    new, old = stage_walls(run), (stage_walls(before) if before else {})
     missing = [s for s in BEFORE_STAGES if s not in new]
     if missing:
         sys.exit(f"{run}: stages not done: {', '.join(missing)} (run reproduce to the end first)")

@@ -154,7 +154,7 @@ def fit_ensemble(
     record: dict[str, Any] = {}
     for task in (*CLASS_NAMES, "age"):
         y = val[0][f"{task}_true"].to_numpy(float if task == "age" else int)
-        Xv, Xt = _features(val, task), _features(test, task)
+        Xv = _features(val, task)
         stack_cv = _cv_score(task, Xv, y, seed)
         mean_val = _score(task, _mean_output(task, val), y)
         if stack_cv is None:  # too few validation faces to cross-validate the stacker
@@ -166,7 +166,7 @@ def fit_ensemble(
         if combiner == "mean":
             probs[task] = _mean_output(task, test)
         else:
-            model = _stacker(task).fit(Xv, y)
+            model, Xt = _stacker(task).fit(Xv, y), _features(test, task)
             if task == "age":
                 probs["age"] = np.clip(model.predict(Xt), 0.0, None)
                 fitted = {
