@@ -41,7 +41,7 @@ import pandas as pd
 from maskprivacy.atomic import write_json
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS, RunLayout
-from maskprivacy.privacy.runs import AttackerDir, discover
+from maskprivacy.privacy.runs import AttackerDir, discover, task_score
 from maskprivacy.provenance import git_commit, machine
 
 ENSEMBLE = "ensemble"
@@ -123,10 +123,16 @@ def _score(task: str, out: np.ndarray, y: np.ndarray) -> float:
     return float(np.abs(out - y).mean()) if task == "age" else float((out.argmax(1) == y).mean())
 
 
-def _member_score(task: str, f: pd.DataFrame) -> float:
-    if task == "age":
-        return float(np.abs(f["age_pred"].to_numpy(float) - f["age_true"].to_numpy(float)).mean())
-    return float((f[f"{task}_pred"].to_numpy(int) == f[f"{task}_true"].to_numpy(int)).mean())
+def ensemble_val_score(metrics: dict[str, Any], task: str) -> float | None:
+    """The ensemble's validation score for ``task`` (accuracy; MAE for age), None if not recorded.
+
+    Why: ``strongest`` ranks attackers on the validation faces, and the ensemble was fitted there, so
+    its score must not come from a model scored on the faces it was fitted on: the stacker's is its
+    5-fold cross-validated score, the mean's (nothing fitted) its score on every validation face.
+    """
+    rec = ((metrics.get("config") or {}).get("tasks") or {}).get(task) or {}
+    v = rec.get("ensemble_val_cv") if rec.get("combiner") == "stacker" else rec.get("mean_val")
+    return None if v is None else float(v)
 
 
 def fit_ensemble(
@@ -182,7 +188,7 @@ def fit_ensemble(
             "combiner": combiner,
             "ensemble_val_cv": stack_cv,
             "mean_val": mean_val,
-            "members_val": {a.attacker: _member_score(task, f) for a, f in zip(found, val)},
+            "members_val": {a.attacker: task_score(task, f) for a, f in zip(found, val)},
             **fitted,
         }
     truth = {t: test[0][f"{t}_true"].to_numpy() for t in (*CLASS_NAMES, "age")}

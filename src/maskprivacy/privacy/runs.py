@@ -151,6 +151,14 @@ def expected_dir(run: str | os.PathLike, attacker: str, condition: str, split: s
     return RunLayout.of(run).train / f"{attacker}_{condition}_{split}"
 
 
+def task_score(task: str, frame: pd.DataFrame) -> float:
+    """One task's score of a predictions frame: accuracy of a class attribute, MAE in years for ``age``."""
+    true, pred = TASK_COLUMNS[task]
+    if task == "age":
+        return float(np.abs(frame[pred].to_numpy(float) - frame[true].to_numpy(float)).mean())
+    return float((frame[pred].to_numpy(int) == frame[true].to_numpy(int)).mean())
+
+
 def read_metrics(path: str | os.PathLike) -> dict:
     """A metrics.json, with a clear error when it is missing or not JSON."""
     path = Path(path)

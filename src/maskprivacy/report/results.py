@@ -20,6 +20,7 @@ from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
 from maskprivacy.paper import (
     PAPER_RESULTS,
 )
+from maskprivacy.privacy.ensemble import ENSEMBLE, ensemble_val_score
 from maskprivacy.privacy.runs import (
     DEFAULT_ATTACKER,
     TASK_COLUMNS,
@@ -27,6 +28,7 @@ from maskprivacy.privacy.runs import (
     discover,
     read_metrics,
     read_predictions,
+    task_score,
 )
 from maskprivacy.privacy.significance import ALPHA, figure_intervals, paired_tests
 
@@ -77,17 +79,21 @@ def load_attackers(run: Path) -> tuple[list[AttackerDir], dict[tuple[str, str, s
     return attackers, metrics, problems
 
 
-def load_predictions(attackers: list[AttackerDir]) -> tuple[dict[tuple[str, str, str], pd.DataFrame], list[str]]:
-    """Every attacker's predictions.csv (the task columns it has), keyed like the metrics; a file
-    that cannot be read is a problem, not a failure (its figures then have no intervals)."""
+def load_predictions(
+    attackers: list[AttackerDir], part: str = "test"
+) -> tuple[dict[tuple[str, str, str], pd.DataFrame], list[str]]:
+    """Every attacker's predictions.csv (``part="val"``: val_predictions.csv) with the task columns
+    it has, keyed like the metrics; a file that cannot be read is a problem, not a failure (its
+    figures then have no intervals, or it is not ranked on validation)."""
     preds, problems = {}, []
     for a in attackers:
-        if not a.predictions_path.is_file():
+        path = a.val_predictions_path if part == "val" else a.predictions_path
+        if not path.is_file():
             continue
         try:
-            head = pd.read_csv(a.predictions_path, nrows=0).columns
+            head = pd.read_csv(path, nrows=0).columns
             tasks = tuple(t for t, cols in TASK_COLUMNS.items() if set(cols) <= set(head))
-            df, warnings = read_predictions(a.predictions_path, tasks)
+            df, warnings = read_predictions(path, tasks)
         except (ValueError, FileNotFoundError) as e:
             problems.append(str(e))
             continue
@@ -96,29 +102,69 @@ def load_predictions(attackers: list[AttackerDir]) -> tuple[dict[tuple[str, str,
     return preds, problems
 
 
-def strongest(
-    entries: Mapping[str, Mapping[str, Any]], predictions: Mapping[str, pd.DataFrame] | None = None
-) -> dict[str, dict]:
-    """Per task, the attacker with the best value among ``{attacker: headline}``.
+def validation_scores(
+    attackers: list[AttackerDir], metrics: Mapping[tuple[str, str, str], dict]
+) -> tuple[dict[tuple[str, str, str], dict[str, float]], list[str]]:
+    """Each attacker's score per task on its split's validation faces (accuracy; MAE for age):
+    from its val_predictions.csv, or for the ensemble, which was fitted there, its recorded
+    cross-validated / unfitted score (:func:`~maskprivacy.privacy.ensemble.ensemble_val_score`).
 
-    With ``predictions`` (``{attacker: predictions rows}`` on the same test faces), the best is
-    tested against the second best on the paired faces (``vs_second``: McNemar / Wilcoxon), so the
-    table can say whether "strongest" is more than noise."""
+    Why: the strongest attacker is chosen on these faces. Choosing it on the test faces and reporting
+    its test figure reports the largest of several noisy estimates, which flatters the attacker."""
+    val, problems = load_predictions(attackers, part="val")
+    out = {
+        k: {t: task_score(t, df) for t in TASK_COLUMNS if set(TASK_COLUMNS[t]) <= set(df.columns)}
+        for k, df in val.items()
+    }
+    for (a, c, s), m in metrics.items():
+        if a == ENSEMBLE:
+            scores = {t: v for t in TASK_COLUMNS if (v := ensemble_val_score(m, t)) is not None}
+            if scores:
+                out[(a, c, s)] = scores
+    return out, problems
+
+
+def strongest(
+    entries: Mapping[str, Mapping[str, Any]],
+    predictions: Mapping[str, pd.DataFrame] | None = None,
+    val_scores: Mapping[str, Mapping[str, float]] | None = None,
+) -> dict[str, dict]:
+    """Per task, the strongest attacker among ``{attacker: headline}`` and its test figure.
+
+    With ``val_scores`` (``{attacker: {task: validation score}}``) for every candidate of a task,
+    the attackers are ranked on the validation faces (``chosen_on: "validation"``) and the chosen
+    one's test figure is reported; ``best_on_test`` names the attacker with the best test figure
+    when that is another one. Without, they are ranked on the test figures themselves
+    (``chosen_on: "test"``: optimistic, the largest of noisy estimates). With ``predictions``
+    (``{attacker: predictions rows}`` on the same test faces), the strongest is tested against the
+    second on the paired faces (``vs_second``: McNemar / Wilcoxon), so the table can say whether
+    "strongest" is more than noise."""
     best: dict[str, dict] = {}
     tested: dict[tuple[str, str], dict] = {}  # one paired test of a pair serves every task
     for _key, task, metric, _label, higher in METRICS:
         if metric == "rmse":
             continue
-        cands = sorted(
-            ((v, a) for a, e in entries.items() if (v := value_of(e, task, metric)) is not None), reverse=higher
-        )
-        if not cands:
+        test = {a: v for a, e in entries.items() if (v := value_of(e, task, metric)) is not None}
+        if not test:
             continue
-        v, a = cands[0]
-        best[task] = {"attacker": a, metric: v, "of": sorted(entries)}
-        if len(cands) > 1:
-            v2, a2 = cands[1]
-            best[task]["second"] = {"attacker": a2, metric: v2}
+        val = {a: float(val_scores[a][task]) for a in test if val_scores and task in (val_scores.get(a) or {})}
+        on_val = len(val) == len(test)
+        rank = sorted(test, key=lambda a: ((val if on_val else test)[a], a), reverse=higher)
+        a = rank[0]
+        best[task] = {
+            "attacker": a,
+            metric: test[a],
+            "of": sorted(entries),
+            "chosen_on": "validation" if on_val else "test",
+        }
+        if on_val:
+            best[task]["val"] = val[a]
+            top = sorted(test, key=lambda x: (test[x], x), reverse=higher)[0]
+            if top != a:
+                best[task]["best_on_test"] = {"attacker": top, metric: test[top], "val": val[top]}
+        if len(rank) > 1:
+            a2 = rank[1]
+            best[task]["second"] = {"attacker": a2, metric: test[a2], **({"val": val[a2]} if on_val else {})}
             if predictions and a in predictions and a2 in predictions:
                 if (a, a2) not in tested:
                     tested[(a, a2)] = paired_tests(predictions[a], predictions[a2])
@@ -212,7 +258,8 @@ def build_results(
     old = read_json(RunLayout(run).results_json) or {}
     found, metrics, problems = load_attackers(run)
     preds, pred_problems = load_predictions(found)
-    problems += pred_problems
+    val_scores, val_problems = validation_scores(found, metrics)
+    problems += pred_problems + val_problems
     res: dict[str, Any] = {c: {} for c in CONDITIONS}
     attackers: dict[str, dict] = {}
     for (a, c, s), m in sorted(metrics.items()):
@@ -231,6 +278,7 @@ def build_results(
             s: strongest(
                 {a: attackers[a][c][s] for a in attackers if s in attackers[a].get(c, {})},
                 {a: df for (a, c2, s2), df in preds.items() if (c2, s2) == (c, s)},
+                {a: v for (a, c2, s2), v in val_scores.items() if (c2, s2) == (c, s)},
             )
             for s in SPLITS
             if any(s in attackers[a].get(c, {}) for a in attackers)

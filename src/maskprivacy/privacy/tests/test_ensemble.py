@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maskprivacy.privacy.ensemble import ensemble_dir, fit_ensemble, fit_ensembles, members
+from maskprivacy.privacy.ensemble import ensemble_dir, ensemble_val_score, fit_ensemble, fit_ensembles, members
 from maskprivacy.privacy.runs import discover
 
 
@@ -118,3 +118,12 @@ def test_one_member_is_not_an_ensemble(tmp_path):
     assert fit_ensemble(run, "masked", "uniform") is None
     assert not ensemble_dir(run, "masked", "uniform").exists()
     assert fit_ensembles(run) == {}
+
+
+def test_the_ensembles_validation_score_is_its_chosen_combiners(tmp_path):
+    run = _fake_run(tmp_path / "run", noises=(0.5, 3.0))
+    m = fit_ensemble(run, "masked", "uniform")
+    for task, rec in m["config"]["tasks"].items():
+        want = rec["ensemble_val_cv"] if rec["combiner"] == "stacker" else rec["mean_val"]
+        assert ensemble_val_score(m, task) == want
+    assert ensemble_val_score({"config": {"tasks": {}}}, "sex") is None

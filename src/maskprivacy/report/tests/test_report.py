@@ -90,6 +90,48 @@ def test_strongest_picks_max_accuracy_and_min_mae():
     assert best["sex"]["attacker"] == "a" and best["age"]["attacker"] == "b"
 
 
+def test_strongest_is_ranked_on_validation_and_reports_its_test_figure():
+    entries = {
+        "a": {"sex": {"accuracy": 0.90}, "age": {"mae": 6.0}},
+        "b": {"sex": {"accuracy": 0.88}, "age": {"mae": 7.0}},
+    }
+    val = {"a": {"sex": 0.80, "age": 5.0}, "b": {"sex": 0.85, "age": 6.0}}
+    best = strongest(entries, val_scores=val)
+    # b wins on validation: its test figure is reported, and a is named as the best on the test faces
+    assert best["sex"] == {
+        "attacker": "b",
+        "accuracy": 0.88,
+        "of": ["a", "b"],
+        "chosen_on": "validation",
+        "val": 0.85,
+        "best_on_test": {"attacker": "a", "accuracy": 0.90, "val": 0.80},
+        "second": {"attacker": "a", "accuracy": 0.90, "val": 0.80},
+    }
+    assert best["age"]["attacker"] == "a" and "best_on_test" not in best["age"]
+    # one candidate without a validation score: every candidate is ranked on the test figures, and it says so
+    partial = strongest(entries, val_scores={"b": val["b"]})
+    assert partial["sex"]["attacker"] == "a" and partial["sex"]["chosen_on"] == "test" and "val" not in partial["sex"]
+
+
+def test_results_rank_the_strongest_on_validation_predictions(fake_run):
+    import pandas as pd
+
+    for name, right in (("masked_uniform", False), ("dlib_masked_uniform", True)):
+        d = fake_run / "train" / name
+        df = pd.read_csv(d / "predictions.csv")
+        df["sex_pred"] = df["sex_true"] if right else 1 - df["sex_true"]
+        df.to_csv(d / "val_predictions.csv", index=False)
+    res = json.loads(write_results(fake_run).read_text())
+    best = res["strongest"]["masked"]["uniform"]["sex"]
+    cnn, dlib = _metrics(fake_run, "masked_uniform"), _metrics(fake_run, "dlib_masked_uniform")
+    assert best["chosen_on"] == "validation" and best["attacker"] == "dlib" and best["val"] == 1.0
+    assert best["accuracy"] == dlib["sex"]["accuracy"] and best["second"]["val"] == 0.0
+    assert cnn["sex"]["accuracy"] > dlib["sex"]["accuracy"] and best["best_on_test"]["attacker"] == "cnn"
+    assert res["strongest"]["unmasked"]["uniform"]["sex"]["chosen_on"] == "test"  # no validation files there
+    md = render_report(fake_run)[0].read_text()
+    assert "validation (100.00%); best on test: cnn" in md and "test faces (no validation predictions)" in md
+
+
 def test_report_is_self_contained_and_complete(fake_run):
     write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=100), stages={"mask": 12.5})
     md_path, html_path = render_report(fake_run)
