@@ -224,7 +224,7 @@ def _sec_attackers(res: dict) -> list[Block]:
 def _chosen_cell(b: dict, metric: str) -> str:
     """Which faces ranked the attackers: 'validation (value)', and the best on the test faces if another."""
     if b.get("chosen_on") != "validation":
-        return "test faces (no validation predictions)"
+        return "test faces (not every attacker has validation predictions)"
     cell = f"validation ({fmt_metric(metric, b['val'])})"
     top = b.get("best_on_test")
     return cell + (f"; best on test: {top['attacker']} ({fmt_metric(metric, top[metric])})" if top else "")
