@@ -9,7 +9,7 @@ the paired test says it is more than noise. Uses the package's own intervals and
 
     python scripts/compare_attackers.py RUN_A/facenet/train/masked_uniform RUN_B/facenet/train/masked_uniform
 
-Prints one line per task and exits 0; a folder without predictions.csv is an error (exit 2).
+Prints one line per task and exits 0; a folder without a readable predictions.csv is an error (exit 2).
 """
 
 from __future__ import annotations
@@ -26,8 +26,13 @@ from maskprivacy.provenance import git_commit, machine_line
 def _read(folder: Path):
     path = folder / "predictions.csv"
     if not path.is_file():
-        sys.exit(f"error: {path} not found (an attacker folder holds predictions.csv)")
-    df, warnings = read_predictions(path)
+        print(f"error: {path} not found (an attacker folder holds predictions.csv)", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        df, warnings = read_predictions(path)
+    except ValueError as e:  # unreadable, a missing column, no usable row: say which and why
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return df
