@@ -63,8 +63,35 @@ def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
     return cfg
 
 
+#: CPU feature flags (``/proc/cpuinfo``) of bfloat16 arithmetic in hardware.
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), read from ``/proc/cpuinfo``.
+
+    Why it decides ``precision: auto`` on a CPU: there, bf16-mixed training of the attackers ran
+    1.4-1.6x faster than float32 (``scripts/bench_precision.py``, docs/TRAINING.md); on a CPU without
+    these instructions oneDNN emulates bf16 and is slower than float32, so it stays at 32. Anything
+    that cannot be read (macOS, Windows, a container hiding the file) counts as no.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            return False
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.split(":", 1)[0].strip() in ("flags", "Features"):
+            flags.update(line.split(":", 1)[1].split())
+    return any(f in flags for f in NATIVE_BF16_FLAGS)
+
+
 def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Fill ``auto`` values that depend on the machine (accelerator, precision); validate the rest."""
+    """Fill ``auto`` values that depend on the machine (accelerator, precision); validate the rest.
+
+    ``precision: auto``: bf16-mixed on a GPU, and on a CPU with bf16 in hardware
+    (:func:`cpu_native_bf16`); float32 elsewhere."""
     import torch
 
     cfg = copy.deepcopy(cfg)
@@ -72,7 +99,8 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     if tr.get("accelerator") in (None, "auto"):
         tr["accelerator"] = "gpu" if torch.cuda.is_available() else "cpu"
     if str(tr.get("precision")) in ("None", "auto"):
-        tr["precision"] = "bf16-mixed" if tr["accelerator"] in ("gpu", "cuda") else "32"
+        native = tr["accelerator"] in ("gpu", "cuda") or (tr["accelerator"] == "cpu" and cpu_native_bf16())
+        tr["precision"] = "bf16-mixed" if native else "32"
     tr["precision"] = str(tr["precision"])
     mode = cfg["finetune"]["mode"]
     if mode not in ("multitask", "per_task", "both"):

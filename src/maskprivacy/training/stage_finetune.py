@@ -128,6 +128,7 @@ def fit_and_save(
             "best_checkpoint": Path(best).name if best else None,
             "finetune_wall_s": round(wall, 2),
             "finetune_cpu_s": round(cpu, 2),
+            "precision": str(cfg["trainer"]["precision"]),
             "resumed": resumed,
             "n_train": int(len(rows["train"])),
             "n_val": int(len(rows["val"])),

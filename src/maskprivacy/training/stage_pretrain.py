@@ -87,6 +87,7 @@ def pretrain(cfg: dict, run: str | os.PathLike, condition: str) -> Path | None:
                 "input_size": size,
                 "wall_s": round(wall, 2),
                 "cpu_s": round(cpu, 2),
+                "precision": str(cfg["trainer"]["precision"]),
                 "resumed": resumed,
                 "machine": machine(),
                 "commit": git_commit(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from maskprivacy.training import config
 from maskprivacy.training.augment import AugmentConfig, augment, color_jitter, random_grayscale, random_resized_crop
 from maskprivacy.training.config import PROFILES, apply_overrides, load_profile, resolve
 
@@ -33,12 +34,26 @@ def test_overrides_parse_yaml_and_refuse_typos():
         load_profile("huge")
 
 
-def test_gpu_precision_is_bf16_when_a_gpu_is_asked_for():
+@pytest.mark.parametrize("native", [False, True])
+def test_auto_precision_is_bf16_on_a_gpu_and_on_a_cpu_with_bf16_in_hardware(monkeypatch, native):
+    monkeypatch.setattr(config, "cpu_native_bf16", lambda: native)
     cfg = load_profile("gpu")
     cfg["trainer"]["accelerator"] = "gpu"
     assert resolve(cfg)["trainer"]["precision"] == "bf16-mixed"
     cfg["trainer"]["accelerator"] = "cpu"
+    assert resolve(cfg)["trainer"]["precision"] == ("bf16-mixed" if native else "32")
+    cfg["trainer"]["precision"] = "32"  # an explicit value is kept
     assert resolve(cfg)["trainer"]["precision"] == "32"
+
+
+def test_native_bf16_is_read_from_the_cpu_flags():
+    zen4 = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512vl\n"
+    skylake = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw avx512vl\n"
+    sapphire = "flags\t\t: avx512f amx_bf16 amx_tile\n"
+    assert config.cpu_native_bf16(zen4) and config.cpu_native_bf16(sapphire)
+    assert not config.cpu_native_bf16(skylake)
+    assert not config.cpu_native_bf16("")
+    assert not config.cpu_native_bf16("model name : avx512_bf16 in a name is not a flag\n")
 
 
 def _ramp(n=2, h=16, w=16) -> torch.Tensor:

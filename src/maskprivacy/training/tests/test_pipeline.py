@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from maskprivacy.models.predictor import Predictor, load_run_predictors
-from maskprivacy.training.config import apply_overrides, load_profile
+from maskprivacy.training.config import apply_overrides, cpu_native_bf16, load_profile
 from maskprivacy.training.pipeline import run_training
 from maskprivacy.training.results import format_table
 from maskprivacy.training.splits import read_split
@@ -150,7 +150,8 @@ def test_gpu_profile_runs_on_cpu_at_tiny_scale(sample_dir, sample_mask_run, tmp_
     run = tmp_path / "RUN"
     run_training(cfg, sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",))
     m = json.loads((run / "train" / "masked_uniform" / "metrics.json").read_text())
-    assert m["config"]["model"]["arch"] == "resnet50" and m["config"]["trainer"]["precision"] == "32"
+    expected = "bf16-mixed" if cpu_native_bf16() else "32"  # precision: auto on a CPU
+    assert m["config"]["model"]["arch"] == "resnet50" and m["config"]["trainer"]["precision"] == expected
     assert Predictor.load(run / "train" / "masked_uniform" / "model.pt").arch == "resnet50"
 
 
