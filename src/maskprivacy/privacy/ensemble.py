@@ -6,26 +6,20 @@ adversary would combine them. Fitting the combination on the *test* faces would 
 fitted on the validation faces of the split only (every member writes its predictions on them,
 ``val_predictions.csv``; no member of the split trained on them) and scored once on the test faces.
 
-Three combiners per attribute, and the validation faces choose between them:
+Two combiners per attribute, and the validation faces choose between them:
 
 * ``stacker``: per class attribute (sex, race, age bucket) a multinomial logistic regression reads
   the members' log-probabilities (a member that only gives a label counts as a one-hot probability);
   for age a linear regression with non-negative weights reads the members' predicted ages;
-* ``mean``: the members' probabilities (ages) averaged, nothing fitted;
-* ``selected``: the mean of a bag of members chosen greedily (Caruana et al., "Ensemble selection
-  from libraries of models", ICML 2004): start from the best member, add (with replacement) the one
-  that most improves the bag's mean, stop when none does. It drops a weak member that drags the
-  plain mean down (a near-chance member costs the mean accuracy) while fitting far fewer degrees of
-  freedom than the stacker.
+* ``mean``: the members' probabilities (ages) averaged, nothing fitted.
 
 The stacker can weigh a strong member above a weak one, but with several members it has many
 weights to learn from a few hundred validation faces (705 in the cpu profile), and a stacker fitted
 on so few can lose to its best member on the test faces (docs/RESULTS.md, issue 13). So each
-combiner is scored on the validation faces (the stacker and the selection by 5-fold
-cross-validation, the selection re-made inside each fold; the mean, which learns nothing, on all of
-them) and the best is kept; a fitted combiner only when strictly better than the ones that fit less
-(mean, then selected, then stacker). All are a few lines of scikit-learn / NumPy; what was chosen
-and why (members, weights or bag, every validation score and each member's) goes to metrics.json.
+combiner is scored on the validation faces (the stacker by 5-fold cross-validation, the mean, which
+learns nothing, on all of them) and the better one is kept, the mean on a tie. Both are a few lines
+of scikit-learn / NumPy; what was chosen and why (members, weights, both validation scores and each
+member's) goes to metrics.json.
 
 Members: every attacker of the run evaluated on the condition and split (``privacy.runs.discover``)
 that has both prediction files, the ensemble itself excluded. The output is an ordinary attacker
@@ -106,70 +100,22 @@ def _stacker(task: str) -> Any:
 
 def _cv_score(task: str, X: np.ndarray, y: np.ndarray, seed: int) -> float | None:
     """5-fold cross-validated validation score of the stacker (accuracy; MAE for age)."""
-    from sklearn.model_selection import cross_val_predict
-
-    cv = _folds(task, y, seed)
-    if cv is None:
-        return None
-    pred = cross_val_predict(_stacker(task), X, y, cv=cv)
-    return float(np.abs(pred - y).mean()) if task == "age" else float((pred == y).mean())
-
-
-def _outputs(task: str, frames: list[pd.DataFrame]) -> list[np.ndarray]:
-    """Each member's output: its predicted ages, or its (n, k) class probabilities."""
-    if task == "age":
-        return [f["age_pred"].to_numpy(float) for f in frames]
-    return [_probabilities(f, task) for f in frames]
-
-
-def _mean_output(task: str, frames: list[pd.DataFrame]) -> np.ndarray:
-    """The ``mean`` combiner: the members' predicted ages, or class probabilities, averaged."""
-    return np.mean(_outputs(task, frames), axis=0)
-
-
-def _select(task: str, outs: list[np.ndarray], y: np.ndarray) -> list[int]:
-    """Greedy ensemble selection with replacement: the members' indices (repeats weigh) of the bag.
-
-    Starts from the best single member and adds the member whose addition gives the bag's mean the
-    best score; stops when no addition is strictly better, or after 3 rounds per member.
-    """
-    sign = -1.0 if task == "age" else 1.0  # higher is better after the sign
-
-    def score(bag: list[int]) -> float:
-        return sign * _score(task, np.mean([outs[i] for i in bag], axis=0), y)
-
-    bag = [max(range(len(outs)), key=lambda i: score([i]))]
-    best = score(bag)
-    for _ in range(3 * len(outs) - 1):
-        i = max(range(len(outs)), key=lambda j: score([*bag, j]))
-        if score([*bag, i]) <= best:
-            break
-        bag.append(i)
-        best = score(bag)
-    return bag
-
-
-def _folds(task: str, y: np.ndarray, seed: int) -> Any | None:
-    """5 shuffled folds (stratified for classes) of the validation faces; None when too few."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
     counts = np.bincount(y.astype(int)) if task != "age" else None
     folds = 5 if task == "age" else min(5, int(counts[counts > 0].min()))
     if folds < 2 or len(y) < 10:
         return None
-    return (KFold if task == "age" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
+    cv = (KFold if task == "age" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
+    pred = cross_val_predict(_stacker(task), X, y, cv=cv)
+    return float(np.abs(pred - y).mean()) if task == "age" else float((pred == y).mean())
 
 
-def _selection_cv_score(task: str, outs: list[np.ndarray], y: np.ndarray, seed: int) -> float | None:
-    """5-fold cross-validated score of :func:`_select` (the bag chosen on 4 folds, scored on the 5th)."""
-    cv = _folds(task, y, seed)
-    if cv is None:
-        return None
-    pred = np.zeros_like(outs[0])
-    for fit_idx, held_idx in cv.split(np.zeros(len(y)), y.astype(int) if task != "age" else None):
-        bag = _select(task, [o[fit_idx] for o in outs], y[fit_idx])
-        pred[held_idx] = np.mean([outs[i][held_idx] for i in bag], axis=0)
-    return _score(task, pred, y)
+def _mean_output(task: str, frames: list[pd.DataFrame]) -> np.ndarray:
+    """The ``mean`` combiner: the members' predicted ages, or class probabilities, averaged."""
+    if task == "age":
+        return np.mean([f["age_pred"].to_numpy(float) for f in frames], axis=0)
+    return np.mean([_probabilities(f, task) for f in frames], axis=0)
 
 
 def _score(task: str, out: np.ndarray, y: np.ndarray) -> float:
@@ -177,31 +123,16 @@ def _score(task: str, out: np.ndarray, y: np.ndarray) -> float:
     return float(np.abs(out - y).mean()) if task == "age" else float((out.argmax(1) == y).mean())
 
 
-#: Where each combiner's validation score is recorded (metrics.json ``config.tasks.<task>``).
-VAL_SCORE_KEY = {"mean": "mean_val", "selected": "selected_val_cv", "stacker": "ensemble_val_cv"}
-
-
 def ensemble_val_score(metrics: dict[str, Any], task: str) -> float | None:
     """The ensemble's validation score for ``task`` (accuracy; MAE for age), None if not recorded.
 
     Why: ``strongest`` ranks attackers on the validation faces, and the ensemble was fitted there, so
-    its score must not come from a model scored on the faces it was fitted on: the stacker's and the
-    selection's are their 5-fold cross-validated scores, the mean's (nothing fitted) its score on
-    every validation face.
+    its score must not come from a model scored on the faces it was fitted on: the stacker's is its
+    5-fold cross-validated score, the mean's (nothing fitted) its score on every validation face.
     """
     rec = ((metrics.get("config") or {}).get("tasks") or {}).get(task) or {}
-    v = rec.get(VAL_SCORE_KEY.get(rec.get("combiner"), "mean_val"))
+    v = rec.get("ensemble_val_cv") if rec.get("combiner") == "stacker" else rec.get("mean_val")
     return None if v is None else float(v)
-
-
-def _choose(task: str, scores: dict[str, float | None]) -> str:
-    """The combiner with the best validation score; one that fits more only when strictly better."""
-    best = "mean"
-    for name in ("selected", "stacker"):  # in order of what they fit
-        v = scores.get(name)
-        if v is not None and (v < scores[best] if task == "age" else v > scores[best]):
-            best = name
-    return best
 
 
 def fit_ensemble(
@@ -232,16 +163,14 @@ def fit_ensemble(
         Xv = _features(val, task)
         stack_cv = _cv_score(task, Xv, y, seed)
         mean_val = _score(task, _mean_output(task, val), y)
-        sel_cv = _selection_cv_score(task, _outputs(task, val), y, seed)
-        combiner = _choose(task, {"mean": mean_val, "selected": sel_cv, "stacker": stack_cv})
+        if stack_cv is None:  # too few validation faces to cross-validate the stacker
+            combiner = "mean"
+        else:  # the stacker only when it is strictly better (a lower MAE, a higher accuracy)
+            gain = mean_val - stack_cv if task == "age" else stack_cv - mean_val
+            combiner = "stacker" if gain > 0 else "mean"
         fitted: dict[str, Any] = {}
         if combiner == "mean":
             probs[task] = _mean_output(task, test)
-        elif combiner == "selected":
-            bag = _select(task, _outputs(task, val), y)
-            test_outs = _outputs(task, test)
-            probs[task] = np.mean([test_outs[i] for i in bag], axis=0)
-            fitted = {"selection": {found[i].attacker: bag.count(i) for i in sorted(set(bag))}}
         else:
             model, Xt = _stacker(task).fit(Xv, y), _features(test, task)
             if task == "age":
@@ -258,7 +187,6 @@ def fit_ensemble(
             "val_metric": "mae" if task == "age" else "accuracy",
             "combiner": combiner,
             "ensemble_val_cv": stack_cv,
-            "selected_val_cv": sel_cv,
             "mean_val": mean_val,
             "members_val": {a.attacker: task_score(task, f) for a, f in zip(found, val)},
             **fitted,
@@ -278,12 +206,10 @@ def fit_ensemble(
                 "members": [a.attacker for a in found],
                 "member_dirs": [str(a.path) for a in found],
                 "fitted_on": f"{len(val_names)} validation faces of the {split} split (every member's {VAL_PREDICTIONS})",
-                "combiners": "per task the best on the validation faces (tasks.<task>.combiner) of stacker: "
+                "combiners": "per task the better on the validation faces (tasks.<task>.combiner) of stacker: "
                 "logistic regression on the members' log-probabilities (classes), non-negative linear "
-                "regression on their predicted ages (age), scored by 5-fold cross-validation; selected: "
-                "the mean of a greedily selected bag of members (tasks.<task>.selection: member -> "
-                "count), scored by 5-fold cross-validation; and mean: the members' probabilities (ages) "
-                "averaged",
+                "regression on their predicted ages (age), scored by 5-fold cross-validation; and mean: "
+                "the members' probabilities (ages) averaged",
                 "seed": seed,
                 "tasks": record,
             },
