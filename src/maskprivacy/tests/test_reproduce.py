@@ -65,12 +65,13 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     if not real.is_file():
         pytest.skip("realmask-dev not found beside the repo")
     d = json.loads(real.read_text())
-    # every masked-face attacker of every family: the CNN's and the face network's (RUN/facenet/)
+    # every masked-face attacker of every family: the CNN's, the face network's (RUN/facenet/) and the
+    # age network's (RUN/agenet/)
     assert set(d["attackers"]) == {
         f"{family}_{a}"
-        for family in ("cnn", "facenet")
+        for family in ("cnn", "facenet", "agenet")
         for a in ("masked", "robust", "masked_digital_a", "masked_covered")
-    }
+    } | {"ensemble_robust"}  # the mask-robust attackers' mean
     for a in d["attackers"].values():
         assert a["n"] + a["not_found"] == 4
         lo, hi = a["sex"]["ci"]
@@ -124,7 +125,15 @@ def test_results_json_holds_values_computed_in_the_run(smoke_run):
     assert "report" not in res["stages"]
     assert json.loads((smoke_run / "stages.json").read_text())["report"]["wall_s"] >= 0
     assert res["dataset"]["labelled"] > 0  # the inspect stage's counts reach the report
-    assert res["attackers"].keys() >= {"cnn", "dlib", "cnn_robust"}
+    assert res["attackers"].keys() >= {
+        "cnn",
+        "dlib",
+        "cnn_robust",
+        "facenet",
+        "facenet_robust",
+        "agenet",
+        "agenet_robust",
+    }
     # the mask-robust attacker: its own entry, tested on the same masked faces as the paper-style one
     for split in ("uniform", "random"):
         rob = res["attackers"]["cnn_robust"]["masked"][split]

@@ -115,8 +115,13 @@ def dump(cfg: dict[str, Any]) -> str:
 
 
 #: Attacker families beside the paper's CNN, each a section of the profile that overrides the CNN's
-#: settings (model, cache, pretrain, finetune, robust) and trains in its own run folder RUN/<family>/.
-FAMILIES: tuple[str, ...] = ("facenet",)
+#: settings (model, cache, pretrain, finetune, robust) and trains in its own run folder RUN/<family>/;
+#: what each one is, for ``reproduce``'s stage list.
+FAMILY_DESCRIPTIONS: dict[str, str] = {
+    "facenet": "the face-network attacker (dlib's face ResNet fine-tuned)",
+    "agenet": "the age-network attacker (Cydral's age ResNet-10 fine-tuned)",
+}
+FAMILIES: tuple[str, ...] = tuple(FAMILY_DESCRIPTIONS)
 
 
 def family_config(cfg: dict[str, Any], family: str) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import Any
 from maskprivacy.layout import ROBUST, RunLayout
 from maskprivacy.provenance import git_commit
 from maskprivacy.training import cache as cache_mod
-from maskprivacy.training.config import dump
+from maskprivacy.training.config import FAMILIES, dump
 
 APPROACHES = ("multitask", "per_task")
 
@@ -62,7 +62,7 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     strip = lambda c: {k: v for k, v in c.items() if k not in ("trainer", "eval", "profile")}  # noqa: E731
     if path.is_file():
         old = yaml.safe_load(path.read_text()) or {}
-        for added in ("robust", "facenet"):  # a run from before this attacker: it only adds stages
+        for added in ("robust", *FAMILIES):  # a run from before this attacker: it only adds stages
             if added not in old and added in cfg:
                 old[added] = cfg[added]
         if strip(old) != strip(cfg):

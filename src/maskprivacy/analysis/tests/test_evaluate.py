@@ -189,3 +189,49 @@ def test_per_class_text_says_how_many_photos_and_people():
     )
     assert per_class_text({"male": {"accuracy": 0.25, "photos": 4}}, str) == "male 0.25 of 4 photos"
     assert per_class_text({}, str) == ""
+
+
+def _reading(path: str, sex_probs, race_probs, found: int = 1, age=None, model="m") -> dict:
+    from maskprivacy.data.labels import CLASS_NAMES
+
+    row = {c: None for c in PREDICTION_COLUMNS}
+    row.update(path=path, found=found, model=model, sex_true=1, race_true=3, age_pred=age)
+    for task, probs in (("sex", sex_probs), ("race", race_probs)):
+        if probs is None:
+            continue
+        row[f"{task}_pred"] = int(np.argmax(probs))
+        row.update({f"{task}_prob_{n}": p for n, p in zip(CLASS_NAMES[task], probs)})
+    return row
+
+
+def test_mean_reading_averages_probabilities_of_the_photos_every_attacker_read():
+    from maskprivacy.analysis.evaluate import EvalResult, mean_reading
+
+    race_a, race_b = [0.1, 0.1, 0.1, 0.6, 0.1], [0.5, 0.1, 0.1, 0.2, 0.1]
+    a = EvalResult(
+        n=3,
+        faces_found=2,
+        metrics={},
+        rows=[
+            _reading("p1_a.jpg", [0.45, 0.55], race_a, age=30, model="A"),  # female by a hair
+            _reading("p2_b.jpg", [0.9, 0.1], race_a, age=20, model="A"),
+            _reading("p3_c.jpg", None, None, found=0, model=""),  # no face for A
+        ],
+    )
+    b = EvalResult(
+        n=3,
+        faces_found=3,
+        metrics={},
+        rows=[
+            _reading("p1_a.jpg", [0.75, 0.25], race_b, age=40, model="B"),  # male, surely
+            _reading("p2_b.jpg", [0.2, 0.8], race_b, age=None, model="B"),
+            _reading("p3_c.jpg", [0.1, 0.9], race_b, age=50, model="B"),
+        ],
+    )
+    m = mean_reading([a, b])
+    assert m.faces_found == 2 and m.not_found == ["p3_c.jpg"]
+    one, two = m.rows
+    assert one["path"] == "p1_a.jpg" and one["sex_pred"] == 0  # (0.45 + 0.75) / 2 = 0.6 male
+    assert one["sex_prob_male"] == pytest.approx(0.6) and one["race_prob_Indian"] == pytest.approx(0.4)
+    assert one["race_pred"] == 3 and one["age_pred"] == pytest.approx(35.0) and one["model"] == "mean of A, B"
+    assert two["sex_pred"] == 0 and two["age_pred"] is None  # 0.55 male: A is surer than B; B gave no age
