@@ -111,6 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help='print one object: {"n", "faces_found", "sex", "race", "age_bucket": {"accuracy", '
         '"balanced_accuracy", "per_class", "support", "predicted", "confusion" (rows: true class), "n"}, '
+        'sex also "auc" (ROC AUC of its female probability: threshold-free), '
         '"age": {"mae", "rmse", "n"}, "models": {model: faces read}, "already_masked": {"yes", "no"}} '
         "(tasks only for labels present; age_bucket from the age label) plus not_found and errors lists",
     )
@@ -258,8 +259,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"  age mae: {shown} (n={m['n']})")
             continue
         per = ", ".join(f"{c} {pct(v)} (n={m['support'][c]})" for c, v in m["per_class"].items() if m["support"][c])
+        auc = f", AUC {m['auc']:.3f}" if m.get("auc") is not None else ""
         print(
-            f"  {task} accuracy: {pct(m['accuracy'])}, balanced {pct(m['balanced_accuracy'])} (n={m['n']})"
+            f"  {task} accuracy: {pct(m['accuracy'])}, balanced {pct(m['balanced_accuracy'])}{auc} (n={m['n']})"
             + (f"; per class: {per}" if per else "")
         )
     if args.predictions:

@@ -15,8 +15,9 @@ with a style, bare faces get that digital mask and go to the paper-style masked-
 What a researcher needs from a skewed set (the dev set has 22 women in 311 photos): per class task
 (sex, race, and the age bucket from the true age) accuracy, balanced accuracy, per-class accuracy,
 the confusion matrix and the count of each class, computed by the training stage's own
-:func:`maskprivacy.training.metrics.classification_metrics`; and, with ``predictions=``, one CSV row
-per photo to recompute anything else.
+:func:`maskprivacy.training.metrics.classification_metrics`; for sex also the ROC AUC (a reading that
+ranks women above men but shifts every real-mask photo towards "male" fails at the 0.5 threshold, and
+AUC tells the two apart); and, with ``predictions=``, one CSV row per photo to recompute anything else.
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ def metrics_from_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         m = classification_metrics(y, p, names)
         m["n"] = len(pairs)
         m["predicted"] = {n: int((p == i).sum()) for i, n in enumerate(names)}
+        if len(names) == 2:  # threshold-free: how well the probabilities rank the classes (auc_with_ci)
+            m["auc"] = auc_with_ci(rows, task, n_boot=0)["auc"]
         out[task] = m
     if any(r["age_true"] is not None for r in rows):
         pairs = [
@@ -398,6 +401,61 @@ def accuracy_with_ci(
     }
 
 
+def weighted_auc(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC of two-class labels ``y`` (1 positive) and ``score``, once per row of ``weights``
+    (resamples x photos: how often each photo was drawn). Ties count half, as in scikit-learn's
+    ``roc_auc_score``; NaN where a resample has no positive or no negative photo.
+
+    The Mann-Whitney count with weights, all resamples at once: per distinct score, the negatives'
+    weight below it (a cumulative sum) and at it, summed over the positives (O(resamples x photos)).
+    """
+    y = np.asarray(y).astype(bool)
+    w = np.atleast_2d(np.asarray(weights, float))
+    levels, level = np.unique(np.asarray(score, float), return_inverse=True)
+    neg = np.zeros((w.shape[0], len(levels)))
+    np.add.at(neg.T, level[~y], w[:, ~y].T)  # negatives' weight per score level
+    below = np.cumsum(neg, axis=1) - neg
+    wins = below[:, level[y]] + 0.5 * neg[:, level[y]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w[:, y] * wins).sum(1) / (w[:, y].sum(1) * w[:, ~y].sum(1))
+
+
+def auc_with_ci(
+    rows: list[dict[str, Any]], task: str = "sex", n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, Any]:
+    """ROC AUC of a two-class ``task`` from the rows' probability of its second class, with a
+    bootstrap interval (people resampled when every path names its person, as :func:`accuracy_with_ci`).
+
+    Why beside accuracy: accuracy and balanced accuracy read the attacker at its 0.5 threshold, so a
+    reading that separates women from men but shifts every real-mask photo towards "male" scores low
+    there. AUC says how well it ranks them whatever the threshold, i.e. what an adversary who moves
+    the threshold with a few labelled photos of its own would read. ``auc`` is None when the read rows
+    lack either class or the probabilities.
+    """
+    from maskprivacy.privacy.pvi import percentile_interval
+
+    names = CLASS_NAMES[task]
+    if len(names) != 2:
+        raise ValueError(f"AUC needs a two-class task, {task!r} has {len(names)} classes")
+    truth, col = f"{task}_true", f"{task}_prob_{names[1]}"
+    read = [r for r in rows if r["found"] == 1 and r[truth] is not None and r.get(col) is not None]
+    y = np.array([int(r[truth]) for r in read], np.int64)
+    if len(set(y.tolist())) < 2:
+        return {"auc": None, "auc_ci": [None, None]}
+    score = np.array([float(r[col]) for r in read])
+    persons = [person_of(r["path"]) for r in read]
+    keys = persons if all(persons) else [r["path"] for r in read]
+    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    group = np.array([index[k] for k in keys])
+    auc = float(weighted_auc(y, score, np.ones((1, len(y))))[0])
+    if n_boot <= 0:
+        return {"auc": auc, "auc_ci": [None, None]}
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(index), size=(n_boot, len(index)))
+    counts = np.stack([np.bincount(d, minlength=len(index)) for d in draws])
+    return {"auc": auc, "auc_ci": percentile_interval(weighted_auc(y, score, counts[:, group]), level)}
+
+
 def per_class_text(per_class: dict[str, dict[str, Any]], fmt: Callable[[float], str]) -> str:
     """``per_class`` of :func:`accuracy_with_ci` in words, e.g. ``male 87.3% of 142 photos / 50 people;
     female 63.6% of 11 photos / 5 people``: on a skewed set, how few people a balanced figure rests on."""
@@ -512,6 +570,8 @@ def realmask_summary(
         for task in ("sex", "race"):
             if any(getattr(r, task) is not None for r in rows):
                 d[task] = accuracy_with_ci(res.rows, task, n_boot, seed, level)
+        if "sex" in d:
+            d["sex"].update(auc_with_ci(res.rows, "sex", n_boot, seed, level))
         d["n"] = res.faces_found
         d["not_found"] = len(res.not_found)
         return d

@@ -443,7 +443,8 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
                 if d.get("balanced_accuracy") is None:
                     return v
                 per = per_class_text(d.get("per_class") or {}, lambda v: fmt_pct(v, 1))
-                return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}" + (f"; {per})" if per else ")")
+                auc = f"; AUC {d['auc']:.3f}{fmt_ci(d.get('auc_ci'))}" if d.get("auc") is not None else ""
+                return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}{auc}" + (f"; {per})" if per else ")")
 
             rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
     out.append(

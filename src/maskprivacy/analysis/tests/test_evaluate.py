@@ -79,6 +79,8 @@ def test_evaluate_json_has_confusion_per_class_and_balanced_accuracy(fixed_run, 
     assert sex["per_class"] == pytest.approx({"male": 1 / 3, "female": 1 / 2})
     assert sex["balanced_accuracy"] == pytest.approx((1 / 3 + 1 / 2) / 2)
     assert sex["support"] == {"male": 3, "female": 2} and sex["predicted"] == {"male": 2, "female": 3}
+    # one probability per model: of the 6 woman-man pairs, 1 ranked right, 3 tied (half each)
+    assert sex["auc"] == pytest.approx(2.5 / 6)
     race = d["race"]
     assert race["confusion"] == [[1, 0, 0, 1, 0], [0] * 5, [1, 0, 0, 0, 0], [0, 0, 0, 2, 0], [0] * 5]
     assert race["accuracy"] == pytest.approx(3 / 5)
@@ -138,7 +140,9 @@ def test_evaluate_text_output_shows_per_class(fixed_run, folder, tmp_path, capsy
         == 0
     )
     out = capsys.readouterr().out
-    assert "sex accuracy: 40.0%, balanced 41.7% (n=5); per class: male 33.3% (n=3), female 50.0% (n=2)" in out
+    assert (
+        "sex accuracy: 40.0%, balanced 41.7%, AUC 0.417 (n=5); per class: male 33.3% (n=3), female 50.0% (n=2)" in out
+    )
     assert "robust_uniform (2 faces)" in out and (tmp_path / "p.csv").is_file()
 
 
@@ -174,6 +178,7 @@ def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
         "male": {"accuracy": 1.0, "photos": 4, "people": 2},
         "female": {"accuracy": 0.0, "photos": 2, "people": 1},
     }
+    assert rob["sex"]["auc"] == pytest.approx(0.5)  # one answer for every face: no ranking at all
     assert rob["race"]["accuracy"] == 0 and pap["race"]["accuracy"] == 0  # White / Black for Indian faces
     assert dig["sex"]["accuracy"] == pytest.approx(1 / 3) and dig["photos"].startswith("bare photos")
     assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d  # same seed, same row
@@ -235,3 +240,38 @@ def test_mean_reading_averages_probabilities_of_the_photos_every_attacker_read()
     assert one["sex_prob_male"] == pytest.approx(0.6) and one["race_prob_Indian"] == pytest.approx(0.4)
     assert one["race_pred"] == 3 and one["age_pred"] == pytest.approx(35.0) and one["model"] == "mean of A, B"
     assert two["sex_pred"] == 0 and two["age_pred"] is None  # 0.55 male: A is surer than B; B gave no age
+
+
+def test_weighted_auc_matches_scikit_learn_with_ties_and_weights():
+    from sklearn.metrics import roc_auc_score
+
+    from maskprivacy.analysis.evaluate import weighted_auc
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 60)
+    score = rng.integers(0, 8, 60) / 8  # many ties
+    w = rng.integers(0, 4, (5, 60)).astype(float)
+    got = weighted_auc(y, score, w)
+    want = [roc_auc_score(y, score, sample_weight=row) for row in w]
+    assert got == pytest.approx(want)
+    assert np.isnan(weighted_auc(y, score, (y == 1)[None].astype(float)))[0]  # no negative drawn
+
+
+def test_auc_with_ci_ranks_people_whatever_the_threshold():
+    from maskprivacy.analysis.evaluate import auc_with_ci
+
+    rows = []
+    for person, sex, p_female in (("p1", 1, 0.45), ("p2", 1, 0.3), ("p3", 0, 0.4), ("p4", 0, 0.1)):
+        for k in range(2):
+            row = _reading(f"images/{person}_1{k}.jpg", [1 - p_female, p_female], None)
+            row["sex_true"] = sex
+            rows.append(row)
+    # every photo is read "male" (accuracy 0.5, balanced 0.5), but women rank above men in 3 of 4 pairs
+    d = auc_with_ci(rows, "sex", n_boot=400)
+    assert d["auc"] == pytest.approx(0.75)
+    lo, hi = d["auc_ci"]
+    assert 0.0 <= lo <= 0.75 <= hi <= 1.0 and lo < hi
+    assert auc_with_ci(rows, "sex", n_boot=400) == d  # same seed, same interval
+    assert auc_with_ci([r for r in rows if r["sex_true"] == 0], "sex")["auc"] is None  # one class only
+    with pytest.raises(ValueError, match="two-class"):
+        auc_with_ci(rows, "race")
