@@ -61,6 +61,7 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
     # the bundle reproduces the evaluation from raw 200-px images
     p = load_run_predictors(run)[("masked", "uniform")]
     assert p.masked and p.tasks == ("sex", "race", "age", "age_bucket")
+    assert p.info["cache_size"] == _smoke()["cache"]["size"] == 40  # readers outside the run resize as trained
     # a second run skips every completed stage
     stamp = (d / "model.pt").stat().st_mtime_ns
     t0 = time.perf_counter()
