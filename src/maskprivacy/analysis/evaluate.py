@@ -330,6 +330,16 @@ def person_of(path: str) -> str | None:
     return m.group(1) if m else None
 
 
+def resampling_units(read: list[dict[str, Any]]) -> tuple[list[str], dict[str, int], bool]:
+    """What a bootstrap of these rows resamples: people when every path names its person
+    (:func:`person_of`; photos of one person are not independent), else photos. Returns each row's
+    unit, the units' indices in first-seen order, and whether the units are people."""
+    persons = [person_of(r["path"]) for r in read]
+    by_person = all(persons)
+    keys = [p for p in persons if p] if by_person else [r["path"] for r in read]
+    return keys, {k: i for i, k in enumerate(dict.fromkeys(keys))}, by_person
+
+
 def accuracy_with_ci(
     rows: list[dict[str, Any]], task: str, n_boot: int = 2000, seed: int = 0, level: float = 0.95
 ) -> dict[str, Any]:
@@ -356,10 +366,7 @@ def accuracy_with_ci(
             "n": 0,
             "resampled": None,
         }
-    persons = [person_of(r["path"]) for r in read]
-    by_person = all(persons)
-    keys = persons if by_person else [r["path"] for r in read]
-    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    keys, index, by_person = resampling_units(read)
     k = len(names)
     sums = np.zeros((len(index), 2 + 2 * k))  # photos, hits, then per class: photos, hits
     for key, r in zip(keys, read):
@@ -443,9 +450,7 @@ def auc_with_ci(
     if len(set(y.tolist())) < 2:
         return {"auc": None, "auc_ci": [None, None]}
     score = np.array([float(r[col]) for r in read])
-    persons = [person_of(r["path"]) for r in read]
-    keys = persons if all(persons) else [r["path"] for r in read]
-    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    keys, index, _ = resampling_units(read)
     group = np.array([index[k] for k in keys])
     auc = float(weighted_auc(y, score, np.ones((1, len(y))))[0])
     if n_boot <= 0:
