@@ -393,11 +393,41 @@ def _sec_answer(res: dict) -> list[Block]:
     return out + [paragraph(f"{NOT_RUN}: train the masked and unmasked attackers and compute the PVI first.")]
 
 
+STYLE_COLUMNS = ("style", "attacker", "sex acc", "race acc", "age bucket acc", "age MAE", "PVI", "PVI reduction")
+
+
+def _realmask_rows(real: object, out: list[Block]) -> list[list[str]]:
+    """The "real masks" rows of the protection-by-style table from RUN/realmask.json's content (a note
+    is appended to ``out`` when the file is unreadable; no rows when there is none)."""
+    rows: list[list[str]] = []
+    if isinstance(real, Mapping) and real.get("error"):
+        out.append(Block("note", str(real["error"])))
+    elif isinstance(real, Mapping):
+        label = f"real masks ({real.get('population') or 'realmask-dev'}; different population)"
+        for a, c in sorted((real.get("attackers") or {}).items()):
+
+            def acc(t: str) -> str:
+                d = c.get(t) or {}
+                v = fmt_pct_ci(d.get("accuracy"), d.get("ci"))
+                if d.get("balanced_accuracy") is None:
+                    return v
+                per = per_class_text(d.get("per_class") or {}, lambda v: fmt_pct(v, 1))
+                auc = f"; AUC {d['auc']:.3f}{fmt_ci(d.get('auc_ci'))}" if d.get("auc") is not None else ""
+                return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}{auc}" + (f"; {per})" if per else ")")
+
+            rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
+    return rows
+
+
 def _sec_styles(run: Path, res: dict) -> list[Block]:
     out = [heading(2, "Protection by mask style")]
     st = res.get("styles")
-    if not st:
-        return out + [paragraph(f"{NOT_RUN} (reproduce stage `styles`).")]
+    if not st:  # the real masks may have been read without the styles stage: show them all the same
+        from maskprivacy.privacy.by_style import read_realmask
+
+        out.append(paragraph(f"{NOT_RUN} (reproduce stage `styles`)."))
+        rows = _realmask_rows(read_realmask(run), out)
+        return out + ([table_block(list(STYLE_COLUMNS), rows)] if rows else [])
     lvl = f"{100 * float(st.get('ci_level', 0.95)):.0f}%"
     out.append(
         paragraph(
@@ -430,28 +460,8 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
                     NOT_RUN if c.get("reduction") is None else fmt_pct_ci(c["reduction"], c.get("reduction_ci")),
                 ]
             )
-    real = st.get("realmask")
-    if isinstance(real, Mapping) and real.get("error"):
-        out.append(Block("note", str(real["error"])))
-    elif isinstance(real, Mapping):
-        label = f"real masks ({real.get('population') or 'realmask-dev'}; different population)"
-        for a, c in sorted((real.get("attackers") or {}).items()):
-
-            def acc(t: str) -> str:
-                d = c.get(t) or {}
-                v = fmt_pct_ci(d.get("accuracy"), d.get("ci"))
-                if d.get("balanced_accuracy") is None:
-                    return v
-                per = per_class_text(d.get("per_class") or {}, lambda v: fmt_pct(v, 1))
-                auc = f"; AUC {d['auc']:.3f}{fmt_ci(d.get('auc_ci'))}" if d.get("auc") is not None else ""
-                return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}{auc}" + (f"; {per})" if per else ")")
-
-            rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
-    out.append(
-        table_block(
-            ["style", "attacker", "sex acc", "race acc", "age bucket acc", "age MAE", "PVI", "PVI reduction"], rows
-        )
-    )
+    rows += _realmask_rows(st.get("realmask"), out)
+    out.append(table_block(list(STYLE_COLUMNS), rows))
     desc = [[s_, rows_[s_].get("description", "")] for s_ in order]
     out.append(Block("details", "what each style is", children=(table_block(["style", "description"], desc),)))
     fig = run / FIGURES["styles"]

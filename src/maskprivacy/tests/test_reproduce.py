@@ -76,10 +76,12 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
         assert a["n"] + a["not_found"] == 4
         lo, hi = a["sex"]["ci"]
         assert lo <= a["sex"]["accuracy"] <= hi
+        if a["n"] == 4:  # two women and two men read: the ranking is defined
+            assert 0.0 <= a["sex"]["auc"] <= 1.0
     res = json.loads((smoke_run / "results.json").read_text())
     assert res["styles"]["realmask"]["attackers"].keys() == d["attackers"].keys()
     md = (smoke_run / "report.md").read_text()
-    assert "different population" in md
+    assert "different population" in md and "; AUC " in md
     assert re.search(r" photos / \d+ (person|people)", md)  # per class: how many photos and people it rests on
 
 

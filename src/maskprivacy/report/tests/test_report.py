@@ -239,3 +239,26 @@ def test_seed_summary_gives_mean_and_spread_of_retrained_attackers(tmp_path, mak
         write_results(make_fake_run(tmp_path / "one"))
         and json.loads((tmp_path / "one" / "results.json").read_text())["seeds"] is None
     )
+
+
+def test_real_masks_show_without_the_styles_stage(tmp_path):
+    """realmask.json written (reproduce --only realmask) but no styles stage: its rows still show."""
+    run = tmp_path / "run"
+    run.mkdir()
+    sex = {
+        "accuracy": 0.75,
+        "ci": [0.5, 1.0],
+        "balanced_accuracy": 0.5,
+        "per_class": {
+            "male": {"accuracy": 1.0, "photos": 3, "people": 2},
+            "female": {"accuracy": 0.0, "photos": 1, "people": 1},
+        },
+        "auc": 0.625,
+        "auc_ci": [0.25, 1.0],
+    }
+    real = {"population": "realmask-dev: 4 photos", "attackers": {"cnn_robust": {"n": 4, "sex": sex}}}
+    (run / "realmask.json").write_text(json.dumps(real))
+    text = render_report(run, draw_pvi=False)[0].read_text()
+    assert "Protection by mask style" in text and "(reproduce stage `styles`)" in text
+    assert "cnn_robust (n=4)" in text and "different population" in text
+    assert "balanced 50.0%; AUC 0.625 [0.250, 1.000]; male 100.0% of 3 photos / 2 people" in text
