@@ -101,7 +101,9 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
                 if task == "sex":  # balanced accuracy on a skewed set hangs on a few people: say how many
                     parts[-1] += f" ({per_class_text(m.get('per_class', {}), lambda v: f'{v:.3f}')})"
                     if m.get("auc") is not None:
-                        parts[-1] += f", AUC {m['auc']:.3f} [{m['auc_ci'][0]:.3f}, {m['auc_ci'][1]:.3f}]"
+                        lo, hi = m.get("auc_ci") or (None, None)
+                        ci = f" [{lo:.3f}, {hi:.3f}]" if lo is not None else ""  # None: no resample had both sexes
+                        parts[-1] += f", AUC {m['auc']:.3f}{ci}"
         print(f"  {name:{width}s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
     print(f"  (95% bootstrap intervals, {d['n_boot']} resamples of people, seed {d['seed']})")
 
