@@ -439,7 +439,7 @@ def auc_with_ci(
     the threshold with a few labelled photos of its own would read. ``auc`` is None when the read rows
     lack either class or the probabilities.
     """
-    from maskprivacy.privacy.pvi import percentile_interval
+    from maskprivacy.privacy.pvi import bootstrap_counts, percentile_interval
 
     names = CLASS_NAMES[task]
     if len(names) != 2:
@@ -455,10 +455,9 @@ def auc_with_ci(
     auc = float(weighted_auc(y, score, np.ones((1, len(y))))[0])
     if n_boot <= 0:
         return {"auc": auc, "auc_ci": [None, None]}
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(index), size=(n_boot, len(index)))
-    counts = np.stack([np.bincount(d, minlength=len(index)) for d in draws])
-    return {"auc": auc, "auc_ci": percentile_interval(weighted_auc(y, score, counts[:, group]), level)}
+    # the resamples of accuracy_with_ci (the same seed draws the same people), as counts per person
+    boot = np.concatenate([weighted_auc(y, score, c[:, group]) for _, c in bootstrap_counts(len(index), n_boot, seed)])
+    return {"auc": auc, "auc_ci": percentile_interval(boot, level)}
 
 
 def per_class_text(per_class: dict[str, dict[str, Any]], fmt: Callable[[float], str]) -> str:

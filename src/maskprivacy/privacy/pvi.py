@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -161,17 +161,30 @@ def bootstrap_means(
     """
     scores = np.asarray(scores, dtype=float)
     n = scores.shape[0]
-    if n == 0:
+    out = np.empty((n_boot, scores.shape[1]))
+    for start, counts in bootstrap_counts(n, n_boot, seed, max_cells):
+        out[start : start + len(counts)] = counts @ scores / n
+    return out
+
+
+def bootstrap_counts(
+    n: int, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, max_cells: int = 4_000_000
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The resamples of :func:`bootstrap_means` as blocks of counts: ``(first resample, (b, n) array of
+    how often each of the ``n`` items was drawn)``, so a statistic that is not a mean (a weighted AUC)
+    can use the very same resamples. Deterministic in ``seed``; blocks hold at most ``max_cells`` cells."""
+    if n == 0:  # raised here, not at the first block: with n_boot 0 there is none
         raise ValueError("no test images to resample")
     rng = np.random.default_rng(seed)
     block = max(1, min(n_boot, max_cells // n))
-    out = np.empty((n_boot, scores.shape[1]))
-    for start in range(0, n_boot, block):
-        b = min(block, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n))
-        counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-        out[start : start + b] = counts @ scores / n
-    return out
+
+    def blocks() -> Iterator[tuple[int, np.ndarray]]:
+        for start in range(0, n_boot, block):
+            b = min(block, n_boot - start)
+            idx = rng.integers(0, n, size=(b, n))
+            yield start, np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+
+    return blocks()
 
 
 def percentile_interval(samples: np.ndarray, level: float) -> list[float | None]:
