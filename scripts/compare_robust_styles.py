@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from maskprivacy.masking.random_masks import mask_style_batch
     from maskprivacy.masking.styles.table import style_names
     from maskprivacy.models.predictor import Predictor
+    from maskprivacy.privacy.pvi import bootstrap_means, percentile_interval
     from maskprivacy.training import cache as cache_mod
     from maskprivacy.training.pipeline import split_rows
 
@@ -89,10 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         line = "".join(f" {cells[k][j]:9.2f}" if j == 3 else f" {cells[k][j]:9.3f}" for j in range(4) for k in range(2))
         print(f"{style:10s}{line}", flush=True)
     diff = (np.stack(scores[1]) - np.stack(scores[0])).mean(0)  # per face, B - A averaged over styles
-    rng = np.random.default_rng(0)
-    boot = np.stack([diff[rng.integers(0, len(diff), len(diff))].mean(0) for _ in range(args.n_boot)])
+    boot = bootstrap_means(diff, n_boot=args.n_boot, seed=0)  # faces resampled, every measure alike
     for j, m in enumerate(MEASURES):
-        lo, hi = np.percentile(boot[:, j], [2.5, 97.5])
+        lo, hi = percentile_interval(boot[:, j], 0.95)
         print(f"every style, B - A, {m}: {diff[:, j].mean():+.4f} [95% {lo:+.4f}, {hi:+.4f}] (faces resampled)")
     print(f"took {time.perf_counter() - t0:.0f} s")
     return 0
