@@ -106,6 +106,16 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
                         parts[-1] += f", AUC {m['auc']:.3f}{ci}"
         print(f"  {name:{width}s} {a['model']:17s} n={a['n']:3d}  " + ";  ".join(parts) + f"   ({a['photos']})")
     print(f"  (95% bootstrap intervals, {d['n_boot']} resamples of people, seed {d['seed']})")
+    mc = d.get("mask_check") or {}
+    print(
+        f"\n== masked-or-bare decision on the first cut, as analyze runs it ({mc.get('not_found', 0)} without a face)"
+    )
+    for name, m in (mc.get("checks") or {}).items():
+        (tb, fm), (fb, tm) = m["confusion"]
+        print(
+            f"  {name:8s} accuracy {m['accuracy']:.3f}, balanced {m['balanced_accuracy']:.3f}; bare read as bare "
+            f"{tb}/{tb + fm}, masked read as masked {tm}/{tm + fb}   ({m['what']})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

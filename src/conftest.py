@@ -156,6 +156,28 @@ def group_photo(faces: list[Path], size: tuple[int, int] = (1024, 768), face_px:
     return canvas
 
 
+def constant_mask_detector(run: Path, logit: float) -> None:
+    """Write a mask detector into ``run`` that answers P(masked) = sigmoid(logit) for every face."""
+    import torch
+
+    from maskprivacy.layout import RunLayout
+    from maskprivacy.models.mask_detector import CHANNELS, MaskDetectorNet, save_mask_detector
+
+    net = MaskDetectorNet().eval()
+    lin = net.head[-1]
+    with torch.no_grad():
+        lin.weight.zero_()
+        lin.bias.fill_(logit)
+    info = {"input_size": 32, "cache_size": 40, "channels": list(CHANNELS), "threshold": 0.5}
+    save_mask_detector(RunLayout.of(run).mask_detector, net, info)
+
+
+@pytest.fixture(scope="session", name="constant_mask_detector")
+def constant_mask_detector_fixture():
+    """``constant_mask_detector(run, logit)``: a run's mask detector that gives every face one answer."""
+    return constant_mask_detector
+
+
 @pytest.fixture(scope="session", name="jpeg")
 def jpeg_fixture():
     """``jpeg(rgb, quality=95) -> bytes``."""

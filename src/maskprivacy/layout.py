@@ -120,6 +120,15 @@ class RunLayout:
         """One dlib-descriptor attacker (``training.dlib_attacker``)."""
         return self.root / f"dlib_{condition}_{split}"
 
+    @property
+    def mask_detector_dir(self) -> Path:
+        """The masked-or-bare detector (``training.mask_detector``): model.pt, metrics.json."""
+        return self.root / "mask_detector"
+
+    @property
+    def mask_detector(self) -> Path:
+        return self.mask_detector_dir / "model.pt"
+
     # analysis and report ---------------------------------------------------------------------
     @property
     def figures(self) -> Path:

@@ -12,6 +12,7 @@ Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
     figures/pipeline.png, distributions.png
     cache/, splits/, pretrain/, train/    training (maskprivacy.training.pipeline); train/robust_<split>/
                                           is the mask-robust attacker (results.json: attackers.cnn_robust)
+    mask_detector/                        the masked-or-bare detector that analyze uses on real photos
     dlib_<condition>_<split>/             the dlib-descriptor attacker
     styles.json, figures/styles.png       protection by mask style (privacy/by_style.py)
     realmask.json                         optional: real masked photos (a different population), read if present
@@ -132,6 +133,14 @@ def _splits(ctx: Context) -> None:
 
     names = cache_mod.load_cache(tp.cache_path(ctx.run, ctx.cfg, "masked")).names
     tp.prepare_splits(ctx.cfg, ctx.run, names)
+
+
+def _mask_detector(ctx: Context) -> None:
+    from maskprivacy.training.mask_detector import train_mask_detector
+    from maskprivacy.training.runtime import check_run_config
+
+    check_run_config(ctx.run, ctx.cfg)
+    train_mask_detector(ctx.cfg, ctx.run)
 
 
 def _pretrain(condition: str) -> Callable[[Context], None]:
@@ -343,6 +352,12 @@ STAGES: list[Stage] = [
     ),
     Stage("cache", _cache, _p("cache"), "decode and resize once (masked and unmasked)"),
     Stage("splits", _splits, _p("splits"), "random and uniform splits"),
+    Stage(
+        "mask_detector",
+        _mask_detector,
+        _p("mask_detector"),
+        "the masked-or-bare detector for real photos: bare train faces against random masks",
+    ),
     Stage("pretrain_masked", _pretrain("masked"), _p("pretrain/masked"), "MoCo v2 on masked train faces"),
     *[
         Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")

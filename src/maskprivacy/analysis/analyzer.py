@@ -38,6 +38,9 @@ DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 # digital mask (type "a", white), and faces wearing masks drawn from many styles ("mask-robust").
 READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST)
 REAL_MASK_READERS = ("auto", "masked", "robust")
+# Who decides whether a face already wears a mask when the caller does not say: the run's trained
+# detector (models/mask_detector.py) when it has one, else the colour check (faces/maskcheck.py).
+MASK_CHECKS = ("auto", "detector", "colour")
 READER_WORDS = {
     "unmasked": "the attacker trained on bare faces",
     "masked": "the attacker trained on the paper's white type-a mask",
@@ -329,6 +332,7 @@ class Analyzer:
         tta: bool | None = None,
         real_mask: str = "auto",
         cover: bool = False,
+        mask_check: str = "auto",
     ):
         """``threads``: torch threads while the models run (None: leave torch's setting).
 
@@ -341,10 +345,22 @@ class Analyzer:
         one when the run has it, else the paper-style one), ``masked`` or ``robust`` (:func:`reader_for`).
         ``cover``: paint the paper's white type-a mask over a real mask before it is read
         (:mod:`maskprivacy.masking.cover`); such a face then goes to the paper-style attacker under ``auto``.
+        ``mask_check`` (:data:`MASK_CHECKS`): who decides "already masked" when the caller does not say:
+        ``auto`` = the run's trained mask detector when it has one, else the colour check.
         """
         from maskprivacy.faces.detect import get_detector
+        from maskprivacy.models.mask_detector import load_mask_detector
 
+        if mask_check not in MASK_CHECKS:
+            raise ValueError(f"mask_check must be one of {', '.join(MASK_CHECKS)}, got {mask_check!r}")
         self.models = ModelSet(model, split, device, real_mask)
+        path = RunLayout.of(model).mask_detector
+        if mask_check == "detector" and not path.is_file():
+            raise NoModelsError(
+                f"{model} has no mask detector ({path}): run `maskprivacy reproduce ... --only mask_detector`, "
+                "or use the colour check"
+            )
+        self.mask_detector = load_mask_detector(path) if mask_check != "colour" and path.is_file() else None
         if tta is not None:
             for p in self.models.predictors.values():
                 p.tta = bool(tta)
@@ -383,9 +399,11 @@ class Analyzer:
         if len(flags) != len(images):
             raise ValueError("already_masked needs one value per image")
         photos: list[tuple[np.ndarray, list]] = []
-        for img, flag in zip(images, flags):
-            rgb = load_rgb(img)
-            photos.append((rgb, find_faces(rgb, flag, self.detector)))
+        check = self.mask_detector.check if self.mask_detector is not None else None
+        with _torch_threads(self.threads if check is not None else None):
+            for img, flag in zip(images, flags):
+                rgb = load_rgb(img)
+                photos.append((rgb, find_faces(rgb, flag, self.detector, mask_check=check)))
 
         # Gather the crops each model must read: [(photo, face, which)], which in as_is / masked;
         # the model is chosen by the one routing rule (ModelSet.reader / reader_for).
@@ -493,7 +511,7 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(prev)
 
 
-_ANALYZERS: dict[tuple[str, str, str, bool | None, str, bool], Analyzer] = {}
+_ANALYZERS: dict[tuple[str, str, str, bool | None, str, bool, str], Analyzer] = {}
 _LOCK = threading.Lock()
 
 
@@ -504,12 +522,16 @@ def get_analyzer(
     tta: bool | None = None,
     real_mask: str = "auto",
     cover: bool = False,
+    mask_check: str = "auto",
 ) -> Analyzer:
-    """A cached :class:`Analyzer` per (run, split, detector, tta, real_mask, cover); models load once per process."""
-    key = (str(Path(model).resolve()), split, detector, tta, real_mask, bool(cover))
+    """A cached :class:`Analyzer` per (run, split, detector, tta, real_mask, cover, mask_check); models
+    load once per process."""
+    key = (str(Path(model).resolve()), split, detector, tta, real_mask, bool(cover), mask_check)
     with _LOCK:
         if key not in _ANALYZERS:
-            _ANALYZERS[key] = Analyzer(model, split, detector, tta=tta, real_mask=real_mask, cover=cover)
+            _ANALYZERS[key] = Analyzer(
+                model, split, detector, tta=tta, real_mask=real_mask, cover=cover, mask_check=mask_check
+            )
         return _ANALYZERS[key]
 
 
@@ -523,11 +545,13 @@ def analyze(
     detector: str = "auto",
     real_mask: str = "auto",
     cover: bool = False,
+    mask_check: str = "auto",
 ) -> PhotoResult:
     """Analyse every face of ``image`` (a path, encoded bytes, a PIL image or an RGB array).
 
-    ``already_masked``: None lets a colour check decide per face whether it already wears a real
-    mask; True/False says so for every face of the photo. ``mask_style``: one of
+    ``already_masked``: None lets a mask check decide per face whether it already wears a real mask
+    (``mask_check``: ``auto`` = the run's trained detector when it has one, else a colour check;
+    ``detector``; ``colour``); True/False says so for every face of the photo. ``mask_style``: one of
     :data:`maskprivacy.masking.draw.STYLES`, or None for no digital mask. ``real_mask``: which attacker
     reads faces that already wear a mask (``auto``: the run's mask-robust one if it has it, else the
     paper-style masked-face one; see :func:`reader_for`). ``cover``: paint the paper's mask over a real
@@ -536,6 +560,6 @@ def analyze(
     >>> r = analyze("photo.jpg", model="runs/cpu", mask_style="a")   # doctest: +SKIP
     >>> r[0].as_is["sex"], r[0].masked["sex"], r[0].change, r.summary  # doctest: +SKIP
     """
-    return get_analyzer(model, split, detector, real_mask=real_mask, cover=cover).analyze(
+    return get_analyzer(model, split, detector, real_mask=real_mask, cover=cover, mask_check=mask_check).analyze(
         image, mask_style, mask_color, already_masked
     )

@@ -390,7 +390,8 @@ def create_app(
         mask_style: str = Query("a", description=f"digital mask: {', '.join(STYLES)}, or none"),
         mask_color: str = Query("white", description="white, a name, R,G,B, #RRGGBB or random"),
         already_masked: Literal["auto", "yes", "no"] = Query(
-            "auto", description="does the photo show real masks? auto: a colour check decides per face"
+            "auto",
+            description="does the photo show real masks? auto: the run's mask detector (else a colour check) decides per face",
         ),
         images: bool = Query(False, description="include the aligned and masked faces as JPEG data URLs"),
     ) -> dict[str, Any]:

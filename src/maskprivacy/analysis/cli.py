@@ -54,6 +54,13 @@ def _real_mask(p: argparse.ArgumentParser) -> None:
         "with a digital-mask model would); such faces then go to the paper-style attacker unless "
         "--real-mask-model says otherwise",
     )
+    p.add_argument(
+        "--mask-check",
+        default="auto",
+        choices=("auto", "detector", "colour"),
+        help="who decides whether a face already wears a mask when nobody says: auto = the run's trained "
+        "mask detector (reproduce stage mask_detector) when it has one, else the colour check",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--already-masked",
         default="auto",
         choices=("auto", "yes", "no"),
-        help="do the photos show real masks? auto: a colour check decides per face",
+        help="do the photos show real masks? auto: the mask check decides per face (--mask-check)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_analyze)
@@ -88,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Evaluate the run's models on your own labelled photos. LABELS is a CSV with a `path` column "
         "(relative to --images) and any of: sex (0 male, 1 female), race (UTKFace codes 0 White, 1 Black, "
         "2 Asian, 3 Indian, 4 Others), age (years), masked (0/1: the photo already shows a real mask; "
-        "blank: a colour check decides). Blanks are allowed; metrics are reported for the labels present. "
+        "blank: the mask check decides, see --mask-check). Blanks are allowed; metrics are reported for the labels present. "
         "Bare faces go to the unmasked-face models; faces with a real mask to the mask-robust attacker when "
         "the run has one (else the masked-face models); bare faces given a digital mask (--mask STYLE) to "
         "the masked-face models. The largest face of each photo is read; photos without a face are counted. "
@@ -197,6 +204,7 @@ def _analyze(args: argparse.Namespace) -> int:
         False if args.no_tta else None,
         args.real_mask_model,
         args.cover_real_masks,
+        args.mask_check,
     )
     style = None if args.mask == "none" else args.mask
     photos, failed = [], 0
@@ -240,6 +248,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         real_mask=args.real_mask_model,
         cover=args.cover_real_masks,
         predictions=args.predictions,
+        mask_check=args.mask_check,
     )
     if args.json:
         print(json.dumps(res.to_dict()))

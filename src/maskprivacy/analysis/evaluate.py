@@ -10,7 +10,7 @@ Which model reads a face is :func:`maskprivacy.analysis.analyzer.reader_for`'s r
 with ``mask_style=None`` a bare face goes to the unmasked-face attacker and a face marked ``masked=1``
 as it is to the mask-robust attacker when the run has one (else the paper-style masked-face one);
 with a style, bare faces get that digital mask and go to the paper-style masked-face attacker. Where
-``masked`` is blank, the colour check decides.
+``masked`` is blank, the mask check decides (the run's trained detector, else the colour check).
 
 What a researcher needs from a skewed set (the dev set has 22 women in 311 photos): per class task
 (sex, race, and the age bucket from the true age) accuracy, balanced accuracy, per-class accuracy,
@@ -225,6 +225,7 @@ def evaluate(
     real_mask: str = "auto",
     predictions: str | os.PathLike | None = None,
     cover: bool = False,
+    mask_check: str = "auto",
 ) -> EvalResult:
     """Accuracy, balanced and per-class accuracy, confusion matrices (sex, race, age bucket) and age
     MAE of a run's models on a labelled folder of photos.
@@ -232,7 +233,8 @@ def evaluate(
     ``real_mask``: which attacker reads faces that already wear a mask (``auto``: the mask-robust
     one when the run has it; ``masked``; ``robust``). ``cover``: paint the paper's mask over real masks
     first (:mod:`maskprivacy.masking.cover`). ``predictions``: also write one CSV row per photo there
-    (:data:`PREDICTION_COLUMNS`).
+    (:data:`PREDICTION_COLUMNS`). ``mask_check``: who decides "already masked" for rows without a
+    ``masked`` value (:data:`~maskprivacy.analysis.analyzer.MASK_CHECKS`).
     """
     from maskprivacy.analysis.analyzer import get_analyzer
 
@@ -241,7 +243,7 @@ def evaluate(
         raise FileNotFoundError(f"--images {root}: no such folder")
     errors: list[dict[str, str]] = []
     rows = read_labels(labels, errors)
-    analyzer = get_analyzer(model, split, detector, tta, real_mask, cover)
+    analyzer = get_analyzer(model, split, detector, tta, real_mask, cover, mask_check)
     res = evaluate_rows(root, rows, analyzer, mask_style, mask_color, progress, batch_size)
     res.n += len(errors)
     res.errors = errors + res.errors
@@ -545,9 +547,12 @@ def realmask_summary(
     intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``.
 
     A different population from UTKFace's test faces (here: South Asian adults photographed with their
-    own masks), so the row must be read as such; ``population`` says it.
+    own masks), so the row must be read as such; ``population`` says it. ``mask_check``: how well the
+    colour check and the run's mask detector tell the real masks from the bare photos
+    (:func:`~maskprivacy.analysis.mask_decision.mask_check_accuracy`).
     """
     from maskprivacy.analysis.analyzer import get_analyzer
+    from maskprivacy.analysis.mask_decision import mask_check_accuracy
 
     root = Path(images_dir)
     if not root.is_dir():
@@ -611,5 +616,6 @@ def realmask_summary(
         "n_boot": n_boot,
         "seed": seed,
         "attackers": attackers,
+        "mask_check": mask_check_accuracy(root, rows, run, detector),
         "errors": errors,
     }

@@ -4,8 +4,10 @@ One job per step (``detect``, ``align``, ``maskcheck``); this module only sequen
 
 1. every face is found (:mod:`.detect`) and cut roughly to UTKFace's geometry from its detector's
    key points (BlazeFace) or from dlib's 68 points (HOG/CNN box);
-2. the 68 points are found on that crop as the masking stage found them on UTKFace, and the
-   colour check (:mod:`.maskcheck`) says whether the lower face is covered, unless the caller knows;
+2. the 68 points are found on that crop as the masking stage found them on UTKFace, and a mask check
+   says whether the lower face is covered, unless the caller knows: the run's trained detector when
+   the caller passes one (``mask_check``; :mod:`maskprivacy.models.mask_detector`), else the colour
+   check (:mod:`.maskcheck`);
 3. a bare face is re-cut from the original photo with all 68 points against the template; a masked
    one from FaceMesh's eye, brow and nose-bridge points against where FaceMesh puts them on UTKFace's
    digitally masked crops (:mod:`.mesh`), or, when FaceMesh finds no face (or MediaPipe is absent),
@@ -17,6 +19,7 @@ One job per step (``detect``, ``align``, ``maskcheck``); this module only sequen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -44,9 +47,10 @@ class FoundFace:
     detection: Detection
     aligned: AlignedFace
     already_masked: bool
-    masked_reason: str  # "told by caller" or the colour check's evidence
-    skin_share: float
+    masked_reason: str  # "told by caller" or the mask check's evidence
+    skin_share: float  # the colour check's lower-face skin share (computed always: cheap, and evidence)
     image_size: tuple[int, int]  # (width, height) of the photo
+    mask_probability: float | None = None  # the trained detector's P(masked), when one decided
 
     @property
     def box(self) -> list[int]:
@@ -68,25 +72,44 @@ def _initial_matrix(rgb: np.ndarray, det: Detection, landmarker) -> np.ndarray:
     return similarity(pts, POINTS68)
 
 
+def first_cut(rgb: np.ndarray, det: Detection) -> np.ndarray:
+    """The rough 200-px cut of a detected face on which the mask checks decide (before any re-cut)."""
+    return warp(rgb, _initial_matrix(rgb, det, get_landmarker("fast")))
+
+
 MASKED_ALIGNERS = ("auto", "facemesh", "blazeface")
+
+#: A trained masked-or-bare check: the 200-px first cut -> (masked?, P(masked)).
+MaskCheck = Callable[[np.ndarray], tuple[bool, float]]
 
 
 def align_face(
-    rgb: np.ndarray, det: Detection, already_masked: bool | None = None, masked_aligner: str = "auto"
+    rgb: np.ndarray,
+    det: Detection,
+    already_masked: bool | None = None,
+    masked_aligner: str = "auto",
+    mask_check: MaskCheck | None = None,
 ) -> FoundFace:
     """Align one detected face and decide whether it already wears a mask.
 
     ``masked_aligner`` (faces behind a mask): ``auto`` = FaceMesh's points above the mask when it finds
     the face, else BlazeFace + dlib's upper points; ``facemesh`` / ``blazeface`` force one (to compare).
+    ``mask_check``: decides when the caller does not say (``already_masked`` None); None: the colour check.
     """
     if masked_aligner not in MASKED_ALIGNERS:
         raise ValueError(f"masked_aligner must be one of {', '.join(MASKED_ALIGNERS)}, got {masked_aligner!r}")
     lm = get_landmarker("fast")
     m0 = _initial_matrix(rgb, det, lm)
-    crop0 = warp(rgb, m0)
+    crop0 = warp(rgb, m0)  # the first cut, as :func:`first_cut` makes it
     pts0 = crop_points68(crop0, lm)
     masked_guess, share = looks_masked(crop0)
-    if already_masked is None:
+    prob = None
+    if already_masked is None and mask_check is not None:
+        masked, prob = mask_check(crop0)
+        reason = (
+            f"the run's mask detector reads the lower face as {'covered' if masked else 'bare'} (P(masked) {prob:.2f})"
+        )
+    elif already_masked is None:
         masked = masked_guess
         reason = (
             f"{share:.0%} of the lower face has the skin colour of the brow area "
@@ -120,7 +143,7 @@ def align_face(
         how = "68 points"
     crop = warp(rgb, m)
     pts = crop_points68(crop, lm)
-    return FoundFace(det, AlignedFace(crop, m, how, pts), masked, reason, share, (rgb.shape[1], rgb.shape[0]))
+    return FoundFace(det, AlignedFace(crop, m, how, pts), masked, reason, share, (rgb.shape[1], rgb.shape[0]), prob)
 
 
 # Faces analysed per photo, largest first: each costs ~30 ms of alignment and two model readings, so a
@@ -142,13 +165,19 @@ class FaceList(list):
 
 
 def find_faces(
-    rgb: np.ndarray, already_masked: bool | None = None, detector: str = "auto", max_faces: int | None = None
+    rgb: np.ndarray,
+    already_masked: bool | None = None,
+    detector: str = "auto",
+    max_faces: int | None = None,
+    mask_check: MaskCheck | None = None,
 ) -> FaceList:
-    """Every face of an RGB photo (largest first, at most ``max_faces``, default ``MAX_FACES``), aligned."""
+    """Every face of an RGB photo (largest first, at most ``max_faces``, default ``MAX_FACES``), aligned;
+    ``mask_check`` as in :func:`align_face`."""
     max_faces = MAX_FACES if max_faces is None else max_faces
     small = too_small(*rgb.shape[:2])
     dets = [] if small else get_detector(detector).detect(rgb)
     notes = [small] if small else []
     if len(dets) > max_faces:
         notes.append(f"{len(dets)} faces found, the {max_faces} largest analysed")
-    return FaceList([align_face(rgb, d, already_masked) for d in dets[:max_faces]], len(dets), notes)
+    faces = [align_face(rgb, d, already_masked, mask_check=mask_check) for d in dets[:max_faces]]
+    return FaceList(faces, len(dets), notes)

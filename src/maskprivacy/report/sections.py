@@ -419,6 +419,27 @@ def _realmask_rows(real: object, out: list[Block]) -> list[list[str]]:
     return rows
 
 
+def _mask_check_note(real: object) -> list[Block]:
+    """One paragraph: how well each masked-or-bare check told the real masks from the bare photos."""
+    checks = ((real.get("mask_check") or {}).get("checks") or {}) if isinstance(real, Mapping) else {}
+    if not checks:
+        return []
+    parts = []
+    for name, m in checks.items():
+        (tb, fm), (fb, tm) = m["confusion"]
+        parts.append(
+            f"{m.get('what', name)}: {fmt_pct(m['accuracy'], 1)} right (bare photos read as bare {tb} of {tb + fm}, "
+            f"real masks found {tm} of {tm + fb})"
+        )
+    return [
+        paragraph(
+            "Masked or bare? On the same real photos, unlabelled, the check that routes each face decides: "
+            + "; ".join(parts)
+            + "."
+        )
+    ]
+
+
 def _sec_styles(run: Path, res: dict) -> list[Block]:
     out = [heading(2, "Protection by mask style")]
     st = res.get("styles")
@@ -426,8 +447,9 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
         from maskprivacy.privacy.by_style import read_realmask
 
         out.append(paragraph(f"{NOT_RUN} (reproduce stage `styles`)."))
-        rows = _realmask_rows(read_realmask(run), out)
-        return out + ([table_block(list(STYLE_COLUMNS), rows)] if rows else [])
+        real = read_realmask(run)
+        rows = _realmask_rows(real, out)
+        return out + ([table_block(list(STYLE_COLUMNS), rows)] if rows else []) + _mask_check_note(real)
     lvl = f"{100 * float(st.get('ci_level', 0.95)):.0f}%"
     out.append(
         paragraph(
@@ -462,6 +484,7 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
             )
     rows += _realmask_rows(st.get("realmask"), out)
     out.append(table_block(list(STYLE_COLUMNS), rows))
+    out += _mask_check_note(st.get("realmask"))
     desc = [[s_, rows_[s_].get("description", "")] for s_ in order]
     out.append(Block("details", "what each style is", children=(table_block(["style", "description"], desc),)))
     fig = run / FIGURES["styles"]

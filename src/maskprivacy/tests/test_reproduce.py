@@ -83,6 +83,12 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     md = (smoke_run / "report.md").read_text()
     assert "different population" in md and "; AUC " in md
     assert re.search(r" photos / \d+ (person|people)", md)  # per class: how many photos and people it rests on
+    # the masked-or-bare decision on the same photos: the colour check and the run's trained detector
+    checks = d["mask_check"]["checks"]
+    assert checks.keys() == {"colour", "detector"}
+    for m in checks.values():
+        assert sum(map(sum, m["confusion"])) + d["mask_check"]["not_found"] == 8
+    assert "Masked or bare?" in md and "the run's mask detector" in md
 
 
 def _accuracy_from_predictions(path, task):
@@ -113,6 +119,7 @@ def test_results_json_holds_values_computed_in_the_run(smoke_run):
         "figures",
         "cache",
         "splits",
+        "mask_detector",
         "pretrain_masked",
         "train_masked_uniform",
         "train_robust_uniform",

@@ -62,7 +62,7 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     strip = lambda c: {k: v for k, v in c.items() if k not in ("trainer", "eval", "profile")}  # noqa: E731
     if path.is_file():
         old = yaml.safe_load(path.read_text()) or {}
-        for added in ("robust", *FAMILIES):  # a run from before this attacker: it only adds stages
+        for added in ("robust", "mask_detector", *FAMILIES):  # a run from before this attacker: it only adds stages
             if added not in old and added in cfg:
                 old[added] = cfg[added]
         if strip(old) != strip(cfg):

@@ -190,3 +190,25 @@ def test_real_masks_go_to_the_robust_attacker_when_the_run_has_one(tmp_path, fac
     _check_reading(Analyzer(old).analyze(real, None, already_masked=True)[0].as_is, "masked_uniform")
     with pytest.raises(NoModelsError, match="no robust_uniform model"):
         Analyzer(old, real_mask="robust")
+
+
+def test_the_runs_mask_detector_decides_when_nobody_says(tmp_path, face_path, constant_mask_detector):
+    from maskprivacy.analysis.analyzer import Analyzer
+    from maskprivacy.analysis.demo_run import make_demo_run
+
+    run = make_demo_run(tmp_path / "run", input_size=32)
+    bare = load_rgb(face_path)
+    with pytest.raises(NoModelsError, match="no mask detector"):
+        Analyzer(run, mask_check="detector")
+    with pytest.raises(ValueError, match="mask_check"):
+        Analyzer(run, mask_check="colours")
+    assert not Analyzer(run).analyze(bare, "a")[0].already_masked  # no detector: the colour check decides
+    constant_mask_detector(run, 4.0)  # says "masked" to every face
+    f = Analyzer(run).analyze(bare, "a")[0]
+    assert f.already_masked and "mask detector" in f.masked_reason and "0.98" in f.masked_reason
+    _check_reading(f.as_is, "masked_uniform")  # routed as a masked face (this run has no robust model)
+    assert f.masked is None  # and given no second, digital mask
+    colour = Analyzer(run, mask_check="colour").analyze(bare, "a")[0]
+    assert not colour.already_masked and "skin colour" in colour.masked_reason
+    told = Analyzer(run).analyze(bare, "a", already_masked=False)[0]  # the caller's word beats any check
+    assert not told.already_masked and told.masked_reason == "told by caller"

@@ -42,3 +42,23 @@ def test_real_masks_are_aligned_above_the_mask_and_read_by_the_robust_attacker(r
         assert f.already_masked and f.as_is["model"] == "robust_uniform" and f.masked is None
         if mediapipe_available():
             assert f.alignment == "facemesh upper points"
+
+
+def test_mask_check_accuracy_counts_each_check_on_the_same_first_cuts(realmask_dir, tmp_path, constant_mask_detector):
+    """A detector that calls every face masked: all real masks found, no bare photo right (known answers)."""
+    from maskprivacy.analysis.evaluate import LabelRow
+    from maskprivacy.analysis.mask_decision import mask_check_accuracy
+
+    rows = [
+        LabelRow(path=r["path"], sex=None, race=None, age=None, masked=r["masked"] == "1")
+        for m in ("0", "1")
+        for r in _first(realmask_dir, m, 4)
+    ]
+    assert mask_check_accuracy(realmask_dir, rows, tmp_path)["checks"].keys() == {"colour"}  # no detector there
+    constant_mask_detector(tmp_path, 4.0)
+    d = mask_check_accuracy(realmask_dir, rows, tmp_path)
+    assert d["n_photos"] == 8 and d["not_found"] == 0 and not d["errors"]
+    det = d["checks"]["detector"]
+    assert det["confusion"] == [[0, 4], [0, 4]] and det["accuracy"] == 0.5 and det["balanced_accuracy"] == 0.5
+    colour = d["checks"]["colour"]
+    assert sum(map(sum, colour["confusion"])) == 8 and colour["support"] == {"bare": 4, "masked": 4}
