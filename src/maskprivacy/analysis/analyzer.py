@@ -386,8 +386,14 @@ class Analyzer:
         mask_color: str = "white",
         already_masked: Sequence[bool | None] | bool | None = None,
         seed: int = 0,
+        memo: dict | None = None,
     ) -> list[PhotoResult]:
-        """Analyse several photos; the models run once over all their faces (faster than one by one)."""
+        """Analyse several photos; the models run once over all their faces (faster than one by one).
+
+        ``memo``: a dict the caller keeps across calls (and analyzers) that read the same photos, e.g.
+        every attacker of a run on one labelled folder: the faces of a photo whose "already masked" is
+        told are found and aligned once (finding them does not depend on the models or the mask check).
+        """
         from maskprivacy.faces.photo import find_faces
         from maskprivacy.masking.api import load_rgb
         from maskprivacy.masking.colors import parse_color
@@ -403,7 +409,13 @@ class Analyzer:
         with _torch_threads(self.threads if check is not None else None):
             for img, flag in zip(images, flags):
                 rgb = load_rgb(img)
-                photos.append((rgb, find_faces(rgb, flag, self.detector, mask_check=check)))
+                key = _memo_key(rgb, flag, self.detector) if memo is not None and flag is not None else None
+                faces = memo.get(key) if key is not None else None
+                if faces is None:
+                    faces = find_faces(rgb, flag, self.detector, mask_check=check)
+                    if key is not None:
+                        memo[key] = faces
+                photos.append((rgb, faces))
 
         # Gather the crops each model must read: [(photo, face, which)], which in as_is / masked;
         # the model is chosen by the one routing rule (ModelSet.reader / reader_for).
@@ -493,6 +505,13 @@ class Analyzer:
             notes += getattr(faces, "notes", [])  # too small for a face; more faces than were analysed
             results.append(PhotoResult(w, h, face_results, style, mask_color, str(self.models.run), notes))
         return results
+
+
+def _memo_key(rgb: np.ndarray, flag: bool, detector: str) -> tuple:
+    """A photo's identity for :meth:`Analyzer.analyze_batch`'s ``memo``: its pixels' digest, the flag, the detector."""
+    import hashlib
+
+    return hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest(), rgb.shape, bool(flag), detector
 
 
 @contextlib.contextmanager

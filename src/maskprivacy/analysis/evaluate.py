@@ -260,8 +260,11 @@ def evaluate_rows(
     mask_color: str = "white",
     progress: bool = False,
     batch_size: int = 16,
+    memo: dict | None = None,
 ) -> EvalResult:
-    """:func:`evaluate` on rows already read, with an :class:`~maskprivacy.analysis.analyzer.Analyzer`."""
+    """:func:`evaluate` on rows already read, with an :class:`~maskprivacy.analysis.analyzer.Analyzer`;
+    ``memo``: as in :meth:`~maskprivacy.analysis.analyzer.Analyzer.analyze_batch` (faces found once
+    across calls on the same photos)."""
     from tqdm import tqdm
 
     from maskprivacy.data.imageio import ImageError, decode_image
@@ -285,7 +288,11 @@ def evaluate_rows(
             except (ImageError, OSError) as e:
                 errors.append({"path": r.path, "reason": str(e)})
                 out_rows.append(_photo_row(r, None, error=str(e)))
-        results = analyzer.analyze_batch([a for _, a in ok], style, mask_color, [r.masked for r, _ in ok]) if ok else []
+        results = (
+            analyzer.analyze_batch([a for _, a in ok], style, mask_color, [r.masked for r, _ in ok], memo=memo)
+            if ok
+            else []
+        )
         for (r, _), res in zip(ok, results):
             if not res.faces:
                 not_found.append(r.path)
@@ -586,21 +593,22 @@ def realmask_summary(
         return d
 
     robust: list[EvalResult] = []
+    memo: dict = {}  # every attacker reads the same photos: find and align their faces once
     for family, folder, probe, conditions in folders:
         for c in conditions:
             an = get_analyzer(folder, split, detector, real_mask=c)
-            res = evaluate_rows(root, real, an, None, progress=progress)
+            res = evaluate_rows(root, real, an, None, progress=progress, memo=memo)
             attackers[f"{family}_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
             if c == "robust":
                 robust.append(res)
         if "masked" in conditions:
             an = get_analyzer(folder, split, detector, real_mask="masked", cover=True)
-            res = evaluate_rows(root, real, an, None, progress=progress)
+            res = evaluate_rows(root, real, an, None, progress=progress, memo=memo)
             attackers[f"{family}_masked_covered"] = entry(
                 res, probe.models.name("masked"), "real masks (masked=1) painted over with the white type-a mask"
             )
         if bare and "masked" in conditions:
-            res = evaluate_rows(root, bare, probe, "a", "white", progress=progress)
+            res = evaluate_rows(root, bare, probe, "a", "white", progress=progress, memo=memo)
             attackers[f"{family}_masked_digital_a"] = entry(
                 res, probe.models.name("masked"), "bare photos (masked=0) with the digital white type-a mask"
             )

@@ -212,3 +212,30 @@ def test_the_runs_mask_detector_decides_when_nobody_says(tmp_path, face_path, co
     assert not colour.already_masked and "skin colour" in colour.masked_reason
     told = Analyzer(run).analyze(bare, "a", already_masked=False)[0]  # the caller's word beats any check
     assert not told.already_masked and told.masked_reason == "told by caller"
+
+
+def test_a_memo_finds_told_faces_once_across_analyzers(tmp_path, face_path, monkeypatch):
+    """realmask_summary's shortcut: the same photo read by several analyzers is found and aligned once,
+    and every reading is what it is without the memo."""
+    import maskprivacy.faces.photo as photo
+    from maskprivacy.analysis.analyzer import Analyzer
+    from maskprivacy.analysis.demo_run import make_demo_run
+
+    run = make_demo_run(tmp_path / "run", input_size=32, robust=True)
+    real = _masked_version(face_path, "surgical", "random")
+    plain = [
+        Analyzer(run, real_mask=c).analyze_batch([real], None, already_masked=True)[0] for c in ("masked", "robust")
+    ]
+    calls = []
+    found = photo.find_faces
+    monkeypatch.setattr(photo, "find_faces", lambda *a, **k: calls.append(1) or found(*a, **k))
+    memo: dict = {}
+    with_memo = [
+        Analyzer(run, real_mask=c).analyze_batch([real], None, already_masked=True, memo=memo)[0]
+        for c in ("masked", "robust")
+    ]
+    assert len(calls) == 1 and len(memo) == 1
+    for a, b in zip(plain, with_memo):
+        assert a.to_dict() == b.to_dict()
+    Analyzer(run).analyze_batch([real], None, already_masked=None, memo=memo)  # undecided faces are not memoised
+    assert len(calls) == 2 and len(memo) == 1
