@@ -186,13 +186,15 @@ class BlazeFaceDetector:
         k = min(1.0, BLAZE_WHOLE_SIDE / max(h, w))
         small = shrink(rgb, k)
         dets = [_scaled(d, k) for d in self._run(small)]
-        if not dets:
-            # A face that fills the whole frame (a tight crop, a selfie) is often missed: BlazeFace
-            # expects some context. A grey border, a quarter of the side, gives it some (~5 ms).
-            # It pads the small copy, never the photo: the padded array is at most 1536x1536.
-            pad = max(small.shape[:2]) // 4
-            padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(118, 118, 118))
-            dets = [_scaled(d, k, pad) for d in self._run(padded) if d.keypoints is not None]
+        # A face that fills the whole frame (a tight crop, a selfie, a close-up in profile) is often
+        # missed: BlazeFace expects some context, and on a masked close-up it may box an ear or the
+        # forehead instead (realmask-dev: the first cut then holds no face; docs/ANALYZE.md). A grey
+        # border, a quarter of the side, gives it context (~5 ms). Always run, not only when the plain
+        # pass found nothing: NMS keeps one box per face, and the largest face is read first.
+        # It pads the small copy, never the photo: the padded array is at most 1536x1536.
+        pad = max(small.shape[:2]) // 4
+        padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(118, 118, 118))
+        dets += [_scaled(d, k, pad) for d in self._run(padded) if d.keypoints is not None]
         if max(h, w) > self.TILE_ABOVE:
             side = max(256, int(0.6 * min(h, w)))  # 1024x768: 6 tiles of 460 px
             for x0, y0, x1, y1 in tiles(h, w, side):
