@@ -56,9 +56,11 @@ class EvalResult:
     models: dict[str, int] = field(default_factory=dict)  # model name -> faces it read
     already_masked: dict[str, int] = field(default_factory=dict)  # {"yes": n, "no": n} over the faces found
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)  # one per photo (predictions CSV)
+    # with a ``masked`` column: how well each masked-or-bare check does on these photos (mask_decision.py)
+    mask_check: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "n": self.n,
             "faces_found": self.faces_found,
             **self.metrics,
@@ -67,6 +69,9 @@ class EvalResult:
             "not_found": self.not_found,
             "errors": self.errors,
         }
+        if self.mask_check is not None:
+            d["mask_check"] = self.mask_check
+        return d
 
 
 def _int_label(value: str, name: str, allowed: range) -> int | None:
@@ -234,9 +239,12 @@ def evaluate(
     one when the run has it; ``masked``; ``robust``). ``cover``: paint the paper's mask over real masks
     first (:mod:`maskprivacy.masking.cover`). ``predictions``: also write one CSV row per photo there
     (:data:`PREDICTION_COLUMNS`). ``mask_check``: who decides "already masked" for rows without a
-    ``masked`` value (:data:`~maskprivacy.analysis.analyzer.MASK_CHECKS`).
+    ``masked`` value (:data:`~maskprivacy.analysis.analyzer.MASK_CHECKS`). When some rows have a
+    ``masked`` value, the result's ``mask_check`` also says how well each check (the colour check and
+    the run's detector) tells those photos apart (:func:`~maskprivacy.analysis.mask_decision.mask_check_accuracy`).
     """
     from maskprivacy.analysis.analyzer import get_analyzer
+    from maskprivacy.analysis.mask_decision import mask_check_accuracy
 
     root = Path(images)
     if not root.is_dir():
@@ -247,6 +255,8 @@ def evaluate(
     res = evaluate_rows(root, rows, analyzer, mask_style, mask_color, progress, batch_size)
     res.n += len(errors)
     res.errors = errors + res.errors
+    if any(r.masked is not None for r in rows):
+        res.mask_check = mask_check_accuracy(root, rows, model, detector)
     if predictions is not None:
         write_predictions_csv(predictions, res.rows)
     return res

@@ -47,11 +47,15 @@ def mask_check_accuracy(
     not_found = 0
     errors: list[dict[str, str]] = []
     labelled = [r for r in rows if r.masked is not None]
+    base = Path(root).resolve()
     for r in labelled:
         try:
-            rgb = decode_image((Path(root) / r.path).read_bytes())
+            p = Path(root) / r.path
+            if not p.resolve().is_relative_to(base):
+                raise ImageError("unreadable", "path leaves the images folder")
+            rgb = decode_image(p.read_bytes())
         except (OSError, ImageError) as e:
-            errors.append({"path": r.path, "error": str(e)})
+            errors.append({"path": r.path, "reason": str(e)})
             continue
         found = det.detect(rgb)
         if not found:

@@ -90,6 +90,11 @@ def test_evaluate_json_has_confusion_per_class_and_balanced_accuracy(fixed_run, 
     assert d["age_bucket"]["accuracy"] == pytest.approx(2 / 5) and len(d["age_bucket"]["confusion"]) == 7
     assert d["age"]["mae"] == pytest.approx((0 + 20 + 30 + 0 + 25) / 5, abs=0.01) and d["age"]["n"] == 5
     assert d["age"]["rmse"] == pytest.approx(np.sqrt((0 + 400 + 900 + 0 + 625) / 5), abs=0.01)
+    # the masked column also measures the masked-or-bare checks on the same photos (this run has no detector)
+    mc = d["mask_check"]
+    assert mc["checks"].keys() == {"colour"} and mc["n_photos"] == 7
+    assert mc["not_found"] == 1 and [e["path"] for e in mc["errors"]] == ["gone.jpg"]
+    assert mc["checks"]["colour"]["support"] == {"bare": 3, "masked": 2}
 
 
 def test_evaluate_can_read_real_masks_with_the_paper_attacker_and_writes_predictions(fixed_run, folder, tmp_path):
@@ -144,6 +149,7 @@ def test_evaluate_text_output_shows_per_class(fixed_run, folder, tmp_path, capsy
         "sex accuracy: 40.0%, balanced 41.7%, AUC 0.417 (n=5); per class: male 33.3% (n=3), female 50.0% (n=2)" in out
     )
     assert "robust_uniform (2 faces)" in out and (tmp_path / "p.csv").is_file()
+    assert "masked or bare, colour check (faces/maskcheck.py) on the labelled photos: " in out
 
 
 def test_realmask_summary_row(fixed_run, good_faces, tmp_path):
@@ -275,3 +281,18 @@ def test_auc_with_ci_ranks_people_whatever_the_threshold():
     assert auc_with_ci([r for r in rows if r["sex_true"] == 0], "sex")["auc"] is None  # one class only
     with pytest.raises(ValueError, match="two-class"):
         auc_with_ci(rows, "race")
+
+
+def test_a_label_path_that_leaves_the_folder_is_not_read(fixed_run, good_faces, tmp_path):
+    """A labels file is input too: ``../x.jpg`` names a real photo outside --images, and nothing reads it."""
+    root = tmp_path / "images"
+    root.mkdir()
+    shutil.copy(good_faces[0], tmp_path / "outside.jpg")
+    shutil.copy(good_faces[1], root / "in.jpg")
+    (root / "labels.csv").write_text("path,sex,masked\n../outside.jpg,0,1\nin.jpg,1,0\n")
+    res = evaluate(root, root / "labels.csv", fixed_run)
+    assert res.faces_found == 1 and [e["path"] for e in res.errors] == ["../outside.jpg"]
+    assert "leaves the images folder" in res.errors[0]["reason"]
+    mc = res.mask_check
+    assert [e["path"] for e in mc["errors"]] == ["../outside.jpg"] and "leaves" in mc["errors"][0]["reason"]
+    assert mc["checks"]["colour"]["support"] == {"bare": 1, "masked": 0}
