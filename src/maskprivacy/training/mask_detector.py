@@ -95,10 +95,10 @@ def _lightning_module():
     class MaskDetectorModule(L.LightningModule):
         """Bare (label 0) against randomly masked (label 1) faces, half and half in every batch."""
 
-        def __init__(self, dcfg: dict[str, Any], steps: int, seed: int):
+        def __init__(self, dcfg: dict[str, Any], seed: int):
             super().__init__()
             self.save_hyperparameters()
-            self.dcfg, self.steps, self.seed = dcfg, int(steps), int(seed)
+            self.dcfg, self.seed = dcfg, int(seed)
             self.net = MaskDetectorNet(CHANNELS)
             self.images: torch.Tensor | None = None
             self.masker: RandomMasker | None = None
@@ -146,9 +146,8 @@ def _lightning_module():
             opt = torch.optim.AdamW(
                 self.net.parameters(), float(self.dcfg["lr"]), weight_decay=float(self.dcfg["weight_decay"])
             )
-            sched = torch.optim.lr_scheduler.OneCycleLR(
-                opt, float(self.dcfg["lr"]), total_steps=max(1, self.steps), pct_start=0.15
-            )
+            total = max(1, int(self.trainer.estimated_stepping_batches))  # per rank under DDP, after any limit
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, float(self.dcfg["lr"]), total_steps=total, pct_start=0.15)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     return MaskDetectorModule
@@ -206,14 +205,13 @@ def train_mask_detector(cfg: dict[str, Any], run: str | os.PathLike) -> dict[str
     train = rows_loader(rows["train"], bs, shuffle=True, drop_last=len(rows["train"]) > bs)
     val = rows_loader(rows["val"], bs, shuffle=False)
     lim = dcfg["limit_train_batches"]
-    per_epoch = len(train) if lim is None else min(len(train), int(lim))
     epochs = int(dcfg["epochs"])
     say(
         f"[mask_detector] {len(rows['train'])} train / {len(rows['val'])} val faces, half with a random mask, "
         f"{epochs} epochs at {dcfg['input_size']} px, batch {bs}"
     )
     L.seed_everything(seed, workers=True, verbose=False)
-    module = _lightning_module()(dcfg, epochs * per_epoch, seed)
+    module = _lightning_module()(dcfg, seed)
     module.attach(images, RandomMasker(images, points, dist, seed, paper))
     t0 = time.perf_counter()
     trainer, _ = make_trainer(cfg, out, epochs, None, epochs, lim)
