@@ -248,6 +248,7 @@ class FaceResult:
     # The same face with the digital mask (or, for a real mask painted over, as the attacker read it).
     masked_crop: np.ndarray | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
+    mask_probability: float | None = None  # the run's mask detector's P(masked), when it decided
 
     def to_dict(self, images: bool = False) -> dict[str, Any]:
         d = {
@@ -256,6 +257,7 @@ class FaceResult:
             "detector_score": round(self.detector_score, 4),
             "already_masked": self.already_masked,
             "masked_reason": self.masked_reason,
+            "mask_probability": None if self.mask_probability is None else round(self.mask_probability, 4),
             "alignment": self.alignment,
             "as_is": self.as_is,
             "masked": self.masked,
@@ -496,6 +498,7 @@ class Analyzer:
                         crop=f.aligned.crop,
                         masked_crop=masked_crops.get((pi, fi)),
                         notes=notes,
+                        mask_probability=f.mask_probability,
                     )
                 )
             h, w = rgb.shape[:2]

@@ -100,6 +100,9 @@ class Face(BaseModel):
     detector_score: float
     already_masked: bool
     masked_reason: str
+    mask_probability: Optional[float] = Field(
+        None, description="the run's mask detector's P(masked) when it decided (null: told, or the colour check)"
+    )
     alignment: str
     as_is: Optional[Reading] = Field(None, description="the face as photographed")
     masked: Optional[Reading] = Field(None, description="the face with the digital mask")

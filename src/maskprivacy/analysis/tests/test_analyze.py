@@ -206,10 +206,12 @@ def test_the_runs_mask_detector_decides_when_nobody_says(tmp_path, face_path, co
     constant_mask_detector(run, 4.0)  # says "masked" to every face
     f = Analyzer(run).analyze(bare, "a")[0]
     assert f.already_masked and "mask detector" in f.masked_reason and "0.98" in f.masked_reason
+    assert f.to_dict()["mask_probability"] == pytest.approx(0.982, abs=1e-3)  # sigmoid(4)
     _check_reading(f.as_is, "masked_uniform")  # routed as a masked face (this run has no robust model)
     assert f.masked is None  # and given no second, digital mask
     colour = Analyzer(run, mask_check="colour").analyze(bare, "a")[0]
     assert not colour.already_masked and "skin colour" in colour.masked_reason
+    assert colour.to_dict()["mask_probability"] is None
     told = Analyzer(run).analyze(bare, "a", already_masked=False)[0]  # the caller's word beats any check
     assert not told.already_masked and told.masked_reason == "told by caller"
 
