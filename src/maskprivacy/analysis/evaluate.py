@@ -539,6 +539,9 @@ def mean_reading(results: list[EvalResult]) -> EvalResult:
     return EvalResult(n=first.n, faces_found=len(common), metrics={}, not_found=missing, rows=rows)
 
 
+MEMO_MAX_PHOTOS = 1000  # realmask_summary's memo of found faces (about 130 MB for 1000 one-face photos)
+
+
 def realmask_summary(
     run: str | os.PathLike,
     images_dir: str | os.PathLike,
@@ -603,7 +606,10 @@ def realmask_summary(
         return d
 
     robust: list[EvalResult] = []
-    memo: dict = {}  # every attacker reads the same photos: find and align their faces once
+    # Every attacker reads the same photos: find and align their faces once. The memo keeps each
+    # photo's aligned faces (about 130 KB a face), so only sets up to MEMO_MAX_PHOTOS use it: memory stays
+    # bounded on a large folder, which is then only slower.
+    memo: dict | None = {} if len(real) + len(bare) <= MEMO_MAX_PHOTOS else None
     for family, folder, probe, conditions in folders:
         for c in conditions:
             an = get_analyzer(folder, split, detector, real_mask=c)
