@@ -88,7 +88,9 @@ def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
         t_det, dets = cpu(det.detect, rgbs)
         pairs = [(rgb, d) for rgb, ds in zip(rgbs, dets) for d in ds]
         n = max(1, len(pairs))
-        t_al, found = cpu(lambda p: align_face(*p), pairs)
+        check = an.mask_detector.check if an.mask_detector is not None else None  # as analyze decides
+        with _torch_threads(an.threads if check is not None else None):
+            t_al, found = cpu(lambda p: align_face(*p, mask_check=check), pairs)
         t_mask, masked = cpu(lambda f: draw_mask(f.aligned.crop, f.aligned.points68, style), found)
         crops = [_to_side(f.aligned.crop, an.models.side["unmasked"]) for f in found]
         pred = an.models.unmasked
@@ -100,7 +102,8 @@ def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
             t_b16 = time.process_time() - c0
         print(
             f"  CPU ms per face, {name} ({len(pairs)} faces): decode {1000 * t_dec / n:.1f}, "
-            f"detect {1000 * t_det / n:.1f}, align + mask check + 68 points {1000 * t_al / n:.1f}, "
+            f"detect {1000 * t_det / n:.1f}, align + {'mask detector' if check else 'colour check'} + 68 points "
+            f"{1000 * t_al / n:.1f}, "
             f"digital mask {1000 * t_mask / n:.1f}, one model {1000 * t_b1 / n:.1f} one face at a time / "
             f"{1000 * t_b16 / n:.1f} in batches of 16 (two models read each face)"
         )
