@@ -5,7 +5,7 @@ the brow, beards, shadows, grey photos and dark or skin-coloured masks (0.900 ac
 photos, docs/ANALYZE.md). A face behind a real mask must go to the mask-robust attacker, a bare one to
 the bare-face attacker plus a digital mask, so each wrong decision costs a reading. This network is
 trained by the ``mask_detector`` stage (:mod:`maskprivacy.training.mask_detector`) on the run's own
-training faces, bare against the same faces wearing a mask drawn afresh from the whole random mask
+training faces, half of each batch bare and half wearing a mask drawn afresh from the whole random mask
 distribution (every style, colour, print, light and placement), under geometric jitter wider than the
 first cut's measured alignment error, so it learns "the lower face is covered", not one mask's shape.
 
