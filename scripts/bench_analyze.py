@@ -70,8 +70,9 @@ def timed(fn, items: list, batch: int) -> tuple[float, float, int]:
 
 def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
     """CPU milliseconds per face for each step, measured one step at a time on the same inputs."""
-    from maskprivacy.analysis.analyzer import _to_side, _torch_threads
+    from maskprivacy.analysis.analyzer import _torch_threads
     from maskprivacy.data.imageio import decode_image
+    from maskprivacy.faces.align import resize_crop
     from maskprivacy.faces.detect import get_detector
     from maskprivacy.faces.photo import align_face
     from maskprivacy.masking.draw import draw_mask
@@ -92,7 +93,7 @@ def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
         with _torch_threads(an.threads if check is not None else None):
             t_al, found = cpu(lambda p: align_face(*p, mask_check=check), pairs)
         t_mask, masked = cpu(lambda f: draw_mask(f.aligned.crop, f.aligned.points68, style), found)
-        crops = [_to_side(f.aligned.crop, an.models.side["unmasked"]) for f in found]
+        crops = [resize_crop(f.aligned.crop, an.models.side["unmasked"]) for f in found]
         pred = an.models.unmasked
         with _torch_threads(an.threads):
             t_b1, _ = cpu(lambda c: pred.predict(c[None]), crops)

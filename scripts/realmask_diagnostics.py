@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from maskprivacy.analysis.analyzer import Analyzer, _to_side
+from maskprivacy.analysis.analyzer import Analyzer
 from maskprivacy.data.imageio import decode_image
+from maskprivacy.faces.align import resize_crop
 from maskprivacy.faces.detect import get_detector
 from maskprivacy.faces.photo import align_face
 from maskprivacy.masking.draw import draw_mask
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def read(fam: str, cond: str, crops: list[np.ndarray]) -> np.ndarray:
         pred, side = readers[(fam, cond)]
-        return pred.predict(np.stack([_to_side(c, side) for c in crops]))["sex"][:, 1]
+        return pred.predict(np.stack([resize_crop(c, side) for c in crops]))["sex"][:, 1]
 
     bare: dict[str, list] = {"y": [], "as_bare": [], "as_masked": [], "path": []}
     real: dict[str, list] = {"y": [], "facemesh": [], "blazeface": []}

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, age_to_bucket
+from maskprivacy.faces.align import resize_crop
 from maskprivacy.layout import ROBUST, SPLITS, RunLayout
 from maskprivacy.masking.draw import check_style, draw_mask
 
@@ -107,15 +108,6 @@ def _training_side(run: Path, condition: str, pred) -> int | None:
         if (m := re.fullmatch(rf"{condition}_s(\d+)", d.name)) and d.is_dir()
     }
     return sizes.pop() if len(sizes) == 1 else None
-
-
-def _to_side(crop: np.ndarray, side: int | None) -> np.ndarray:
-    if side is None or crop.shape[0] == side:
-        return crop
-    import cv2
-
-    interp = cv2.INTER_AREA if crop.shape[0] >= side else cv2.INTER_LINEAR  # as the training cache does
-    return cv2.resize(crop, (side, side), interpolation=interp)
 
 
 class ModelSet:
@@ -446,7 +438,7 @@ class Analyzer:
         ]
 
         def run(cond: str, items: list, pred) -> dict[str, np.ndarray]:
-            return pred.predict(np.stack([_to_side(c, self.models.side[cond]) for *_, c in items]))
+            return pred.predict(np.stack([resize_crop(c, self.models.side[cond]) for *_, c in items]))
 
         with _torch_threads(self.threads):
             if len(todo) >= 2 and self.threads == 1:

@@ -121,6 +121,16 @@ def warp(rgb: np.ndarray, m: np.ndarray, size: int = SIZE) -> np.ndarray:
     return cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def resize_crop(crop: np.ndarray, side: int | None) -> np.ndarray:
+    """A square face crop at ``side`` px (None or already that side: unchanged), resized as the training
+    cache resizes its faces: area averaging when shrinking, bilinear when enlarging. Every reader of a
+    cached-size model (the attackers, the mask detector) goes through this, so it sees the cache's pixels."""
+    if side is None or crop.shape[:2] == (side, side):
+        return crop
+    interp = cv2.INTER_AREA if crop.shape[0] >= side else cv2.INTER_LINEAR
+    return cv2.resize(crop, (side, side), interpolation=interp)
+
+
 def crop_points68(crop: np.ndarray, landmarker, detect: bool = False) -> np.ndarray:
     """The 68 points of an aligned crop, placed as the masking stage placed UTKFace's.
 

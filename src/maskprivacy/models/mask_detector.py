@@ -88,19 +88,9 @@ class MaskDetector:
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 aligned faces of any side -> P(masked) per face."""
-        import cv2
+        from maskprivacy.faces.align import resize_crop
 
-        side = self.cache_size
-        small = np.stack(
-            [
-                c
-                if c.shape[0] == side
-                else cv2.resize(
-                    c, (side, side), interpolation=cv2.INTER_AREA if c.shape[0] > side else cv2.INTER_LINEAR
-                )
-                for c in crops
-            ]
-        )
+        small = np.stack([resize_crop(c, self.cache_size) for c in crops])  # as the training cache resized
         with torch.inference_mode():
             return torch.sigmoid(self.net(to_input(small, self.input_size)).float()).numpy()
 

@@ -126,12 +126,9 @@ def _init(size: int, conditions: Sequence[str], mask_cfg: dict) -> None:
 
 
 def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
-    import cv2
+    from maskprivacy.faces.align import resize_crop
 
-    if rgb.shape[:2] == (size, size):
-        return rgb
-    interp = cv2.INTER_AREA if rgb.shape[0] >= size else cv2.INTER_LINEAR
-    return cv2.resize(rgb, (size, size), interpolation=interp)
+    return resize_crop(rgb, size)
 
 
 def _process(job: tuple[int, str, bytes, np.ndarray | None]) -> tuple[int, dict[str, np.ndarray] | None, str]:
