@@ -277,7 +277,7 @@ def evaluate_rows(
     across calls on the same photos)."""
     from tqdm import tqdm
 
-    from maskprivacy.data.imageio import ImageError, decode_image
+    from maskprivacy.data.imageio import ImageError, read_image_in
 
     style = None if mask_style in (None, "none") else mask_style
     errors: list[dict[str, str]] = []
@@ -287,14 +287,8 @@ def evaluate_rows(
     for batch in _batches(rows, batch_size):
         ok: list[tuple[LabelRow, np.ndarray]] = []
         for r in batch:
-            p = root / r.path
             try:
-                if not p.resolve().is_relative_to(root.resolve()):
-                    raise ImageError("unreadable", "path leaves the images folder")
-                ok.append((r, decode_image(p.read_bytes())))
-            except FileNotFoundError:
-                errors.append({"path": r.path, "reason": "no such file"})
-                out_rows.append(_photo_row(r, None, error="no such file"))
+                ok.append((r, read_image_in(root, r.path)))
             except (ImageError, OSError) as e:
                 errors.append({"path": r.path, "reason": str(e)})
                 out_rows.append(_photo_row(r, None, error=str(e)))

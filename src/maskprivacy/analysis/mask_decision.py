@@ -10,7 +10,6 @@ is fitted to the photos: the thresholds are the package's.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -33,7 +32,7 @@ def mask_check_accuracy(
     """{check: accuracy, balanced and per-class accuracy, confusion (rows: label bare/masked)} over the
     labelled photos (``rows`` with ``path`` and ``masked`` True/False) whose face was found; ``n_photos``,
     ``not_found`` and ``errors`` (unreadable photos) say what was left out and why."""
-    from maskprivacy.data.imageio import ImageError, decode_image
+    from maskprivacy.data.imageio import ImageError, read_image_in
     from maskprivacy.faces.detect import get_detector
     from maskprivacy.faces.maskcheck import looks_masked
     from maskprivacy.faces.photo import first_cut
@@ -47,13 +46,9 @@ def mask_check_accuracy(
     not_found = 0
     errors: list[dict[str, str]] = []
     labelled = [r for r in rows if r.masked is not None]
-    base = Path(root).resolve()
     for r in labelled:
         try:
-            p = Path(root) / r.path
-            if not p.resolve().is_relative_to(base):
-                raise ImageError("unreadable", "path leaves the images folder")
-            rgb = decode_image(p.read_bytes())
+            rgb = read_image_in(root, r.path)
         except (OSError, ImageError) as e:
             errors.append({"path": r.path, "reason": str(e)})
             continue

@@ -8,8 +8,10 @@ array or an :class:`ImageError` whose message is the reason written to the repor
 from __future__ import annotations
 
 import io
+import os
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -27,6 +29,23 @@ class ImageError(ValueError):
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+
+
+def read_image_in(root: str | os.PathLike, relpath: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode the photo ``relpath`` names inside the folder ``root``.
+
+    A labels file is input too: a path that leaves ``root`` (``../x.jpg``, an absolute path, a link out)
+    is refused unread, and a missing file is an :class:`ImageError` ("no such file") like any other
+    unreadable photo. Other read errors surface as ``OSError``.
+    """
+    p = Path(root) / relpath
+    if not p.resolve().is_relative_to(Path(root).resolve()):
+        raise ImageError("unreadable", "path leaves the images folder")
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ImageError("unreadable", "no such file") from None
+    return decode_image(data, max_pixels)
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
