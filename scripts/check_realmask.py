@@ -85,6 +85,7 @@ def eye_geometry(c: np.ndarray) -> tuple[float, float, float]:
 
 def _print_summary(args: argparse.Namespace, labels: Path) -> None:
     from maskprivacy.analysis.evaluate import per_class_text, realmask_summary
+    from maskprivacy.analysis.mask_decision import decision_counts
 
     d = realmask_summary(args.run, args.data, labels, split=args.split, detector=args.detector)
     print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
@@ -111,10 +112,9 @@ def _print_summary(args: argparse.Namespace, labels: Path) -> None:
         f"\n== masked-or-bare decision on the first cut, as analyze runs it ({mc.get('not_found', 0)} without a face)"
     )
     for name, m in (mc.get("checks") or {}).items():
-        (tb, fm), (fb, tm) = m["confusion"]
         print(
-            f"  {name:8s} accuracy {m['accuracy']:.3f}, balanced {m['balanced_accuracy']:.3f}; bare read as bare "
-            f"{tb}/{tb + fm}, masked read as masked {tm}/{tm + fb}   ({m['what']})"
+            f"  {name:8s} accuracy {m['accuracy']:.3f}, balanced {m['balanced_accuracy']:.3f}; "
+            f"{decision_counts(m)}   ({m['what']})"
         )
 
 

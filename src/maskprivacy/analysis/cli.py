@@ -273,12 +273,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"  {task} accuracy: {pct(m['accuracy'])}, balanced {pct(m['balanced_accuracy'])}{auc} (n={m['n']})"
             + (f"; per class: {per}" if per else "")
         )
-    for name, m in ((res.mask_check or {}).get("checks") or {}).items():
-        (tb, fm), (fb, tm) = m["confusion"]
-        print(
-            f"  masked or bare, {m['what']} on the labelled photos: {pct(m['accuracy'])} "
-            f"(bare read as bare {tb}/{tb + fm}, masks found {tm}/{tm + fb})"
-        )
+    from maskprivacy.analysis.mask_decision import decision_counts
+
+    for m in ((res.mask_check or {}).get("checks") or {}).values():
+        print(f"  masked or bare, {m['what']} on the labelled photos: {pct(m['accuracy'])} ({decision_counts(m)})")
     if args.predictions:
         print(f"  one row per photo: {args.predictions}")
     for p in res.not_found[:20]:

@@ -26,6 +26,15 @@ def _metrics(truth: list[int], guess: list[int]) -> dict[str, Any]:
     return {k: m[k] for k in ("accuracy", "balanced_accuracy", "per_class", "confusion", "support")}
 
 
+def decision_counts(m: dict[str, Any]) -> str:
+    """A check's confusion matrix (rows: labelled bare, masked) in words, for every printout of it."""
+    (bare_ok, bare_wrong), (masked_wrong, masked_ok) = m["confusion"]
+    return (
+        f"bare photos read as bare {bare_ok} of {bare_ok + bare_wrong}, "
+        f"masks found {masked_ok} of {masked_ok + masked_wrong}"
+    )
+
+
 def mask_check_accuracy(
     root: str | os.PathLike, rows: Sequence[Any], run: str | os.PathLike | None, detector: str = "auto"
 ) -> dict[str, Any]:

@@ -424,13 +424,11 @@ def _mask_check_note(real: object) -> list[Block]:
     checks = ((real.get("mask_check") or {}).get("checks") or {}) if isinstance(real, Mapping) else {}
     if not checks:
         return []
-    parts = []
-    for name, m in checks.items():
-        (tb, fm), (fb, tm) = m["confusion"]
-        parts.append(
-            f"{m.get('what', name)}: {fmt_pct(m['accuracy'], 1)} right (bare photos read as bare {tb} of {tb + fm}, "
-            f"real masks found {tm} of {tm + fb})"
-        )
+    from maskprivacy.analysis.mask_decision import decision_counts
+
+    parts = [
+        f"{m.get('what', name)}: {fmt_pct(m['accuracy'], 1)} right ({decision_counts(m)})" for name, m in checks.items()
+    ]
     return [
         paragraph(
             "Masked or bare? On the same real photos, unlabelled, the check that routes each face decides: "
