@@ -41,6 +41,7 @@ from maskprivacy.models.mask_detector import (
 from maskprivacy.provenance import git_commit
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.augment import color_jitter, random_grayscale
+from maskprivacy.training.bank import rows_loader
 from maskprivacy.training.robust import RandomMasker
 from maskprivacy.training.rows import split_rows
 from maskprivacy.training.runtime import cache_path, make_trainer, resume_path, say, setup_torch
@@ -160,8 +161,10 @@ def _test_rates(
     det = load_mask_detector(path)
 
     def rate(x: np.ndarray) -> float:
-        p = np.concatenate([det.probabilities(x[i : i + 512]) for i in range(0, len(x), 512)]) if len(x) else []
-        return round(float(np.mean(np.asarray(p) >= det.threshold)), 4) if len(x) else float("nan")
+        if len(x) == 0:
+            return float("nan")
+        p = np.concatenate([det.probabilities(x[i : i + 512]) for i in range(0, len(x), 512)])
+        return round(float(np.mean(p >= det.threshold)), 4)
 
     styles = {}
     for st in style_names():
@@ -200,8 +203,6 @@ def train_mask_detector(cfg: dict[str, Any], run: str | os.PathLike) -> dict[str
     images = torch.from_numpy(np.array(c.images))  # a writable copy in memory (the cache is memory-mapped)
     dist = MaskDistribution.from_dict(dcfg["masks"])
     bs = min(int(dcfg["batch_size"]), max(2, len(rows["train"])))
-    from maskprivacy.training.bank import rows_loader
-
     train = rows_loader(rows["train"], bs, shuffle=True, drop_last=len(rows["train"]) > bs)
     val = rows_loader(rows["val"], bs, shuffle=False)
     lim = dcfg["limit_train_batches"]
