@@ -34,6 +34,8 @@ class AugmentConfig:
     saturation: float = 0.4
     hue: float = 0.1
     grayscale: float = 0.2
+    edge: float = 0.0  # probability of a simulated photo edge (see photo_edge); 0 keeps older configs exact
+    edge_cut: float = 0.25  # most of each side's fraction that may lie beyond that edge
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "AugmentConfig":
@@ -85,6 +87,50 @@ def random_resized_crop(
     grid = F.affine_grid(theta, [n, 3, size, size], align_corners=False)
     xf = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
     return F.grid_sample(xf, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def photo_edge(
+    x: torch.Tensor, p: float, max_cut: float = 0.25, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """(N, C, H, W) -> the same faces as if each photo had ended close to the face, with probability ``p``.
+
+    Why: real photos are often close-ups (selfies, cropped portraits); aligning one to UTKFace's
+    geometry reaches beyond the photo, and ``faces.align.warp`` fills that part by repeating the
+    photo's edge pixels (BORDER_REPLICATE): smeared stripes where UTKFace's crops show hair, neck or
+    background. Each chosen image loses each of its four sides independently with probability 1/2,
+    by a uniform fraction up to ``max_cut``, and the lost part repeats the new edge, as the warp does.
+    Off in every profile: tried for the face network's mask-robust attacker (``edge: 0.5``), it read
+    realmask-dev's real masks worse (docs/RESULTS.md, tenth session); kept as a setting to try elsewhere.
+    """
+    return replicate_beyond(x, edge_cuts(x.shape[0], x.shape[2], x.shape[3], p, max_cut, x.device, generator))
+
+
+def edge_cuts(
+    n: int,
+    h: int,
+    w: int,
+    p: float,
+    max_cut: float,
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Random pixel cuts (N, 4) as top, bottom, left, right for :func:`photo_edge`."""
+    u = torch.rand(n, 9, device=device, generator=generator)
+    chosen = (u[:, 1:5] < 0.5) & (u[:, :1] < p)
+    frac = torch.where(chosen, u[:, 5:9] * max_cut, torch.zeros_like(u[:, 5:9]))
+    side = torch.tensor([h, h, w, w], device=device, dtype=frac.dtype)
+    return (frac * side).long()
+
+
+def replicate_beyond(x: torch.Tensor, cuts: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W), cuts (N, 4) top/bottom/left/right in pixels -> each cut band repeats the edge next to it."""
+    n, _, h, w = x.shape
+    dev = x.device
+    top, bottom, left, right = cuts.to(dev).unbind(1)
+    rows = torch.arange(h, device=dev)[None, :].maximum(top[:, None]).minimum((h - 1 - bottom)[:, None])
+    cols = torch.arange(w, device=dev)[None, :].maximum(left[:, None]).minimum((w - 1 - right)[:, None])
+    idx = torch.arange(n, device=dev)[:, None, None]
+    return x.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
@@ -160,6 +206,8 @@ def augment(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """uint8 (N, 3, H, W) -> one random, normalised, channels-last view (N, 3, size, size)."""
+    if cfg.edge > 0:
+        x = photo_edge(x, cfg.edge, cfg.edge_cut, generator)
     y = random_resized_crop(x, size, crop, cfg.scale, cfg.ratio, cfg.flip, generator)
     if cfg.jitter > 0:
         y = color_jitter(y, cfg.jitter, cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue, generator)

@@ -143,3 +143,27 @@ def test_a_run_from_before_the_robust_section_resumes(tmp_path):
     check_run_config(tmp_path, cfg)  # accepted: the section only adds a stage
     with pytest.raises(ValueError, match="other settings"):
         check_run_config(tmp_path, apply_overrides(cfg, ["robust.lr=0.5"]))
+
+
+def test_photo_edge_repeats_the_edge_as_the_aligning_warp_does():
+    import cv2
+    import numpy as np
+
+    from maskprivacy.training.augment import edge_cuts, photo_edge, replicate_beyond
+
+    x = torch.randint(0, 256, (3, 3, 20, 24), dtype=torch.uint8)
+    cuts = torch.tensor([[0, 0, 0, 0], [3, 0, 5, 0], [2, 4, 1, 6]])
+    y = replicate_beyond(x, cuts)
+    for i, (t, b, l, r) in enumerate(cuts.tolist()):
+        img = x[i].permute(1, 2, 0).numpy()
+        kept = np.ascontiguousarray(img[t : 20 - b, l : 24 - r])
+        want = cv2.copyMakeBorder(kept, t, b, l, r, cv2.BORDER_REPLICATE)  # what faces.align.warp fills
+        assert np.array_equal(y[i].permute(1, 2, 0).numpy(), want)
+    assert torch.equal(photo_edge(x, 0.0), x)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    c1, c2 = edge_cuts(500, 20, 24, 1.0, 0.25, generator=g1), edge_cuts(500, 20, 24, 1.0, 0.25, generator=g2)
+    assert torch.equal(c1, c2) and c1.min() >= 0
+    assert c1[:, :2].max() <= 5 and c1[:, 2:].max() <= 6  # at most a quarter of each side
+    assert 0.35 < (c1 > 0).float().mean() < 0.65  # each side cut about half of the time
+    half = edge_cuts(2000, 20, 24, 0.5, 0.25, generator=g1)
+    assert 0.4 < (half.sum(1) > 0).float().mean() < 0.55  # 1/2 chosen x (1 - 1/16) with a side cut
