@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import yaml
-from sklearn.metrics import roc_auc_score
+from realmask_diagnostics import line  # this folder's script (python puts a script's folder on sys.path)
 
 from maskprivacy.data.imageio import decode_image
 from maskprivacy.faces.model_files import AGE_MANIFEST, age_model_path
@@ -123,15 +123,6 @@ def p_female(net: GenderNet, x: torch.Tensor, mean01: tuple, std01: tuple) -> np
     return (p[:, 0] / 2).numpy()
 
 
-def line(label: str, y: np.ndarray, p: np.ndarray) -> str:
-    pred = (p >= 0.5).astype(int)
-    men, women = np.mean(pred[y == 0] == 0), np.mean(pred[y == 1] == 1)
-    return (
-        f"{label} balanced {(men + women) / 2:.3f} (men {men:.3f} of {int(np.sum(y == 0))}, women "
-        f"{int(pred[y == 1].sum())} of {int(y.sum())}), AUC {roc_auc_score(y, p):.3f}"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=Path, required=True, help="a cpu-profile run (its caches, splits and config)")
@@ -189,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         for m, what in ((0, "bare photos"), (1, "real masks")):
             if m in real_xy:
                 y, x = real_xy[m]
-                print(line(f"  {args.data.name}, {what} (n={len(y)}):", y, p_female(net, x, mean01, std01)))
+                print(line(f"{args.data.name}, {what} (n={len(y)}):", y, p_female(net, x, mean01, std01)))
 
     report("zero-shot (the shipped weights)")
     masker = RandomMasker(
