@@ -37,6 +37,12 @@ class AugmentConfig:
     edge: float = 0.0  # probability of a simulated photo edge (see photo_edge); 0 keeps older configs exact
     edge_cut: float = 0.25  # most of each side's fraction that may lie beyond that edge
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.edge <= 1.0:
+            raise ValueError(f"augment.edge is a probability (0-1), got {self.edge}")
+        if not 0.0 <= self.edge_cut < 0.5:  # two opposite cuts must leave some of the face
+            raise ValueError(f"augment.edge_cut is a fraction of a side in [0, 0.5), got {self.edge_cut}")
+
     @classmethod
     def from_dict(cls, d: dict | None) -> "AugmentConfig":
         d = dict(d or {})

@@ -167,3 +167,6 @@ def test_photo_edge_repeats_the_edge_as_the_aligning_warp_does():
     assert 0.35 < (c1 > 0).float().mean() < 0.65  # each side cut about half of the time
     half = edge_cuts(2000, 20, 24, 0.5, 0.25, generator=g1)
     assert 0.4 < (half.sum(1) > 0).float().mean() < 0.55  # 1/2 chosen x (1 - 1/16) with a side cut
+    for bad in ({"edge": 1.5}, {"edge_cut": 0.5}, {"edge_cut": -0.1}):
+        with pytest.raises(ValueError, match="augment.edge"):
+            AugmentConfig.from_dict(bad)
