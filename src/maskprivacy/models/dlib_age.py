@@ -37,6 +37,22 @@ N_AGES = 81
 UTKFACE_CROP = (1 / 30, 1 / 30, 29 / 30, 29 / 30)
 
 
+def dlib_onnx_layers(onnx_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list, list[str], list[str], list]:
+    """A dlib network converted to ONNX, in graph order: (initializers by name, Conv nodes, the names of the
+    affine layers' scales and of their offsets, Gemm nodes). dlib's frozen batch norms become a ``Mul`` by
+    ``*_scale`` and an ``Add`` of ``*_offset``; the caller checks the counts against its own module."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(onnx_path)).graph
+    init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    scales = [n.input[1] for n in graph.node if n.op_type == "Mul" and n.input[1].endswith("_scale")]
+    offsets = [n.input[1] for n in graph.node if n.op_type == "Add" and n.input[1].endswith("_offset")]
+    gemms = [n for n in graph.node if n.op_type == "Gemm"]
+    return init, convs, scales, offsets, gemms
+
+
 class DlibAgeResNet(DlibFaceResNet):
     """(N, 3, H, W) RGB pixels (0-255 floats) -> (N, 81) age-class logits; ``features``: (N, 256)."""
 
@@ -48,17 +64,11 @@ class DlibAgeResNet(DlibFaceResNet):
     def load_onnx(self, onnx_path: str | os.PathLike, manifest_path: str | os.PathLike) -> "DlibAgeResNet":
         """Copy the weights of the ONNX graph (and the channel means of its manifest) in, checked."""
         import onnx
-        from onnx import numpy_helper
 
-        graph = onnx.load(str(onnx_path)).graph
-        init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        init, conv_nodes, scales, offsets, gemms = dlib_onnx_layers(onnx_path)
         manifest = json.loads(Path(manifest_path).read_text())
         means = manifest["models"]["age"]["input"]["normalization"]["means"]
         convs, affs = self.convs_and_affines()
-        conv_nodes = [n for n in graph.node if n.op_type == "Conv"]
-        scales = [n.input[1] for n in graph.node if n.op_type == "Mul" and n.input[1].endswith("_scale")]
-        offsets = [n.input[1] for n in graph.node if n.op_type == "Add" and n.input[1].endswith("_offset")]
-        gemms = [n for n in graph.node if n.op_type == "Gemm"]
         if not (len(conv_nodes) == len(convs) and len(scales) == len(offsets) == len(affs) and len(gemms) == 1):
             raise ModelFormatError(
                 f"{onnx_path}: {len(conv_nodes)} convolutions, {len(scales)} affine layers, {len(gemms)} Gemm; "
