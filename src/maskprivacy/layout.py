@@ -24,6 +24,7 @@ from typing import Iterable
 __all__ = [
     "CONDITIONS",
     "ROBUST",
+    "REAL",
     "TRAIN_CONDITIONS",
     "SPLITS",
     "PARTS",
@@ -37,6 +38,9 @@ __all__ = [
 CONDITIONS: tuple[str, ...] = ("masked", "unmasked")
 #: The mask-robust attacker: trained on random masks of every style, tested on the masked faces.
 ROBUST = "robust"
+#: The real-mask attacker: the mask-robust attacker also trained on real photos of masked faces
+#: (``reproduce --real-masks-train DIR``); tested on the masked faces like the other two.
+REAL = "real"
 #: What ``train --condition`` accepts (one attacker per entry).
 TRAIN_CONDITIONS: tuple[str, ...] = (*CONDITIONS, ROBUST)
 #: The paper's uniform split (its headline) and a seeded random one.
@@ -87,6 +91,20 @@ class RunLayout:
     def cache_dir(self, condition: str, size: int) -> Path:
         """The decoded images of one condition at ``size`` pixels (``training.cache``)."""
         return self.cache / f"{condition}_s{int(size)}"
+
+    @property
+    def real(self) -> Path:
+        return self.root / "real"
+
+    def real_photos(self, name: str) -> Path:
+        """A folder of real photos found and aligned once (``training.real_photos``): ``train`` is
+        ``--real-masks-train``."""
+        return self.real / name
+
+    @property
+    def readers_json(self) -> Path:
+        """Which model reads which face in ``analyze``/``evaluate``/``serve``, chosen on validation."""
+        return self.root / "readers.json"
 
     def pretrain_dir(self, condition: str) -> Path:
         """MoCo v2 of one condition: backbone.pt, pretrain.json, checkpoints/, logs/."""

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import CONDITIONS, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
+from maskprivacy.layout import CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
 from maskprivacy.privacy.ensemble import ensemble_dir
 from maskprivacy.training.config import FAMILY_DESCRIPTIONS
 
@@ -59,6 +59,13 @@ class Context:
     dlib: bool
     extras: dict[str, Any]
     real_masks: str | None = None  # a labelled folder of real photos (labels.csv with a masked column)
+    real_masks_train: str | None = None  # real masked photos to train the real-mask attacker on
+
+    def real_photos(self):
+        """The aligned real training photos (stage ``real_photos``)."""
+        from maskprivacy.training.real_photos import load_real_photos
+
+        return load_real_photos(RunLayout(self.run).real_photos("train"))
 
     @property
     def mask_dir(self) -> Path:
@@ -193,6 +200,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
         from maskprivacy.training import cache as cache_mod
         from maskprivacy.training import pipeline as tp
         from maskprivacy.training.config import family_config
+        from maskprivacy.training.stage_real import finetune_real
 
         cfg = family_config(ctx.cfg, family)
         if cfg is None:
@@ -204,17 +212,20 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
             return
         frun = RunLayout(ctx.run).family_run(family).root
         tp.check_run_config(frun, cfg)
-        tp.prepare_cache(cfg, ctx.data, ctx.mask_dir, frun, CONDITIONS if condition == ROBUST else (condition,))
+        derived = condition in (ROBUST, REAL)  # trained on the unmasked cache, tested on the masked one
+        tp.prepare_cache(cfg, ctx.data, ctx.mask_dir, frun, CONDITIONS if derived else (condition,))
         fsplits = RunLayout(frun).splits
         fsplits.mkdir(parents=True, exist_ok=True)
         for f in RunLayout(ctx.run).splits.iterdir():
             if f.is_file() and not (fsplits / f.name).is_file():
                 shutil.copyfile(f, fsplits / f.name)
-        names = cache_mod.load_cache(tp.cache_path(frun, cfg, "masked" if condition == ROBUST else condition)).names
+        names = cache_mod.load_cache(tp.cache_path(frun, cfg, "masked" if derived else condition)).names
         tp.prepare_splits(cfg, frun, names)  # checks the copied splits against the family's settings
         for split in SPLITS:
             if condition == ROBUST:
                 tp.finetune_robust(cfg, frun, split)
+            elif condition == REAL:
+                finetune_real(cfg, frun, split, ctx.real_photos())
             else:
                 tp.finetune(cfg, frun, condition, split, "multitask")
             m = tp.evaluate_attacker(
@@ -232,6 +243,50 @@ def _family_outputs(family: str, condition: str) -> Callable[[Context], list[Pat
         return [fl.train_dir(condition, s) / "metrics.json" for s in SPLITS]
 
     return outputs
+
+
+def _real_photos(ctx: Context) -> None:
+    """Find and align the main face of every real masked photo of ``--real-masks-train`` once, and group
+    near-duplicates (training/real_photos.py); every family's real-mask attacker reads this folder."""
+    from maskprivacy.training.real_photos import build_real_photos
+
+    build_real_photos(
+        ctx.real_masks_train or "",
+        RunLayout(ctx.run).real_photos("train"),
+        workers=ctx.workers,
+        progress=ctx.progress,
+    )
+    meta = ctx.real_photos().meta
+    print(
+        f"[real photos] {meta['n']} of {meta['listed']} photos aligned ({meta['status']}); "
+        f"{meta['clusters']} near-duplicate clusters, the largest {meta['largest_cluster']} photos",
+        flush=True,
+    )
+
+
+def _train_real(ctx: Context) -> None:
+    from maskprivacy.training import pipeline as tp
+    from maskprivacy.training.stage_real import finetune_real
+
+    photos = ctx.real_photos()
+    for split in SPLITS:
+        finetune_real(ctx.cfg, ctx.run, split, photos)
+        m = tp.evaluate_attacker(
+            ctx.cfg, ctx.run, REAL, split, "multitask", tp.stage_walls(ctx.run, ctx.cfg, REAL, split, "multitask")
+        )
+        if m is not None:
+            print(f"[real/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
+
+
+def _readers(ctx: Context) -> None:
+    """Which model reads which face in ``analyze``/``evaluate``/``serve``, chosen on validation faces."""
+    from maskprivacy.analysis.reader_choice import choose_readers
+
+    photos = ctx.real_photos() if RunLayout(ctx.run).real_photos("train").is_dir() else None
+    d = choose_readers(ctx.run, ctx.cfg, photos)
+    write_json(RunLayout(ctx.run).readers_json, d)
+    for role, r in d["roles"].items():
+        print(f"[readers] {role}: {r['attacker']} ({r['name']}): {r['why']}", flush=True)
 
 
 def _dlib(ctx: Context) -> None:
@@ -390,6 +445,22 @@ STAGES: list[Stage] = [
         for c in ("masked", ROBUST, "unmasked")
     ],
     Stage(
+        "real_photos",
+        _real_photos,
+        lambda ctx: [RunLayout(ctx.run).real_photos("train")],
+        "real masked photos (--real-masks-train DIR): the main face of each, aligned; near-duplicate clusters",
+    ),
+    Stage(
+        "train_real",
+        _train_real,
+        _p(*[f"train/{REAL}_{s}/metrics.json" for s in SPLITS]),
+        "the real-mask attacker: the mask-robust attacker fine-tuned on real masked photos + random masks",
+    ),
+    *[
+        Stage(f"train_{family}_{REAL}", _family(family, REAL), _family_outputs(family, REAL), f"{what}, real masks")
+        for family, what in FAMILY_DESCRIPTIONS.items()
+    ],
+    Stage(
         "dlib",
         _dlib,
         lambda ctx: [RunLayout(ctx.run).dlib_dir(c, s) for c in CONDITIONS for s in SPLITS],
@@ -413,6 +484,12 @@ STAGES: list[Stage] = [
         _p("realmask.json"),
         "masked-face attackers on real masks (--real-masks DIR; a different population)",
     ),
+    Stage(
+        "readers",
+        _readers,
+        _p("readers.json"),
+        "which model analyze/evaluate/serve use per face (bare, digital mask, real mask), chosen on validation",
+    ),
     Stage("pvi", _pvi, _p("pvi.json"), "Privacy Vulnerability Index with bootstrap intervals"),
     Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
 ]
@@ -420,7 +497,9 @@ STAGE_NAMES = tuple(s.name for s in STAGES)
 #: What ``--seeds N`` repeats: the stages that train a network (their seed changes the result).
 SEED_STAGES = tuple(n for n in STAGE_NAMES if n.startswith(("pretrain_", "train_")))
 #: What a seed's run folder links from the main run instead of recomputing.
-SHARED_WITH_SEEDS = ("data", "mask", "cache", "splits")
+SHARED_WITH_SEEDS = ("data", "mask", "cache", "splits", "real")
+#: The stages that need ``--real-masks-train``.
+REAL_STAGES = ("real_photos", "train_real", *(f"train_{f}_{REAL}" for f in FAMILY_DESCRIPTIONS))
 
 
 # ---------------------------------------------------------------- bookkeeping
@@ -465,6 +544,9 @@ def _run_stages(ctx: Context, stages: list[Stage], only: list[str] | None, done:
             continue
         if stage.name == "realmask" and ctx.real_masks is None:
             print("== realmask: no --real-masks folder given, skipped", flush=True)
+            continue
+        if stage.name in REAL_STAGES and ctx.real_masks_train is None:
+            print(f"== {stage.name}: no --real-masks-train folder given, skipped", flush=True)
             continue
         info = done.get(stage.name) or {}
         if info.get("done") and all(p.exists() for p in stage.outputs(ctx)):
@@ -522,6 +604,7 @@ def reproduce(
     trainer: dict[str, Any] | None = None,
     real_masks: str | os.PathLike | None = None,
     seeds: int = 1,
+    real_masks_train: str | os.PathLike | None = None,
 ) -> dict:
     """Run (or resume) every stage; returns RUN/results.json's content.
 
@@ -559,6 +642,10 @@ def reproduce(
     )
     if real_masks is not None and not (Path(real_masks) / "labels.csv").is_file():
         raise FileNotFoundError(f"--real-masks {real_masks}: no labels.csv there (columns path, sex, race, masked)")
+    if real_masks_train is not None:
+        from maskprivacy.data.photo_labels import read_labels_strict
+
+        read_labels_strict(real_masks_train)  # a missing labels.csv or an unknown code stops here, not an hour in
     ctx = Context(
         str(data),
         run,
@@ -572,6 +659,7 @@ def reproduce(
         dlib,
         extras,
         str(real_masks) if real_masks is not None else None,
+        str(real_masks_train) if real_masks_train is not None else None,
     )
     done = _read_stages(run)
     for name in force or []:

@@ -50,6 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "population, e.g. ../shared/data/realmask-dev",
     )
     rep.add_argument(
+        "--real-masks-train",
+        metavar="DIR",
+        help="a folder of real photos of masked faces (DIR/labels.csv: path, sex, race, masked; blank where "
+        "unknown) to train the real-mask attacker on (stages real_photos, train_real, train_facenet_real), "
+        "e.g. ../shared/data/realmask-train; its validation part (whole people or near-duplicate clusters) "
+        "chooses the model that reads real masks (RUN/readers.json)",
+    )
+    rep.add_argument(
         "--seeds",
         type=int,
         default=1,
@@ -93,6 +101,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         real_masks=args.real_masks,
         seeds=args.seeds,
+        real_masks_train=args.real_masks_train,
         trainer={
             "accelerator": args.accelerator,
             "devices": devices,

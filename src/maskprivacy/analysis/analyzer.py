@@ -29,16 +29,17 @@ import numpy as np
 
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, age_to_bucket
 from maskprivacy.faces.align import resize_crop
-from maskprivacy.layout import ROBUST, SPLITS, RunLayout
+from maskprivacy.layout import REAL, ROBUST, SPLITS, RunLayout
 from maskprivacy.masking.draw import check_style, draw_mask
 
 DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 
 
 # Attackers a run may hold, by the faces they were trained on: bare faces, faces wearing the paper's
-# digital mask (type "a", white), and faces wearing masks drawn from many styles ("mask-robust").
-READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST)
-REAL_MASK_READERS = ("auto", "masked", "robust")
+# digital mask (type "a", white), faces wearing masks drawn from many styles ("mask-robust"), and those
+# plus real photos of masked faces ("real-mask").
+READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL)
+REAL_MASK_READERS = ("auto", "masked", "robust", "real")
 # Who decides whether a face already wears a mask when the caller does not say: the run's trained
 # detector (models/mask_detector.py) when it has one, else the colour check (faces/maskcheck.py).
 MASK_CHECKS = ("auto", "detector", "colour")
@@ -46,6 +47,7 @@ READER_WORDS = {
     "unmasked": "the attacker trained on bare faces",
     "masked": "the attacker trained on the paper's white type-a mask",
     "robust": "the mask-robust attacker, trained on many mask styles",
+    "real": "the real-mask attacker, trained on many mask styles and real photos of masked faces",
 }
 
 
@@ -61,10 +63,12 @@ def reader_for(
     * a bare face as photographed: ``unmasked``;
     * a bare face wearing our digital mask: ``masked``, the attacker trained on exactly that mask
       (the paper's experiment);
-    * a face that already wears a real mask: ``robust`` when the run has it, because it was trained on
-      masks of many shapes, colours and textures, as real masks are, and the paper-style attacker has
-      only ever seen one flat white mask; else ``masked``. ``real_mask`` = ``"masked"`` or
-      ``"robust"`` forces one (to compare attackers on the same faces);
+    * a face that already wears a real mask: ``real`` when the run has it (it has seen real masked
+      photos), else ``robust`` (trained on masks of many shapes, colours and textures, as real masks
+      are; the paper-style attacker has only ever seen one flat white mask), else ``masked``.
+      ``real_mask`` = ``"masked"``, ``"robust"`` or ``"real"`` forces one (to compare attackers on the
+      same faces). With the run's ``readers.json`` (:class:`ModelSet` ``chosen``) the ``robust`` slot
+      holds the real-mask reader chosen on validation, whatever its family;
     * a real mask painted over with the paper's mask (``covered``, :mod:`maskprivacy.masking.cover`):
       ``masked``, the attacker trained on exactly that paint, unless ``real_mask`` forces one.
     """
@@ -76,7 +80,24 @@ def reader_for(
         return real_mask
     if covered:
         return "masked" if "masked" in available else "robust"
-    return "robust" if "robust" in available else "masked"
+    return next((c for c in (REAL, ROBUST) if c in available), "masked")
+
+
+def _chosen_roles(run: Path, split: str) -> dict[str, dict[str, Any]] | None:
+    """The readers chosen on validation for ``split`` (``RUN/readers.json``), when the run has them and
+    every chosen model is still there (a run copied without them reads with its own models)."""
+    import json
+
+    path = RunLayout(run).readers_json
+    if not path.is_file():
+        return None
+    try:
+        roles = json.loads(path.read_text())["splits"][split]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not roles or not all((run / r["model"]).is_file() for r in roles.values()):
+        return None
+    return roles
 
 
 class NoModelsError(FileNotFoundError):
@@ -111,13 +132,25 @@ def _training_side(run: Path, condition: str, pred) -> int | None:
 
 
 class ModelSet:
-    """The attackers of one run and split: bare-face, paper-style masked-face and mask-robust, where present."""
+    """The attackers that read faces for one run and split: bare-face, digital-mask and real-mask readers.
+
+    ``chosen`` (default): when the run has ``readers.json`` (the reproduce stage ``readers``,
+    :mod:`maskprivacy.analysis.reader_choice`) and ``real_mask`` is ``auto``, each slot holds the model
+    chosen on validation for that role, whatever its family: ``unmasked`` the bare-face reader,
+    ``masked`` the digital-mask reader, ``robust`` the real-mask reader. Otherwise (no readers.json,
+    ``chosen=False``, or a forced ``real_mask``) the slots hold this folder's own conditions.
+    """
 
     def __init__(
-        self, run: str | os.PathLike, split: str = "uniform", device: str | None = None, real_mask: str = "auto"
+        self,
+        run: str | os.PathLike,
+        split: str = "uniform",
+        device: str | None = None,
+        real_mask: str = "auto",
+        chosen: bool = True,
     ):
         """``real_mask``: which attacker reads faces that already wear a mask (:func:`reader_for`)."""
-        from maskprivacy.models.predictor import load_run_predictors
+        from maskprivacy.models.predictor import Predictor, load_run_predictors
 
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -126,10 +159,23 @@ class ModelSet:
         self.run = Path(run)
         if not self.run.is_dir():
             raise NoModelsError(_no_models_message(self.run, split))
-        preds = load_run_predictors(self.run, device=device)
         self.split = split
         self.real_mask = real_mask
-        self.predictors = {c: preds[(c, split)] for c in READERS if (c, split) in preds}
+        self.labels: dict[str, str] = {}  # slot -> the chosen model's name (chosen readers only)
+        self.words: dict[str, str] = dict(READER_WORDS)
+        roles = _chosen_roles(self.run, split) if chosen and real_mask == "auto" else None
+        if roles:
+            from maskprivacy.analysis.reader_choice import ROLES
+
+            self.predictors = {}
+            for role, r in roles.items():
+                slot, what = ROLES[role]
+                self.predictors[slot] = Predictor.load(self.run / r["model"], device)
+                self.labels[slot] = str(r["name"])
+                self.words[slot] = f"{r['attacker']}, chosen on validation to read {what}"
+        else:
+            preds = load_run_predictors(self.run, device=device)
+            self.predictors = {c: preds[(c, split)] for c in READERS if (c, split) in preds}
         if not self.predictors:
             raise NoModelsError(_no_models_message(self.run, split))
         if real_mask != "auto" and real_mask not in self.predictors:
@@ -161,7 +207,8 @@ class ModelSet:
         return "masked" if which else "unmasked"
 
     def name(self, which: bool | str) -> str:
-        return f"{self.condition(which)}_{self.split}"
+        c = self.condition(which)
+        return self.labels.get(c, f"{c}_{self.split}")
 
     def get(self, which: bool | str):
         return self.predictors.get(self.condition(which))
@@ -327,6 +374,7 @@ class Analyzer:
         real_mask: str = "auto",
         cover: bool = False,
         mask_check: str = "auto",
+        chosen: bool = True,
     ):
         """``threads``: torch threads while the models run (None: leave torch's setting).
 
@@ -341,13 +389,15 @@ class Analyzer:
         (:mod:`maskprivacy.masking.cover`); such a face then goes to the paper-style attacker under ``auto``.
         ``mask_check`` (:data:`MASK_CHECKS`): who decides "already masked" when the caller does not say:
         ``auto`` = the run's trained mask detector when it has one, else the colour check.
+        ``chosen``: read with the models the run chose on validation (``readers.json``, :class:`ModelSet`);
+        False: with this folder's own conditions (to compare one family's attackers).
         """
         from maskprivacy.faces.detect import get_detector
         from maskprivacy.models.mask_detector import load_mask_detector
 
         if mask_check not in MASK_CHECKS:
             raise ValueError(f"mask_check must be one of {', '.join(MASK_CHECKS)}, got {mask_check!r}")
-        self.models = ModelSet(model, split, device, real_mask)
+        self.models = ModelSet(model, split, device, real_mask, chosen)
         path = RunLayout.of(model).mask_detector
         if mask_check == "detector" and not path.is_file():
             raise NoModelsError(
@@ -467,12 +517,12 @@ class Analyzer:
                 if covered:
                     notes.append(
                         f"already wears a mask: painted over with the paper's white type-a mask, then read "
-                        f"by {self.models.name(reader)} ({READER_WORDS[reader]})"
+                        f"by {self.models.name(reader)} ({self.models.words[reader]})"
                     )
                 elif f.already_masked:
                     notes.append(
                         f"already wears a mask: read as it is by {self.models.name(reader)} "
-                        f"({READER_WORDS[reader]}), no digital mask added"
+                        f"({self.models.words[reader]}), no digital mask added"
                     )
                 elif style and masked is None:
                     notes.append(f"this run has no {self.models.name(self.models.reader(False, True))} model")
@@ -525,7 +575,7 @@ def _torch_threads(n: int | None):
         torch.set_num_threads(prev)
 
 
-_ANALYZERS: dict[tuple[str, str, str, bool | None, str, bool, str], Analyzer] = {}
+_ANALYZERS: dict[tuple[str, str, str, bool | None, str, bool, str, bool], Analyzer] = {}
 _LOCK = threading.Lock()
 
 
@@ -537,14 +587,15 @@ def get_analyzer(
     real_mask: str = "auto",
     cover: bool = False,
     mask_check: str = "auto",
+    chosen: bool = True,
 ) -> Analyzer:
-    """A cached :class:`Analyzer` per (run, split, detector, tta, real_mask, cover, mask_check); models
-    load once per process."""
-    key = (str(Path(model).resolve()), split, detector, tta, real_mask, bool(cover), mask_check)
+    """A cached :class:`Analyzer` per (run, split, detector, tta, real_mask, cover, mask_check, chosen);
+    models load once per process."""
+    key = (str(Path(model).resolve()), split, detector, tta, real_mask, bool(cover), mask_check, bool(chosen))
     with _LOCK:
         if key not in _ANALYZERS:
             _ANALYZERS[key] = Analyzer(
-                model, split, detector, tta=tta, real_mask=real_mask, cover=cover, mask_check=mask_check
+                model, split, detector, tta=tta, real_mask=real_mask, cover=cover, mask_check=mask_check, chosen=chosen
             )
         return _ANALYZERS[key]
 

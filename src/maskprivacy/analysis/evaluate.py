@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -32,18 +31,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from maskprivacy.atomic import replacing
-from maskprivacy.data.labels import CLASS_NAMES, MAX_AGE, RACE_NAMES, SEX_NAMES, age_to_bucket
-
-LABEL_COLUMNS = ("sex", "race", "age", "masked")
-
-
-@dataclass
-class LabelRow:
-    path: str
-    sex: int | None
-    race: int | None
-    age: float | None
-    masked: bool | None
+from maskprivacy.data.labels import CLASS_NAMES, age_to_bucket
+from maskprivacy.data.photo_labels import LABEL_COLUMNS, LabelRow, person_of, read_labels  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -72,57 +61,6 @@ class EvalResult:
         if self.mask_check is not None:
             d["mask_check"] = self.mask_check
         return d
-
-
-def _int_label(value: str, name: str, allowed: range) -> int | None:
-    v = value.strip()
-    if v == "":
-        return None
-    try:
-        f = float(v)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if f != int(f) or int(f) not in allowed:
-        raise ValueError(f"{name} must be one of {allowed.start}..{allowed.stop - 1}, got {value!r}")
-    return int(f)
-
-
-def read_labels(path: str | os.PathLike, errors: list[dict[str, str]]) -> list[LabelRow]:
-    """Rows of labels.csv; a bad row goes to ``errors`` with its reason, the others are kept."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"--labels {p}: no such file")
-    with open(p, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        if "path" not in cols:
-            raise ValueError(
-                f"{p}: needs a 'path' column (found: {', '.join(cols) or 'no header'}); "
-                f"optional columns: {', '.join(LABEL_COLUMNS)}"
-            )
-        rows = []
-        for i, raw in enumerate(reader, start=2):
-            r = {(k or "").strip(): (v or "") for k, v in raw.items()}
-            try:
-                if not r["path"].strip():
-                    raise ValueError("empty path")
-                age_s = r.get("age", "").strip()
-                age = None if age_s == "" else float(age_s)
-                if age is not None and not 0 <= age <= MAX_AGE + 30:
-                    raise ValueError(f"age must be 0..{MAX_AGE + 30}, got {age_s!r}")
-                m = _int_label(r.get("masked", ""), "masked", range(2))
-                rows.append(
-                    LabelRow(
-                        r["path"].strip(),
-                        _int_label(r.get("sex", ""), "sex", range(len(SEX_NAMES))),
-                        _int_label(r.get("race", ""), "race", range(len(RACE_NAMES))),
-                        age,
-                        None if m is None else bool(m),
-                    )
-                )
-            except ValueError as e:
-                errors.append({"path": r.get("path", ""), "reason": f"line {i}: {e}"})
-    return rows
 
 
 def _batches(rows: list[LabelRow], size: int) -> Iterator[list[LabelRow]]:
@@ -334,14 +272,6 @@ def evaluate_rows(
 
 # ---------------------------------------------------------------- the "real masks" row of a protection table
 
-PERSON_RE = re.compile(r"(?:^|/)(p\d+)_[^/]*$")  # realmask-dev's names: images/p003_10m.jpg -> person p003
-
-
-def person_of(path: str) -> str | None:
-    """The person a realmask-dev photo shows (its ``pNNN_`` prefix), or None for other names."""
-    m = PERSON_RE.search(path)
-    return m.group(1) if m else None
-
 
 def resampling_units(read: list[dict[str, Any]]) -> tuple[list[str], dict[str, int], bool]:
     """What a bootstrap of these rows resamples: people when every path names its person
@@ -492,18 +422,19 @@ def attacker_folders(
     has a masked-face model: the CNN (``cnn``, the run itself) and each family trained in its own
     folder (``training.config.FAMILIES``, e.g. ``facenet`` in RUN/facenet/)."""
     from maskprivacy.analysis.analyzer import get_analyzer
+    from maskprivacy.analysis.reader_choice import MASKED_FACE_CONDITIONS
     from maskprivacy.layout import RunLayout
     from maskprivacy.training.config import FAMILIES
 
     out = []
     for family, folder in [("cnn", Path(run))] + [(f, RunLayout(Path(run)).family_run(f).root) for f in FAMILIES]:
-        if not any((RunLayout(folder).train / f"{c}_{split}").is_dir() for c in ("masked", "robust")):
+        if not any((RunLayout(folder).train / f"{c}_{split}").is_dir() for c in MASKED_FACE_CONDITIONS):
             continue
         try:
-            probe = get_analyzer(folder, split, detector)
+            probe = get_analyzer(folder, split, detector, chosen=False)
         except FileNotFoundError:
             continue
-        conditions = [c for c in ("masked", "robust") if c in probe.models.predictors]
+        conditions = [c for c in MASKED_FACE_CONDITIONS if c in probe.models.predictors]
         if conditions:
             out.append((family, folder, probe, conditions))
     return out
@@ -606,13 +537,13 @@ def realmask_summary(
     memo: dict | None = {} if len(real) + len(bare) <= MEMO_MAX_PHOTOS else None
     for family, folder, probe, conditions in folders:
         for c in conditions:
-            an = get_analyzer(folder, split, detector, real_mask=c)
+            an = get_analyzer(folder, split, detector, real_mask=c, chosen=False)
             res = evaluate_rows(root, real, an, None, progress=progress, memo=memo)
             attackers[f"{family}_{c}"] = entry(res, probe.models.name(c), "real masks (masked=1), as photographed")
             if c == "robust":
                 robust.append(res)
         if "masked" in conditions:
-            an = get_analyzer(folder, split, detector, real_mask="masked", cover=True)
+            an = get_analyzer(folder, split, detector, real_mask="masked", cover=True, chosen=False)
             res = evaluate_rows(root, real, an, None, progress=progress, memo=memo)
             attackers[f"{family}_masked_covered"] = entry(
                 res, probe.models.name("masked"), "real masks (masked=1) painted over with the white type-a mask"

@@ -190,7 +190,7 @@ class Predictor:
         return out
 
 
-_RUN_DIR = re.compile(r"^(masked|unmasked|robust)_(random|uniform)$")
+_RUN_DIR = re.compile(r"^(masked|unmasked|robust|real)_(random|uniform)$")
 
 
 def load_run_predictors(
@@ -199,7 +199,8 @@ def load_run_predictors(
     """Every ``RUN/train/<condition>_<split>/model.pt`` that exists, keyed by (condition, split).
 
     Conditions: ``masked`` (the paper-style attacker, trained on the mask "a"), ``unmasked``, and
-    ``robust`` (the mask-robust attacker, trained on many mask styles; its bundle has masked=True).
+    ``robust`` (the mask-robust attacker, trained on many mask styles; its bundle has masked=True), and
+    ``real`` (the real-mask attacker, trained on those and real photos of masked faces).
     """
     root = RunLayout.of(run).train
     out: dict[tuple[str, str], Predictor] = {}

@@ -14,7 +14,8 @@ Folder names say which attacker, condition and split they hold:
   so ``cnn`` is the multi-task network and ``cnn_per_task`` the per-task networks)
 
 * ``train/robust_<split>/``: the mask-robust CNN attacker (attacker ``cnn_robust``, condition
-  ``masked``: it is tested on the same masked faces as ``cnn``)
+  ``masked``: it is tested on the same masked faces as ``cnn``); ``train/real_<split>/`` likewise the
+  real-mask attacker (``cnn_real``, also trained on real masked photos)
 * ``<family>/train/<condition>_<split>/`` and ``<family>/train/robust_<split>/``: another attacker
   family trained by the same pipeline in its own run folder (``training.config.FAMILIES``, e.g.
   ``facenet``): attackers ``<family>`` and ``<family>_robust``
@@ -38,7 +39,9 @@ from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS,
 
 DEFAULT_ATTACKER = "cnn"
 ROBUST_ATTACKER = "cnn_robust"
-_ROBUST_RE = re.compile(r"^robust_(?P<split>uniform|random)$")
+REAL_ATTACKER = "cnn_real"
+# The attackers tested on the masked faces that are not the paper-style one: mask-robust and real-mask.
+_ROBUST_RE = re.compile(r"^(?P<kind>robust|real)_(?P<split>uniform|random)$")
 _DIR_RE = re.compile(r"^(?:(?P<attacker>.+?)_)?(?P<condition>masked|unmasked)_(?P<split>uniform|random)$")
 
 # predictions.csv: (true, predicted) column pairs per task
@@ -74,7 +77,7 @@ def parse_dir_name(name: str, parent_attacker: str | None = None) -> tuple[str, 
     """(attacker, condition, split) from a folder name, or None if it is not an attacker folder."""
     r = _ROBUST_RE.match(name)
     if r is not None and parent_attacker is None:
-        return ROBUST_ATTACKER, "masked", r["split"]
+        return f"{DEFAULT_ATTACKER}_{r['kind']}", "masked", r["split"]
     m = _DIR_RE.match(name)
     if m is None:
         return None
@@ -119,7 +122,7 @@ def discover(run: str | os.PathLike) -> list[AttackerDir]:
                 for t in sorted(p for p in sub_train.iterdir() if p.is_dir()):
                     r = _ROBUST_RE.match(t.name)
                     if r is not None:
-                        add((f"{d.name}_robust", "masked", r["split"]), t)
+                        add((f"{d.name}_{r['kind']}", "masked", r["split"]), t)
                     else:
                         add(parse_dir_name(t.name, parent_attacker=d.name), t)
     return sorted(
@@ -144,8 +147,8 @@ def expected_dir(run: str | os.PathLike, attacker: str, condition: str, split: s
     """Where an attacker's folder is expected (for error messages)."""
     if attacker == DEFAULT_ATTACKER:
         return RunLayout.of(run).train_dir(condition, split)
-    if attacker == ROBUST_ATTACKER and condition == "masked":
-        return RunLayout.of(run).train / f"robust_{split}"
+    if attacker in (ROBUST_ATTACKER, REAL_ATTACKER) and condition == "masked":
+        return RunLayout.of(run).train / f"{attacker[len(DEFAULT_ATTACKER) + 1 :]}_{split}"
     if attacker.startswith(DEFAULT_ATTACKER + "_"):  # cnn_per_task -> train/<condition>_<split>/per_task
         return RunLayout.of(run).train / f"{condition}_{split}" / attacker[len(DEFAULT_ATTACKER) + 1 :]
     return RunLayout.of(run).train / f"{attacker}_{condition}_{split}"

@@ -78,10 +78,22 @@ class FinetuneModule(BankFed, L.LightningModule):
     def _losses(
         self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The weighted sum of the tasks' losses over the rows that have that label.
+
+        A label below 0 is unknown (real photos carry no age, and sex or race only where a person could
+        judge it): its row adds nothing to that task's loss, and a batch with no known label for a task
+        adds no loss for it (rather than the NaN of a mean over nothing).
+        """
         parts: dict[str, torch.Tensor] = {}
         for t, v in out.items():
+            target = y[t]
+            known = target >= 0
+            if not bool(known.all()):
+                if not bool(known.any()):
+                    continue
+                v, target = v[known], target[known]
             if t == "age":
-                target = age_to_target(y["age"])
+                target = age_to_target(target)
                 v = v.float()
                 parts[t] = (
                     F.smooth_l1_loss(v, target, beta=0.1)
@@ -89,7 +101,9 @@ class FinetuneModule(BankFed, L.LightningModule):
                     else F.l1_loss(v, target)
                 )
             else:
-                parts[t] = F.cross_entropy(v.float(), y[t], label_smoothing=self.hparams.label_smoothing)
+                parts[t] = F.cross_entropy(v.float(), target, label_smoothing=self.hparams.label_smoothing)
+        if not parts:
+            return sum(v.float().sum() for v in out.values()) * 0.0, parts
         total = sum(self.weights[t] * l for t, l in parts.items())
         return total, parts
 
@@ -123,13 +137,17 @@ class FinetuneModule(BankFed, L.LightningModule):
         n = len(idx)
         self.log("val/loss", loss, prog_bar=True, on_epoch=True, batch_size=n, sync_dist=True)
         for t, v in out.items():
+            known = y[t] >= 0  # unknown labels (real photos) are left out of the metric
+            k = int(known.sum())
+            if k == 0:
+                continue
             if t == "age":
-                mae = (target_to_age(v) - y["age"].float()).abs().mean()
-                self.log("val/age_mae", mae, prog_bar=True, on_epoch=True, batch_size=n, sync_dist=True)
+                mae = (target_to_age(v[known]) - y["age"][known].float()).abs().mean()
+                self.log("val/age_mae", mae, prog_bar=True, on_epoch=True, batch_size=k, sync_dist=True)
             else:
-                acc = (v.argmax(-1) == y[t]).float().mean()
+                acc = (v[known].argmax(-1) == y[t][known]).float().mean()
                 self.log(
-                    f"val/{t}_acc", acc, prog_bar=t in ("sex", "race"), on_epoch=True, batch_size=n, sync_dist=True
+                    f"val/{t}_acc", acc, prog_bar=t in ("sex", "race"), on_epoch=True, batch_size=k, sync_dist=True
                 )
 
     def configure_optimizers(self) -> Any:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from maskprivacy.layout import ROBUST, RunLayout
+from maskprivacy.layout import REAL, ROBUST, RunLayout
 from maskprivacy.provenance import git_commit
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.config import FAMILIES, dump
@@ -44,9 +44,9 @@ def train_dir(run: Path, condition: str, split: str) -> Path:
 
 
 def test_condition(condition: str) -> str:
-    """The cache a condition's attacker is tested on: the robust attacker is tested on the paper's
-    mask, exactly like the paper-style masked attacker (same faces, same pixels)."""
-    return "masked" if condition == ROBUST else condition
+    """The cache a condition's attacker is tested on: the robust and real-mask attackers are tested on
+    the paper's mask, exactly like the paper-style masked attacker (same faces, same pixels)."""
+    return "masked" if condition in (ROBUST, REAL) else condition
 
 
 def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
@@ -62,9 +62,18 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     strip = lambda c: {k: v for k, v in c.items() if k not in ("trainer", "eval", "profile")}  # noqa: E731
     if path.is_file():
         old = yaml.safe_load(path.read_text()) or {}
-        for added in ("robust", "mask_detector", *FAMILIES):  # a run from before this attacker: it only adds stages
+        for added in (
+            "robust",
+            "mask_detector",
+            "real",
+            *FAMILIES,
+        ):  # a run from before this attacker: it only adds stages
             if added not in old and added in cfg:
                 old[added] = cfg[added]
+        for f in FAMILIES:  # and a family's own settings for such an attacker
+            if isinstance(old.get(f), dict) and isinstance(cfg.get(f), dict) and "real" not in old[f]:
+                if "real" in cfg[f]:
+                    old[f]["real"] = cfg[f]["real"]
         if strip(old) != strip(cfg):
             diff = [k for k in set(strip(old)) | set(strip(cfg)) if strip(old).get(k) != strip(cfg).get(k)]
             raise ValueError(

@@ -1,0 +1,165 @@
+"""Which model reads which face, chosen on validation faces and recorded in ``RUN/readers.json``.
+
+A run holds several single-network attackers (the paper-style CNN, the mask-robust and real-mask
+ones, and the same conditions of each other family, e.g. the face network). ``analyze``, ``evaluate``
+and ``serve`` read one face with one model, and the user should get the best one the run measured,
+not a fixed family. Three roles, each chosen among the models that could fill it:
+
+* ``bare``: a face as photographed, without a mask: the bare-face attackers, scored on the split's
+  UTKFace validation faces (mean of sex, race and age-bucket accuracy, ``val_predictions.csv``);
+* ``digital``: a bare face wearing the mask the tool draws: every masked-face attacker, scored the
+  same way on the validation faces wearing the paper's mask;
+* ``real_mask``: a face that already wears a real mask: every masked-face attacker, scored on the
+  validation part of the real masked photos (``--real-masks-train``; mean of sex balanced accuracy
+  and race accuracy over the labelled photos), or, for a run without them, the mask-robust attackers
+  scored as ``digital``.
+
+Test faces are never used: the choice is part of the attacker, and its test figures stay honest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maskprivacy.layout import REAL, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
+
+#: role -> the ModelSet slot it fills (:mod:`maskprivacy.analysis.analyzer`) and what it reads.
+ROLES: dict[str, tuple[str, str]] = {
+    "bare": ("unmasked", "a face as photographed, without a mask"),
+    "digital": ("masked", "a bare face wearing the mask the tool draws"),
+    "real_mask": (ROBUST, "a face that already wears a real mask"),
+}
+MASKED_FACE_CONDITIONS = ("masked", ROBUST, REAL)
+UTK_TASKS = ("sex", "race", "age_bucket")
+
+
+def _family_roots(run: Path) -> list[tuple[str, Path]]:
+    from maskprivacy.training.config import FAMILIES
+
+    return [("cnn", run)] + [(f, RunLayout(run).family_run(f).root) for f in FAMILIES]
+
+
+def attacker_name(family: str, condition: str) -> str:
+    """``cnn``, ``cnn_robust``, ``facenet_real``...: the names results.json and the report use."""
+    return family if condition in ("masked", "unmasked") else f"{family}_{condition}"
+
+
+def candidates(run: str | os.PathLike, split: str, conditions: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every trained single-network attacker of ``run`` for ``split`` among ``conditions``."""
+    run = Path(run)
+    out = []
+    for family, root in _family_roots(run):
+        for cond in conditions:
+            d = RunLayout(root).train_dir(cond, split)
+            if (d / "model.pt").is_file():
+                out.append(
+                    {
+                        "attacker": attacker_name(family, cond),
+                        "condition": cond,
+                        "model": (d / "model.pt").relative_to(run).as_posix(),
+                        "name": d.relative_to(run).as_posix().replace("train/", ""),
+                        "val": d / VAL_PREDICTIONS,
+                    }
+                )
+    return out
+
+
+def utk_val_score(val_csv: Path) -> float | None:
+    """Mean accuracy of sex, race and age bucket on the split's validation faces (None: not written)."""
+    import pandas as pd
+
+    if not val_csv.is_file():
+        return None
+    df = pd.read_csv(val_csv)
+    accs = [float((df[f"{t}_pred"] == df[f"{t}_true"]).mean()) for t in UTK_TASKS if f"{t}_pred" in df]
+    return float(np.mean(accs)) if accs else None
+
+
+def real_val_score(model: Path, crops: np.ndarray, sex: np.ndarray, race: np.ndarray) -> dict[str, float]:
+    """A model's reading of aligned real photos: sex balanced accuracy and AUC, race accuracy, and
+    ``score`` = the mean of sex balanced accuracy and race accuracy (over the photos with that label)."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    from maskprivacy.faces.align import resize_crop
+    from maskprivacy.models.predictor import Predictor
+
+    pred = Predictor.load(model, device="cpu")
+    side = pred.info.get("cache_size")
+    faces = np.stack([resize_crop(np.asarray(c), int(side) if side else None) for c in crops])
+    out = pred.predict(faces)
+    res: dict[str, float] = {}
+    ks = sex >= 0
+    if ks.any():
+        p = out["sex"][ks, 1]
+        res["sex_balanced"] = float(balanced_accuracy_score(sex[ks], (p >= 0.5).astype(int)))
+        if len(np.unique(sex[ks])) == 2:
+            res["sex_auc"] = float(roc_auc_score(sex[ks], p))
+        res["n_sex"] = int(ks.sum())
+    kr = race >= 0
+    if kr.any():
+        res["race_accuracy"] = float((out["race"][kr].argmax(1) == race[kr]).mean())
+        res["n_race"] = int(kr.sum())
+    parts = [res[k] for k in ("sex_balanced", "race_accuracy") if k in res]
+    res["score"] = float(np.mean(parts)) if parts else float("nan")
+    return res
+
+
+def _best(cands: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    scored = [c for c in cands if c.get(key) is not None and np.isfinite(c[key])]
+    return max(scored, key=lambda c: c[key]) if scored else None
+
+
+def choose_readers(run: str | os.PathLike, cfg: dict, photos: Any = None) -> dict[str, Any]:
+    """The readers of every split: ``{"splits": {split: {role: choice}}, "roles": {role: uniform's}}``.
+
+    ``photos``: the run's aligned real training photos (:class:`maskprivacy.training.real_photos.RealPhotos`),
+    whose validation part scores the real-mask readers; None: no real photos, the rule above.
+    """
+    run = Path(run)
+    val_real = None
+    if photos is not None and len(photos):
+        from maskprivacy.training.stage_real import real_parts
+
+        v = np.flatnonzero(real_parts(photos, cfg) == "val")
+        if len(v):
+            val_real = (np.asarray(photos.crops[v]), photos.sex[v], photos.race[v])
+    splits: dict[str, dict[str, Any]] = {}
+    for split in SPLITS:
+        roles: dict[str, Any] = {}
+        bare = candidates(run, split, ("unmasked",))
+        masked = candidates(run, split, MASKED_FACE_CONDITIONS)
+        for c in bare + masked:
+            c["utk_val"] = utk_val_score(c.pop("val"))
+        for role, cands, why in (
+            ("bare", bare, "best mean accuracy on the split's bare validation faces"),
+            ("digital", masked, "best mean accuracy on the split's validation faces with the paper's mask"),
+        ):
+            b = _best(cands, "utk_val")
+            if b is not None:
+                roles[role] = {**b, "why": why, "candidates": {c["name"]: c["utk_val"] for c in cands}}
+        if val_real is not None and masked:
+            for c in masked:
+                c["real_val"] = real_val_score(run / c["model"], *val_real)
+                c["real_score"] = c["real_val"]["score"]
+            b = _best(masked, "real_score")
+            why = (
+                f"best mean of sex balanced accuracy and race accuracy on {len(val_real[0])} real masked "
+                "validation photos (whole people / near-duplicate clusters kept apart from training)"
+            )
+            cand = {c["name"]: c["real_val"] for c in masked}
+        else:
+            b = _best([c for c in masked if c["condition"] == ROBUST], "utk_val")
+            why = "no real masked photos in the run: the mask-robust attacker with the best validation accuracy"
+            cand = {c["name"]: c["utk_val"] for c in masked if c["condition"] == ROBUST}
+        if b is not None:
+            roles["real_mask"] = {
+                **{k: v for k, v in b.items() if k != "real_val"},
+                "why": why,
+                "candidates": cand,
+            }
+        splits[split] = {r: {k: v for k, v in d.items() if k not in ("real_score",)} for r, d in roles.items()}
+    return {"splits": splits, "roles": splits.get("uniform", {})}

@@ -1,0 +1,190 @@
+"""Stage ``real``: the real-mask attacker, the mask-robust attacker also trained on real masked photos.
+
+Every other attacker learns from UTKFace with masks drawn on it, and reads photos of people who
+really wear a mask worse than the same people behind a drawn one (close-up framing, real masks' bulk
+and straps, real light). This one starts from the mask-robust attacker (``real.init: robust``; or
+``masked``, or ``pretrain``: the family's starting weights, i.e. the MoCo backbone for the CNN and
+dlib's face-pretrained network for the face network) and is fine-tuned on a mix, per epoch, of
+
+* every labelled real photo of the train part of ``--real-masks-train`` (aligned once,
+  ``training/real_photos.py``; sex and race where a person could judge them, no age: the losses of
+  unknown labels are masked, ``training/finetune.py``), and
+* UTKFace train faces wearing a fresh random mask (``training/robust.py``), as many as make real photos
+  ``real.share`` of the epoch: they keep the age heads and what the attacker knew of drawn masks.
+
+Validation (best epoch, early stopping) is the split's UTKFace validation faces with random masks
+plus the real photos of the validation clusters (people and near-duplicates never straddle the cut).
+The attacker is tested on the paper's mask "a" like the other masked-face attackers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from maskprivacy.layout import REAL, ROBUST, RunLayout
+from maskprivacy.training import cache as cache_mod
+from maskprivacy.training.real_photos import MISSING, RealPhotos, group_ids, group_parts, seed_of
+from maskprivacy.training.rows import fit_rows
+from maskprivacy.training.runtime import TASKS, cache_path, load_bank, model_path, say, setup_torch
+from maskprivacy.training.stage_finetune import copy_bundle, finetune_module, fit_and_save
+
+INITS = ("robust", "masked", "pretrain")
+
+
+def real_parts(photos: RealPhotos, cfg: dict) -> np.ndarray:
+    """``train``/``val`` per real photo: whole people or near-duplicate clusters on each side."""
+    rc = cfg["real"]
+    return group_parts(
+        group_ids(photos.person, photos.cluster), float(rc["val_fraction"]), seed_of("real-val", int(cfg["seed"]))
+    )
+
+
+class RealRowsKeepTheirMasks:
+    """The random masker on the UTKFace rows of a batch only: rows from ``n_utk`` on are real photos,
+    which already wear a mask."""
+
+    def __init__(self, masker: Any, n_utk: int):
+        self.masker = masker
+        self.n_utk = int(n_utk)
+
+    def __call__(
+        self, rows: torch.Tensor, x: torch.Tensor, part: str, epoch: int, batch_idx: int, rank: int = 0
+    ) -> torch.Tensor:
+        utk = rows < self.n_utk
+        if bool(utk.all()):
+            return self.masker(rows, x, part, epoch, batch_idx, rank)
+        if not bool(utk.any()):
+            return x
+        out = x.clone()
+        out[utk] = self.masker(rows[utk], x[utk], part, epoch, batch_idx, rank)
+        return out
+
+
+def _init_path(cfg: dict, run: Path, init: str) -> Path:
+    shared = bool(cfg["finetune"].get("shared_splits"))
+    cond = ROBUST if init == "robust" else "masked"
+    return model_path(run, cond, "shared" if shared else "uniform", "multitask")
+
+
+def finetune_real(cfg: dict, run: str | os.PathLike, split: str, photos: RealPhotos) -> Path:
+    """The real-mask attacker for ``split``: RUN/train/real_<split>/model.pt (multi-task)."""
+    run = Path(run)
+    if not bool(cfg["finetune"].get("shared_splits")):
+        return _finetune_real_one(cfg, run, split, photos)
+    src = _finetune_real_one(cfg, run, "shared", photos)
+    dst = model_path(run, REAL, split, "multitask")
+    copy_bundle(src, dst, split)
+    return dst
+
+
+def _finetune_real_one(cfg: dict, run: Path, split: str, photos: RealPhotos) -> Path:
+    import lightning as L
+
+    from maskprivacy.training.bank import Bank
+    from maskprivacy.training.robust import RandomMasker, distribution
+
+    target = model_path(run, REAL, split, "multitask")
+    if target.is_file():
+        return target
+    rc, fc = cfg["real"], cfg["finetune"]
+    init = str(rc.get("init", "robust"))
+    if init not in INITS:
+        raise ValueError(f"real.init {init!r}: choose from {', '.join(INITS)}")
+    share = float(rc["share"])
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"real.share must be in (0, 1], got {share}")
+    init_path = _init_path(cfg, run, init)
+    if init != "pretrain" and not init_path.is_file():
+        raise FileNotFoundError(
+            f"the real-mask attacker starts from {init_path}: train the {init} attacker first "
+            f"(the reproduce stage train_{'robust' if init == 'robust' else 'masked'}_uniform)"
+        )
+    setup_torch(cfg)
+    side = int(cfg["cache"]["size"])
+    udir = cache_path(run, cfg, "unmasked")
+    c, utk = load_bank(cfg, udir)
+    points = cache_mod.ensure_points(udir)
+    n_utk = len(c.names)
+    utk_rows = fit_rows(run, c.names, split)
+
+    parts = real_parts(photos, cfg)
+    labelled = np.zeros(len(photos), bool)
+    labelled[photos.labelled()] = True
+    real_train = np.flatnonzero(labelled & (parts == "train"))
+    real_val = np.flatnonzero(labelled & (parts == "val"))
+    if len(real_train) == 0:
+        raise ValueError(f"{photos.root}: no labelled real photo in the train part; nothing to learn from")
+    n_mix = min(len(utk_rows["train"]), int(round(len(real_train) * (1.0 - share) / share)))
+    rng = np.random.default_rng(seed_of(f"real-mix-{split}", int(cfg["seed"])))
+    utk_train = np.sort(rng.choice(utk_rows["train"], size=n_mix, replace=False)) if n_mix else np.zeros(0, np.int64)
+    rows = {
+        "train": np.concatenate([utk_train, n_utk + real_train]).astype(np.int64),
+        "val": np.concatenate([utk_rows["val"], n_utk + real_val]).astype(np.int64),
+    }
+    real_images = torch.from_numpy(photos.resized(side))
+    missing = torch.full((len(photos),), MISSING, dtype=torch.int64)
+    bank = Bank(
+        torch.cat([utk.images, real_images]),
+        torch.cat([utk.age, missing]),
+        torch.cat([utk.sex, torch.from_numpy(photos.sex)]),
+        torch.cat([utk.race, torch.from_numpy(photos.race)]),
+        torch.cat([utk.age_bucket, missing]),
+    )
+    bs = min(int(rc.get("batch_size") or fc["batch_size"]), max(2, len(rows["train"])))
+    say(
+        f"[finetune real/{split}] {len(real_train)} real masked photos + {n_mix} UTKFace faces with random masks "
+        f"(real share {share:.2f}); validation {len(real_val)} real + {len(utk_rows['val'])} UTKFace; "
+        f"{rc['epochs']} epochs from {init}, batch {bs}"
+    )
+    L.seed_everything(int(cfg["seed"]) + 3, workers=True, verbose=False)
+    module = finetune_module(cfg, TASKS, float(rc["lr"]), int(rc["epochs"]), rc.get("sizes"))
+    if init != "pretrain":
+        module.model.load_state_dict(torch.load(init_path, map_location="cpu", weights_only=True)["state_dict"])
+    else:
+        backbone = RunLayout(run).pretrain_dir("masked") / "backbone.pt"
+        if backbone.is_file():  # the CNN's MoCo backbone; the face network starts from dlib's weights anyway
+            module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
+    mdir = cache_path(run, cfg, "masked")
+    paper = cache_mod.load_cache(mdir).images if cache_mod.is_complete(mdir) else None
+    dist = distribution(cfg)
+    module.attach(
+        bank,
+        resident=bool(cfg["data"].get("resident")),
+        masker=RealRowsKeepTheirMasks(RandomMasker(utk.images, points, dist, int(cfg["seed"]) + 7, paper), n_utk),
+    )
+    info = {
+        "condition": REAL,
+        "split": split,
+        "approach": "multitask",
+        "profile": cfg.get("profile"),
+        "init": init,
+        "init_model": str(init_path.relative_to(run)) if init != "pretrain" else None,
+        "trained_on": "UTKFace faces with random masks + real photos of masked faces",
+        "real_photos": {
+            "source": photos.meta.get("source"),
+            "train": int(len(real_train)),
+            "val": int(len(real_val)),
+            "share": share,
+            "utk_faces": int(n_mix),
+        },
+        "mask_distribution": dist.to_dict(),
+        "test_mask": {"style": "a", "color": "white", "cache": "masked"},
+    }
+    return fit_and_save(
+        cfg,
+        module,
+        rows,
+        target.parent,
+        target,
+        int(rc["epochs"]),
+        int(rc.get("patience", 2)),
+        rc.get("limit_train_batches"),
+        bs,
+        info,
+        masked=True,
+    )
