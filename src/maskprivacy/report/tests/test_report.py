@@ -34,7 +34,12 @@ def test_results_json_follows_the_contract(fake_run):
     assert res["masked"]["uniform"]["sex"]["accuracy"] == m["sex"]["accuracy"]
     assert res["masked"]["uniform"]["race"]["accuracy"] == m["race"]["accuracy"]
     assert res["masked"]["uniform"]["age_bucket"]["accuracy"] == m["age_bucket"]["accuracy"]
-    assert res["unmasked"]["uniform"]["age"] == {"mae": u["age"]["mae"], "rmse": u["age"]["rmse"]}
+    age = res["unmasked"]["uniform"]["age"]
+    assert {k: age[k] for k in ("mae", "rmse", "attacker")} == {"mae": u["age"]["mae"], "rmse": u["age"]["rmse"], "attacker": "cnn"}
+    # every figure of the paper-style row carries its interval, and the interval holds the figure
+    sex = res["masked"]["uniform"]["sex"]
+    assert sex["accuracy_ci"][0] <= sex["accuracy"] <= sex["accuracy_ci"][1] and sex["attacker"] == "cnn"
+    assert age["mae_ci"][0] <= age["mae"] <= age["mae_ci"][1]
     assert "random" not in res["masked"]
     assert res["pvi"]["masked"] == pytest.approx(pvi.pvi("masked"))
     assert res["pvi"]["reduction"] == pytest.approx(1 - res["pvi"]["masked"] / res["pvi"]["unmasked"])
@@ -92,21 +97,23 @@ def test_strongest_picks_max_accuracy_and_min_mae():
 
 def test_strongest_is_ranked_on_validation_and_reports_its_test_figure():
     entries = {
-        "a": {"sex": {"accuracy": 0.90}, "age": {"mae": 6.0}},
-        "b": {"sex": {"accuracy": 0.88}, "age": {"mae": 7.0}},
+        "a": {"sex": {"accuracy": 0.90}, "age": {"mae": 6.0}, "intervals": {"sex": {"accuracy": [0.86, 0.93]}}},
+        "b": {"sex": {"accuracy": 0.88}, "age": {"mae": 7.0}, "intervals": {"sex": {"accuracy": [0.84, 0.91]}}},
     }
     val = {"a": {"sex": 0.80, "age": 5.0}, "b": {"sex": 0.85, "age": 6.0}}
     best = strongest(entries, val_scores=val)
-    # b wins on validation: its test figure is reported, and a is named as the best on the test faces
+    # b wins on validation: its test figure and interval are reported, and a is named as the best on the test faces
     assert best["sex"] == {
         "attacker": "b",
         "accuracy": 0.88,
+        "accuracy_ci": [0.84, 0.91],
         "of": ["a", "b"],
         "chosen_on": "validation",
         "val": 0.85,
-        "best_on_test": {"attacker": "a", "accuracy": 0.90, "val": 0.80},
-        "second": {"attacker": "a", "accuracy": 0.90, "val": 0.80},
+        "best_on_test": {"attacker": "a", "accuracy": 0.90, "accuracy_ci": [0.86, 0.93], "val": 0.80},
+        "second": {"attacker": "a", "accuracy": 0.90, "accuracy_ci": [0.86, 0.93], "val": 0.80},
     }
+    assert best["age"]["mae_ci"] is None  # no predictions to resample: no interval, and it says so
     assert best["age"]["attacker"] == "a" and "best_on_test" not in best["age"]
     # one candidate without a validation score: every candidate is ranked on the test figures, and it says so
     partial = strongest(entries, val_scores={"b": val["b"]})
