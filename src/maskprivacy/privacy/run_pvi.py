@@ -102,6 +102,9 @@ def _strongest_predictions(
     chosen: dict[str, dict[str, dict[str, str]]] = {}
     for cond in CONDITIONS:
         by_task = choice.get(cond) or {}
+        if not by_task:
+            warnings.append(f"{cond}: no predictions (no attacker of the {split} split has metrics); its PVI is not run")
+            continue
         picks = {a: by_task.get(measure_of(a, age_measure)[0]) for a in ATTRIBUTES}
         missing = [a for a, p in picks.items() if p is None]
         if missing:

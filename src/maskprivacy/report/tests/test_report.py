@@ -269,3 +269,66 @@ def test_real_masks_show_without_the_styles_stage(tmp_path):
     assert "Protection by mask style" in text and "(reproduce stage `styles`)" in text
     assert "cnn_robust (n=4)" in text and "different population" in text
     assert "balanced 50.0%; AUC 0.625 [0.250, 1.000]; male 100.0% of 3 photos / 2 people" in text
+
+
+def _answer_paragraph(md: str) -> str:
+    return md.split("## The answer", 1)[1].strip().split("\n\n", 1)[0]
+
+
+def test_verdict_pvi_and_strongest_name_the_same_attacker_when_the_cnn_is_not_the_strongest(fake_run):
+    """The fixture's cnn beats dlib on the test faces, but dlib reads every validation face right and
+    cnn none: dlib is the answer on both sides, and the verdict, the PVI and `strongest` all say so."""
+    import pandas as pd
+
+    for name, right in (
+        ("masked_uniform", False),
+        ("unmasked_uniform", False),
+        ("dlib_masked_uniform", True),
+        ("dlib_unmasked_uniform", True),
+    ):
+        d = fake_run / "train" / name
+        df = pd.read_csv(d / "predictions.csv")
+        for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
+            df[f"{t}_pred"] = df[f"{t}_true"] if right else (df[f"{t}_true"] + 1) % k
+        df["age_pred"] = df["age_true"] + (0 if right else 30)
+        df.to_csv(d / "val_predictions.csv", index=False)
+    write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=200))
+    md = render_report(fake_run)[0].read_text()
+    res = json.loads((fake_run / "results.json").read_text())
+    dlib = {c: _metrics(fake_run, f"dlib_{c}_uniform") for c in ("masked", "unmasked")}
+    cnn = _metrics(fake_run, "masked_uniform")
+    assert cnn["sex"]["accuracy"] > dlib["masked"]["sex"]["accuracy"]  # the cnn is the best on the test faces
+    for c in ("masked", "unmasked"):
+        for t in ("sex", "race", "age_bucket", "age"):
+            b = res["strongest"][c]["uniform"][t]
+            assert (b["attacker"], b["chosen_on"]) == ("dlib", "validation")
+            metric = "mae" if t == "age" else "accuracy"
+            assert b[metric] == dlib[c][t][metric] and b[f"{metric}_ci"][0] <= b[metric] <= b[f"{metric}_ci"][1]
+    # the PVI is dlib's on both sides: the same figures as asking for dlib by name
+    pvi, only_dlib = res["pvi"], pvi_for_run(fake_run, attacker="dlib", n_boot=200).to_dict()
+    assert pvi["attacker"] == "strongest" and pvi["paired"]
+    assert {d["attacker"] for side in pvi["attributes"].values() for d in side.values()} == {"dlib"}
+    for k in ("masked", "unmasked", "reduction", "masked_ci", "unmasked_ci", "reduction_ci"):
+        assert pvi[k] == only_dlib[k]
+    assert pvi["attributes"]["masked"]["sex"]["model"] == res["strongest"]["masked"]["uniform"]["sex"]["accuracy"]
+    assert not [p for p in res["problems"] if "PVI" in p]
+    # the verdict names dlib for masked sex, prints its figure, and the PVI's figures
+    verdict = _answer_paragraph(md)
+    sex = re.search(r"reads sex correctly ([\d.]+%) \[[^]]+\] \((\w+)\)", verdict)
+    assert sex and sex.group(2) == res["strongest"]["masked"]["uniform"]["sex"]["attacker"] == "dlib"
+    assert sex.group(1) == f"{100 * dlib['masked']['sex']['accuracy']:.1f}%"
+    assert f"{pvi['masked']:.3f}" in verdict and f"{pvi['unmasked']:.3f}" in verdict
+    assert f"{100 * pvi['reduction']:.1f}%" in verdict and "chosen on the validation faces" in verdict
+    # the paper-style CNN is still there, named as such, with its own figure
+    assert f"paper-style CNN (cnn), the row that compares with the paper, reads sex {100 * cnn['sex']['accuracy']:.1f}%" in verdict
+    assert "Attacker: cnn, the paper-style CNN" in md
+
+
+def test_a_pvi_of_another_attacker_is_not_printed_as_the_answer(fake_run):
+    """A PVI computed for one named attacker that is not the strongest (an older pvi.json, or `--attacker`)
+    is flagged, and the verdict does not present its figures as the answer's."""
+    dlib_pvi = pvi_for_run(fake_run, attacker="dlib", n_boot=50)
+    res = json.loads(write_results(fake_run, pvi=dlib_pvi).read_text())
+    assert any("recompute the PVI" in p for p in res["problems"])
+    verdict = _answer_paragraph(render_report(fake_run, draw_pvi=False)[0].read_text())
+    assert "computed for other attackers (dlib)" in verdict and f"{dlib_pvi.pvi('masked'):.3f}" not in verdict
