@@ -103,7 +103,9 @@ def _strongest_predictions(
     for cond in CONDITIONS:
         by_task = choice.get(cond) or {}
         if not by_task:
-            warnings.append(f"{cond}: no predictions (no attacker of the {split} split has metrics); its PVI is not run")
+            warnings.append(
+                f"{cond}: no predictions (no attacker of the {split} split has metrics); its PVI is not run"
+            )
             continue
         picks = {a: by_task.get(measure_of(a, age_measure)[0]) for a in ATTRIBUTES}
         missing = [a for a, p in picks.items() if p is None]
@@ -115,7 +117,9 @@ def _strongest_predictions(
             task = measure_of(a, age_measure)[0]
             found = find_attacker(run, p["attacker"], cond, split)
             if found is None or not found.predictions_path.is_file():
-                warnings.append(f"{cond}: the strongest {a} attacker {p['attacker']} has no predictions.csv; its PVI is not run")
+                warnings.append(
+                    f"{cond}: the strongest {a} attacker {p['attacker']} has no predictions.csv; its PVI is not run"
+                )
                 frame = None
                 break
             df, w = read_predictions(found.predictions_path, (task,))

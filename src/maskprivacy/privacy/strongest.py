@@ -126,7 +126,9 @@ def choose(
     out: dict[str, dict[str, str]] = {}
     for task, (_metric, higher) in TASK_METRIC.items():
         test = {
-            a: v for (a, c, s), m in metrics.items() if (c, s) == (condition, split) and (v := figure_of(m, task)) is not None
+            a: v
+            for (a, c, s), m in metrics.items()
+            if (c, s) == (condition, split) and (v := figure_of(m, task)) is not None
         }
         if not test:
             continue

@@ -415,7 +415,11 @@ def _sec_answer(res: dict) -> list[Block]:
         text += (
             " In terms of the Privacy Vulnerability Index of these same attackers (0 = nothing readable beyond "
             "guessing from the population, 1 = everything), it is "
-            + (f"{pvi['unmasked']:.3f}{fmt_ci(pvi.get('unmasked_ci'))} without a mask and " if pvi.get("unmasked") is not None else "")
+            + (
+                f"{pvi['unmasked']:.3f}{fmt_ci(pvi.get('unmasked_ci'))} without a mask and "
+                if pvi.get("unmasked") is not None
+                else ""
+            )
             + f"{pvi['masked']:.3f}{fmt_ci(pvi.get('masked_ci'))} behind this one"
             + (
                 f": a reduction of {fmt_pct_ci(pvi['reduction'], pvi.get('reduction_ci'))} (paired over the "
@@ -425,7 +429,9 @@ def _sec_answer(res: dict) -> list[Block]:
             )
         )
     elif mismatch:
-        text += f" The PVI in results.json was computed for other attackers ({pvi.get('attacker')}): see the note above."
+        text += (
+            f" The PVI in results.json was computed for other attackers ({pvi.get('attacker')}): see the note above."
+        )
     else:
         text += f" PVI: {NOT_RUN}."
     main = res.get("main_attacker", DEFAULT_ATTACKER)
@@ -434,7 +440,11 @@ def _sec_answer(res: dict) -> list[Block]:
         text += (
             f" The paper-style CNN ({main}), the row that compares with the paper, reads sex "
             f"{fmt_pct(value_of(pm, 'sex', 'accuracy'), 1)} behind the mask"
-            + (f" and {fmt_pct(value_of(pu, 'sex', 'accuracy'), 1)} without" if value_of(pu, "sex", "accuracy") is not None else "")
+            + (
+                f" and {fmt_pct(value_of(pu, 'sex', 'accuracy'), 1)} without"
+                if value_of(pu, "sex", "accuracy") is not None
+                else ""
+            )
             + "."
         )
     best, worst = st.get("best"), st.get("worst")

@@ -292,7 +292,9 @@ def test_pvi_reads_each_attribute_from_its_strongest_attacker(tmp_path, make_fak
         df.to_csv(d / "val_predictions.csv", index=False)
     r = pvi_for_run(run, n_boot=100)
     metrics = {
-        (a, c): json.loads((run / "train" / f"{'dlib_' if a == 'dlib' else ''}{c}_uniform" / "metrics.json").read_text())
+        (a, c): json.loads(
+            (run / "train" / f"{'dlib_' if a == 'dlib' else ''}{c}_uniform" / "metrics.json").read_text()
+        )
         for a in ("cnn", "dlib")
         for c in CONDITIONS
     }

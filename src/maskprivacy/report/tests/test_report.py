@@ -35,7 +35,11 @@ def test_results_json_follows_the_contract(fake_run):
     assert res["masked"]["uniform"]["race"]["accuracy"] == m["race"]["accuracy"]
     assert res["masked"]["uniform"]["age_bucket"]["accuracy"] == m["age_bucket"]["accuracy"]
     age = res["unmasked"]["uniform"]["age"]
-    assert {k: age[k] for k in ("mae", "rmse", "attacker")} == {"mae": u["age"]["mae"], "rmse": u["age"]["rmse"], "attacker": "cnn"}
+    assert {k: age[k] for k in ("mae", "rmse", "attacker")} == {
+        "mae": u["age"]["mae"],
+        "rmse": u["age"]["rmse"],
+        "attacker": "cnn",
+    }
     # every figure of the paper-style row carries its interval, and the interval holds the figure
     sex = res["masked"]["uniform"]["sex"]
     assert sex["accuracy_ci"][0] <= sex["accuracy"] <= sex["accuracy_ci"][1] and sex["attacker"] == "cnn"
@@ -320,7 +324,10 @@ def test_verdict_pvi_and_strongest_name_the_same_attacker_when_the_cnn_is_not_th
     assert f"{pvi['masked']:.3f}" in verdict and f"{pvi['unmasked']:.3f}" in verdict
     assert f"{100 * pvi['reduction']:.1f}%" in verdict and "chosen on the validation faces" in verdict
     # the paper-style CNN is still there, named as such, with its own figure
-    assert f"paper-style CNN (cnn), the row that compares with the paper, reads sex {100 * cnn['sex']['accuracy']:.1f}%" in verdict
+    assert (
+        f"paper-style CNN (cnn), the row that compares with the paper, reads sex {100 * cnn['sex']['accuracy']:.1f}%"
+        in verdict
+    )
     assert "Attacker: cnn, the paper-style CNN" in md
 
 
