@@ -279,9 +279,8 @@ def _answer_paragraph(md: str) -> str:
     return md.split("## The answer", 1)[1].strip().split("\n\n", 1)[0]
 
 
-def test_verdict_pvi_and_strongest_name_the_same_attacker_when_the_cnn_is_not_the_strongest(fake_run):
-    """The fixture's cnn beats dlib on the test faces, but dlib reads every validation face right and
-    cnn none: dlib is the answer on both sides, and the verdict, the PVI and `strongest` all say so."""
+def _dlib_wins_on_validation(run) -> None:
+    """val_predictions.csv where dlib reads every validation face right and cnn none."""
     import pandas as pd
 
     for name, right in (
@@ -290,12 +289,18 @@ def test_verdict_pvi_and_strongest_name_the_same_attacker_when_the_cnn_is_not_th
         ("dlib_masked_uniform", True),
         ("dlib_unmasked_uniform", True),
     ):
-        d = fake_run / "train" / name
+        d = run / "train" / name
         df = pd.read_csv(d / "predictions.csv")
         for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
             df[f"{t}_pred"] = df[f"{t}_true"] if right else (df[f"{t}_true"] + 1) % k
         df["age_pred"] = df["age_true"] + (0 if right else 30)
         df.to_csv(d / "val_predictions.csv", index=False)
+
+
+def test_verdict_pvi_and_strongest_name_the_same_attacker_when_the_cnn_is_not_the_strongest(fake_run):
+    """The fixture's cnn beats dlib on the test faces, but dlib reads every validation face right and
+    cnn none: dlib is the answer on both sides, and the verdict, the PVI and `strongest` all say so."""
+    _dlib_wins_on_validation(fake_run)
     write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=200))
     md = render_report(fake_run)[0].read_text()
     res = json.loads((fake_run / "results.json").read_text())
@@ -339,3 +344,46 @@ def test_a_pvi_of_another_attacker_is_not_printed_as_the_answer(fake_run):
     assert any("recompute the PVI" in p for p in res["problems"])
     verdict = _answer_paragraph(render_report(fake_run, draw_pvi=False)[0].read_text())
     assert "computed for other attackers (dlib)" in verdict and f"{dlib_pvi.pvi('masked'):.3f}" not in verdict
+
+
+def test_style_table_opens_with_the_answer(fake_run):
+    """The style table's a and bare groups start with the answer's row (dlib here, not a CNN), with the
+    figures of `strongest` and the PVI; the CNN rows follow, the highest-PVI one marked as such."""
+    _dlib_wins_on_validation(fake_run)
+
+    def cell(acc: float, pvi: float) -> dict:
+        ci = [acc - 0.01, acc + 0.01]
+        return {
+            **{t: {"accuracy": acc, "ci": ci} for t in ("sex", "race", "age_bucket")},
+            "age": {"mae": 5.0, "ci": [4.5, 5.5]},
+            **{"pvi": pvi, "pvi_ci": [pvi - 0.01, pvi + 0.01], "reduction": 0.1, "reduction_ci": [0.05, 0.15]},
+        }
+
+    styles = {
+        "split": "uniform",
+        "n_test": 300,
+        "seed": 0,
+        "n_boot": 10,
+        "ci_level": 0.95,
+        "reference": {"attacker": "cnn_unmasked", "style": "bare"},
+        "styles": {
+            "bare": {"strongest": "cnn_unmasked", "attackers": {"cnn_unmasked": cell(0.93, 0.75)}},
+            "a": {
+                "strongest": "cnn_masked",
+                "attackers": {"cnn_masked": cell(0.81, 0.6), "cnn_robust": cell(0.8, 0.5)},
+            },
+        },
+        "best": "a",
+        "worst": "a",
+    }
+    (fake_run / "styles.json").write_text(json.dumps(styles))
+    res = json.loads(write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=100)).read_text())
+    md = render_report(fake_run, draw_pvi=False)[0].read_text()
+    rows = [r for r in md.split("## Protection by mask style", 1)[1].splitlines() if r.startswith("| a |")]
+    m, pvi = res["strongest"]["masked"]["uniform"], res["pvi"]
+    assert rows[0].startswith(f"| a | the answer: dlib | {100 * m['sex']['accuracy']:.1f}% [")
+    assert f"| {pvi['masked']:.3f} [" in rows[0] and f"| {100 * pvi['reduction']:.1f}% [" in rows[0]
+    assert rows[1].startswith("| a | cnn_masked (highest PVI) | 81.0% [80.0%, 82.0%]")
+    bare = next(r for r in md.splitlines() if r.startswith("| bare | the answer"))
+    assert f"| {pvi['unmasked']:.3f} [" in bare and bare.endswith("| - |")
+    assert "row a's cnn_masked is the paper-style CNN" in md
