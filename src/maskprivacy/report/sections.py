@@ -470,10 +470,15 @@ ANSWER_STYLE = {"a": "masked", "bare": "unmasked"}  # the style rows whose faces
 
 
 def _answer_name(side: Mapping[str, dict]) -> str:
+    """``the answer: dlib`` or, when the attributes have different attackers, ``the answer: sex dlib, ...``."""
+    return "the answer: " + _answer_attackers(side)
+
+
+def _answer_attackers(side: Mapping[str, dict]) -> str:
     names = {t: side[t]["attacker"] for t in ANSWER_TASKS}
     if len(set(names.values())) == 1:
-        return f"the answer: {names['sex']}"
-    return "the answer: " + ", ".join(f"{t} {a}" for t, a in names.items())
+        return names["sex"]
+    return ", ".join(f"{t} {a}" for t, a in names.items())
 
 
 def _answer_rows(res: Mapping, style: str) -> list[list[str]]:
@@ -503,7 +508,7 @@ def _styles_headline(res: Mapping) -> str:
     if m is None:
         return ""
     return (
-        f"The first row of a and of bare is the answer ({_answer_name(m)} on masked faces; the strongest attacker "
+        f"The first row of a and of bare is the answer ({_answer_attackers(m)} on masked faces; the strongest attacker "
         "per attribute, chosen on validation, as in the verdict and the PVI); the other rows are the CNN "
         "attackers, the only ones run on every style, and row a's cnn_masked is the paper-style CNN."
     )
