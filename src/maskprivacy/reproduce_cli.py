@@ -120,6 +120,7 @@ def _print_table(res: dict) -> None:
         ("age bucket accuracy", "age_bucket", "accuracy", True),
         ("age MAE", "age", "mae", False),
     ]
+    print(f"the paper-style attacker ({res.get('main_attacker', 'cnn')}), the figures that compare with the paper:")
     print(f"{'':<22}{'masked/uniform':>16}{'masked/random':>16}{'unmasked/uniform':>18}{'unmasked/random':>17}")
     for label, task, metric, pct in rows:
         cells = []
@@ -130,6 +131,14 @@ def _print_table(res: dict) -> None:
         print(f"{label:<22}{cells[0]:>16}{cells[1]:>16}{cells[2]:>18}{cells[3]:>17}")
     pvi = res.get("pvi") or {}
     if pvi.get("reduction") is not None:
+        chosen = pvi.get("attackers") or {}
+        who = (
+            "the answer: "
+            + "; ".join(f"{c} " + ", ".join(f"{a} {d['attacker']}" for a, d in v.items()) for c, v in chosen.items())
+            if pvi.get("attacker") == "strongest" and chosen
+            else f"attacker {pvi.get('attacker')}"
+        )
         print(
             f"PVI masked {pvi.get('masked'):.3f}  unmasked {pvi.get('unmasked'):.3f}  reduction {100 * pvi['reduction']:.1f}%"
+            f"  ({who})"
         )

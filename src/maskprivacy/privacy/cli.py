@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pvi",
         help="PVI of masked and unmasked faces, the reduction, 95%% bootstrap intervals",
         formatter_class=fmt,
-        description="Reads RUN_DIR/train/<masked|unmasked>_<split>/predictions.csv and the training "
+        description="Reads the attackers' predictions.csv under RUN_DIR (by default, per attribute, those of "
+        "the strongest masked and unmasked attackers, chosen on the validation faces) and the training "
         "faces of RUN_DIR/splits/<split>.csv (for the baselines), and prints the PVI of "
         "masked and unmasked faces, the relative reduction and paired bootstrap intervals.",
     )
@@ -38,9 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pvi.add_argument(
         "--attacker",
-        default="cnn",
-        help="which attacker: cnn (train/<cond>_<split>), cnn_per_task "
-        "(its per_task/ folder), dlib or another name "
+        default="strongest",
+        help="which attacker: strongest (the run's answer: per attribute and side, the strongest attacker "
+        "chosen on the validation faces, as in the report and results.json), cnn (the paper-style CNN, "
+        "train/<cond>_<split>), cnn_per_task (its per_task/ folder), dlib or another name "
         "(train/<name>_<cond>_<split> or <name>_<cond>_<split>)",
     )
     pvi.add_argument("--split", default="uniform", choices=("uniform", "random"))

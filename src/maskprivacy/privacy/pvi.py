@@ -216,6 +216,9 @@ class PVIResult:
     warnings: list[str] = field(default_factory=list)
     attacker: str | None = None
     split: str | None = None
+    # condition -> attribute -> {"attacker": name, "chosen_on": ...}: who read each attribute
+    attackers: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    rule: str | None = None  # how the attackers were chosen, when the run's answer chose them
 
     def pvi(self, condition: str) -> float | None:
         c = self.conditions.get(condition)
@@ -239,6 +242,9 @@ class PVIResult:
             "baselines": self.baselines.to_dict(),
             "attributes": {c: v["attributes"] for c, v in self.conditions.items()},
             "attacker": self.attacker,
+            "attackers": self.attackers or None,
+            "rule": self.rule,
+            "paired": len(self.conditions) > 1,
             "split": self.split,
             "warnings": self.warnings,
             "definition": "predictability P_a = max(0,(acc-base)/(1-base)) for classes, max(0,1-MAE/MAE_median) for age; "
@@ -349,6 +355,7 @@ def compute_pvi(
                 "kind": kind,
                 "metric": "accuracy" if kind == "classification" else "mae",
                 "model": float(point[m]),
+                "model_ci": percentile_interval(boot[:, m], level),
                 "baseline": float(point[b]),
                 "predictability": float(p) if np.isfinite(p) else None,
                 "predictability_ci": percentile_interval(ps, level),

@@ -31,6 +31,12 @@ def format_pvi(r: PVIResult) -> str:
         "weights: " + ", ".join(f"{a} {r.weights[a]:.3f}" for a in ATTRIBUTES),
         "",
     ]
+    if r.rule and r.attackers:
+        lines[1:1] = [
+            f"attackers ({c}): "
+            + ", ".join(f"{a} {d['attacker']} (chosen on {d.get('chosen_on', '?')})" for a, d in v.items())
+            for c, v in r.attackers.items()
+        ]
     head = f"{'attribute':<10} {'baseline on test':<22}"
     conds = list(r.conditions)
     for c in conds:

@@ -128,6 +128,10 @@ def pvi_figure(pvi: dict, out: str | os.PathLike) -> Path:
     title = "Privacy Vulnerability Index"
     if pvi.get("reduction") is not None:
         title += f": masks reduce it by {100 * pvi['reduction']:.1f}%"
+    if pvi.get("attacker") == "strongest":
+        title += "\n(the strongest attacker per attribute and side, chosen on validation)"
+    elif pvi.get("attacker"):
+        title += f"\n(attacker {pvi['attacker']})"
     ax.set_title(title, fontsize=10)
     ax.legend()
     return _save(fig, out)

@@ -20,17 +20,9 @@ from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
 from maskprivacy.paper import (
     PAPER_RESULTS,
 )
-from maskprivacy.privacy.ensemble import ENSEMBLE, ensemble_val_score
-from maskprivacy.privacy.runs import (
-    DEFAULT_ATTACKER,
-    TASK_COLUMNS,
-    AttackerDir,
-    discover,
-    read_metrics,
-    read_predictions,
-    task_score,
-)
+from maskprivacy.privacy.runs import DEFAULT_ATTACKER, AttackerDir
 from maskprivacy.privacy.significance import ALPHA, figure_intervals, paired_tests
+from maskprivacy.privacy.strongest import RULE, load_predictions, rank, read_attackers, validation_scores
 
 N_BOOT = 2000  # bootstrap resamples of every attacker's figures
 # (results key, task, metric, label, higher is better)
@@ -68,60 +60,8 @@ def value_of(entry: Mapping[str, Any] | None, task: str, metric: str) -> float |
 
 
 def load_attackers(run: Path) -> tuple[list[AttackerDir], dict[tuple[str, str, str], dict], list[str]]:
-    attackers = discover(run)
-    metrics, problems = {}, []
-    for a in attackers:
-        if a.metrics_path.is_file():
-            try:
-                metrics[(a.attacker, a.condition, a.split)] = read_metrics(a.metrics_path)
-            except ValueError as e:
-                problems.append(str(e))
-    return attackers, metrics, problems
-
-
-def load_predictions(
-    attackers: list[AttackerDir], part: str = "test"
-) -> tuple[dict[tuple[str, str, str], pd.DataFrame], list[str]]:
-    """Every attacker's predictions.csv (``part="val"``: val_predictions.csv) with the task columns
-    it has, keyed like the metrics; a file that cannot be read is a problem, not a failure (its
-    figures then have no intervals, or it is not ranked on validation)."""
-    preds, problems = {}, []
-    for a in attackers:
-        path = a.val_predictions_path if part == "val" else a.predictions_path
-        if not path.is_file():
-            continue
-        try:
-            head = pd.read_csv(path, nrows=0).columns
-            tasks = tuple(t for t, cols in TASK_COLUMNS.items() if set(cols) <= set(head))
-            df, warnings = read_predictions(path, tasks)
-        except (ValueError, FileNotFoundError) as e:
-            problems.append(str(e))
-            continue
-        preds[(a.attacker, a.condition, a.split)] = df
-        problems += warnings
-    return preds, problems
-
-
-def validation_scores(
-    attackers: list[AttackerDir], metrics: Mapping[tuple[str, str, str], dict]
-) -> tuple[dict[tuple[str, str, str], dict[str, float]], list[str]]:
-    """Each attacker's score per task on its split's validation faces (accuracy; MAE for age):
-    from its val_predictions.csv, or for the ensemble, which was fitted there, its recorded
-    cross-validated / unfitted score (:func:`~maskprivacy.privacy.ensemble.ensemble_val_score`).
-
-    Why: the strongest attacker is chosen on these faces. Choosing it on the test faces and reporting
-    its test figure reports the largest of several noisy estimates, which flatters the attacker."""
-    val, problems = load_predictions(attackers, part="val")
-    out = {
-        k: {t: task_score(t, df) for t in TASK_COLUMNS if set(TASK_COLUMNS[t]) <= set(df.columns)}
-        for k, df in val.items()
-    }
-    for (a, c, s), m in metrics.items():
-        if a == ENSEMBLE:
-            scores = {t: v for t in TASK_COLUMNS if (v := ensemble_val_score(m, t)) is not None}
-            if scores:
-                out[(a, c, s)] = scores
-    return out, problems
+    """Every attacker folder of ``run``, its metrics and the problems met (read as the answer's rule reads them)."""
+    return read_attackers(run)
 
 
 def strongest(
@@ -131,29 +71,33 @@ def strongest(
 ) -> dict[str, dict]:
     """Per task, the strongest attacker among ``{attacker: headline}`` and its test figure.
 
-    With ``val_scores`` (``{attacker: {task: validation score}}``) for every candidate of a task,
-    the attackers are ranked on the validation faces (``chosen_on: "validation"``) and the chosen
-    one's test figure is reported; ``best_on_test`` names the attacker with the best test figure
-    when that is another one. Without, they are ranked on the test figures themselves
-    (``chosen_on: "test"``: optimistic, the largest of noisy estimates). With ``predictions``
-    (``{attacker: predictions rows}`` on the same test faces), the strongest is tested against the
-    second on the paired faces (``vs_second``: McNemar / Wilcoxon), so the table can say whether
-    "strongest" is more than noise."""
+    Ranked by :func:`maskprivacy.privacy.strongest.rank`, the rule the PVI and the report's verdict
+    use too: with ``val_scores`` (``{attacker: {task: validation score}}``) for every candidate of a
+    task, on the validation faces (``chosen_on: "validation"``), the chosen one's test figure reported;
+    ``best_on_test`` names the attacker with the best test figure when that is another one. Without,
+    on the test figures themselves (``chosen_on: "test"``: optimistic, the largest of noisy
+    estimates). Each figure carries its interval (``<metric>_ci``, from the entry's ``intervals``).
+    With ``predictions`` (``{attacker: predictions rows}`` on the same test faces), the strongest is
+    tested against the second on the paired faces (``vs_second``: McNemar / Wilcoxon), so the table
+    can say whether "strongest" is more than noise."""
     best: dict[str, dict] = {}
     tested: dict[tuple[str, str], dict] = {}  # one paired test of a pair serves every task
+
+    def figure(a: str, task: str, metric: str, value: float) -> dict[str, Any]:
+        return {metric: value, f"{metric}_ci": interval_of(entries[a], task, metric)}
+
     for _key, task, metric, _label, higher in METRICS:
         if metric == "rmse":
             continue
         test = {a: v for a, e in entries.items() if (v := value_of(e, task, metric)) is not None}
         if not test:
             continue
-        val = {a: float(val_scores[a][task]) for a in test if val_scores and task in (val_scores.get(a) or {})}
-        on_val = len(val) == len(test)
-        rank = sorted(test, key=lambda a: ((val if on_val else test)[a], a), reverse=higher)
-        a = rank[0]
+        val = {a: float(v[task]) for a, v in (val_scores or {}).items() if a in test and task in (v or {})}
+        order, on_val = rank(test, val, higher)
+        a = order[0]
         best[task] = {
             "attacker": a,
-            metric: test[a],
+            **figure(a, task, metric, test[a]),
             "of": sorted(entries),
             "chosen_on": "validation" if on_val else "test",
         }
@@ -161,10 +105,14 @@ def strongest(
             best[task]["val"] = val[a]
             top = sorted(test, key=lambda x: (test[x], x), reverse=higher)[0]
             if top != a:
-                best[task]["best_on_test"] = {"attacker": top, metric: test[top], "val": val[top]}
-        if len(rank) > 1:
-            a2 = rank[1]
-            best[task]["second"] = {"attacker": a2, metric: test[a2], **({"val": val[a2]} if on_val else {})}
+                best[task]["best_on_test"] = {"attacker": top, **figure(top, task, metric, test[top]), "val": val[top]}
+        if len(order) > 1:
+            a2 = order[1]
+            best[task]["second"] = {
+                "attacker": a2,
+                **figure(a2, task, metric, test[a2]),
+                **({"val": val[a2]} if on_val else {}),
+            }
             if predictions and a in predictions and a2 in predictions:
                 if (a, a2) not in tested:
                     tested[(a, a2)] = paired_tests(predictions[a], predictions[a2])
@@ -172,6 +120,44 @@ def strongest(
                 if t is not None:
                     best[task]["vs_second"] = t
     return best
+
+
+def interval_of(entry: Mapping[str, Any] | None, task: str, metric: str) -> list[float | None] | None:
+    """The 95% interval of one figure of a results.json entry (its ``intervals``), None without one."""
+    return (((entry or {}).get("intervals") or {}).get(task) or {}).get(metric)
+
+
+def with_intervals(entry: dict[str, Any], attacker: str | None = None) -> dict[str, Any]:
+    """``entry`` with each figure's interval beside it (``sex: {accuracy, accuracy_ci, ...}``; None when
+    the attacker has no predictions to resample) and, given ``attacker``, its name in every task."""
+    for task, figures in entry.items():
+        if task not in CLASS_NAMES and task != "age":
+            continue
+        for metric in [m for m in figures if not m.endswith("_ci") and m != "attacker"]:
+            figures[f"{metric}_ci"] = interval_of(entry, task, metric)
+        if attacker is not None:
+            figures["attacker"] = attacker
+    return entry
+
+
+def answer_problems(best: Mapping[str, Any], pvi: Mapping[str, Any] | None) -> list[str]:
+    """Where the PVI's attackers are not the strongest of ``best`` (results.json ``strongest``): a PVI
+    computed for one attacker, or before the attackers changed. Empty when they agree."""
+    if not pvi or not pvi.get("attributes"):
+        return []
+    split = pvi.get("split") or "uniform"
+    out = []
+    for c, attrs in (pvi.get("attributes") or {}).items():
+        for a, d in attrs.items():
+            task = d.get("task", a)
+            want = (((best.get(c) or {}).get(split) or {}).get(task) or {}).get("attacker")
+            got = d.get("attacker") or pvi.get("attacker")
+            if want is not None and got != want:
+                out.append(
+                    f"the PVI's {c} {a} reader is {got}, but the strongest {c} {task} attacker of the {split} split "
+                    f"is {want}: recompute the PVI (`maskprivacy privacy pvi RUN` or reproduce --force pvi)"
+                )
+    return out
 
 
 def paired_comparisons(preds: Mapping[tuple[str, str, str], pd.DataFrame]) -> dict[str, Any]:
@@ -264,15 +250,21 @@ def build_results(
     attackers: dict[str, dict] = {}
     for (a, c, s), m in sorted(metrics.items()):
         h = results_entry(m)
-        if (a, c, s) in preds:
-            h["intervals"] = figure_intervals(preds[(a, c, s)], n_boot=N_BOOT)
+        h["intervals"] = figure_intervals(preds[(a, c, s)], n_boot=N_BOOT) if (a, c, s) in preds else {}
+        with_intervals(h)
         if m.get("wall_s"):
             h["wall_s"] = m["wall_s"]
         attackers.setdefault(a, {}).setdefault(c, {})[s] = h
-        if a == main_attacker:
-            res[c][s] = {k: v for k, v in h.items() if k != "wall_s"}
+        if a == main_attacker:  # the paper-style attacker: the figures that compare with the paper
+            main = json.loads(json.dumps({k: v for k, v in h.items() if k != "wall_s"}))
+            res[c][s] = {**with_intervals(main, a), "attacker": a}
     res["attackers"] = attackers
     res["main_attacker"] = main_attacker
+    res["main_attacker_role"] = (
+        "the paper-style attacker: masked/unmasked hold its figures, the ones that compare with the paper; "
+        "the run's answer (strongest, pvi, the report's verdict) uses the strongest attacker per attribute"
+    )
+    res["strongest_rule"] = RULE
     res["strongest"] = {
         c: {
             s: strongest(
@@ -296,6 +288,7 @@ def build_results(
     if pvi is not None and hasattr(pvi, "to_dict"):
         pvi = pvi.to_dict()
     res["pvi"] = pvi if pvi is not None else old.get("pvi")
+    problems += answer_problems(res["strongest"], res["pvi"])
     res["styles"] = read_styles(run)
     res["seeds"] = seed_summary(run, metrics)
     merged = dict(old.get("stages") or {})

@@ -46,7 +46,7 @@ from maskprivacy.report.blocks import (
     paragraph,
     table_block,
 )
-from maskprivacy.report.results import METRICS, build_results, load_attackers, read_json, value_of
+from maskprivacy.report.results import METRICS, answer_problems, build_results, load_attackers, read_json, value_of
 
 FIGURES = {
     "pipeline": "figures/pipeline.png",
@@ -70,7 +70,9 @@ def _sec_results(res: dict) -> list[Block]:
     return [
         heading(2, "Results beside the paper"),
         paragraph(
-            f"Attacker: {res.get('main_attacker', DEFAULT_ATTACKER)}. Paper: {CITATION}. "
+            f"Attacker: {res.get('main_attacker', DEFAULT_ATTACKER)}, the paper-style CNN: this is the row that compares "
+            "with the paper (the answer above uses the strongest attacker per attribute instead). Paper: "
+            f"{CITATION}. "
             "'-': the paper does not report it; the unmasked column quotes other papers' state of the art, "
             "while this run trains its unmasked attacker with the same method as the masked one. "
             "Brackets: 95% bootstrap intervals over this run's test faces."
@@ -273,7 +275,7 @@ def _sec_pvi(run: Path, res: dict) -> list[Block]:
     out.append(
         paragraph(
             f"Predictability per attribute (0 = no better than the training majority class or median age, 1 = perfect), "
-            f"weighted by importance; definition in docs/PRIVACY.md. Attacker {pvi.get('attacker') or '-'}, split "
+            f"weighted by importance; definition in docs/PRIVACY.md. {_pvi_attackers(pvi)}; split "
             f"{pvi.get('split') or '-'}, {pvi.get('n_test', '?')} paired test faces, {lvl} bootstrap intervals from "
             f"{pvi.get('n_boot', '?')} resamples (seed {pvi.get('seed', '?')}); baseline: {pvi.get('baseline', '?')}, "
             f"age as {pvi.get('age_measure', '?')}."
@@ -282,7 +284,7 @@ def _sec_pvi(run: Path, res: dict) -> list[Block]:
     rows = []
     for c in CONDITIONS:
         v = pvi.get(c)
-        rows.append([f"PVI {c}", NOT_RUN if v is None else f"{v:.3f}{fmt_ci(pvi.get(c + 'fmt_ci'))}"])
+        rows.append([f"PVI {c}", NOT_RUN if v is None else f"{v:.3f}{fmt_ci(pvi.get(c + '_ci'))}"])
     red = pvi.get("reduction")
     rows.append(
         [
@@ -308,7 +310,9 @@ def _sec_pvi(run: Path, res: dict) -> list[Block]:
             if d is None:
                 row += [NOT_RUN, NOT_RUN]
                 continue
+            # the figure's interval is printed where the figure is reported (the answer, the attackers' table)
             model = fmt_pct(d["model"]) if d["kind"] == "classification" else f"MAE {d['model']:.2f}"
+            model += f" by {d['attacker']}" if d.get("attacker") else ""
             base = fmt_pct(d["baseline"]) if d["kind"] == "classification" else f"MAE {d['baseline']:.2f}"
             p = (
                 NOT_RUN
@@ -338,6 +342,17 @@ def _sec_pvi(run: Path, res: dict) -> list[Block]:
     return out
 
 
+def _pvi_attackers(pvi: Mapping) -> str:
+    """Who the PVI's figures come from: the attacker, or per side and attribute the strongest ones."""
+    chosen = pvi.get("attackers") or {}
+    if pvi.get("attacker") != "strongest" or not chosen:
+        return f"Attacker {pvi.get('attacker') or '-'}"
+    sides = [
+        f"{c}: " + ", ".join(f"{a} {d['attacker']}" for a, d in chosen[c].items()) for c in CONDITIONS if c in chosen
+    ]
+    return "Attackers: the strongest per attribute, as in the answer (" + "; ".join(sides) + ")"
+
+
 def _strongest_cell(styles: dict, style: str) -> tuple[str, dict] | None:
     row = (styles.get("styles") or {}).get(style)
     if not row:
@@ -345,55 +360,158 @@ def _strongest_cell(styles: dict, style: str) -> tuple[str, dict] | None:
     return row["strongest"], row["attackers"][row["strongest"]]
 
 
+ANSWER_SPLIT = "uniform"  # the paper's split: the one the verdict and the PVI answer for
+ANSWER_TASKS = ("sex", "race", "age_bucket", "age")
+
+
+def answer_side(res: Mapping, condition: str) -> dict[str, dict] | None:
+    """results.json ``strongest.<condition>.uniform`` when it has every attribute, else None: the
+    attackers (and their test figures) that the verdict, the PVI and the style table's headline use."""
+    side = ((res.get("strongest") or {}).get(condition) or {}).get(ANSWER_SPLIT) or {}
+    return side if all(t in side for t in ANSWER_TASKS) else None
+
+
+def _read(b: Mapping, task: str) -> str:
+    """One attribute as the verdict reads it: figure, interval, attacker."""
+    if task == "age":
+        return f"{fmt_num(b['mae'], 2)}{fmt_ci(b.get('mae_ci'))} years ({b['attacker']})"
+    return f"{fmt_pct_ci(b['accuracy'], b.get('accuracy_ci'))} ({b['attacker']})"
+
+
+def _chosen_on(*sides: Mapping[str, dict]) -> str:
+    ons = {b.get("chosen_on") for side in sides for b in side.values()}
+    if ons == {"validation"}:
+        return "chosen on the validation faces"
+    return "chosen on the test faces, since not every attacker has validation predictions (optimistic)"
+
+
 def _sec_answer(res: dict) -> list[Block]:
-    """The answer first, in plain words, from the run's own numbers (styles.json, else the PVI)."""
+    """The answer first, in plain words, from results.json alone: the strongest attacker per attribute
+    on each side (``strongest``, chosen on validation), the PVI of those same attackers (``pvi``), and
+    the paper-style CNN's figures named as such."""
     out = [heading(2, "The answer")]
     st = res.get("styles") or {}
-    lvl = f"{100 * float(st.get('ci_level') or (res.get('pvi') or {}).get('ci_level') or 0.95):.0f}%"
-    paper = _strongest_cell(st, "a") if st else None
-    ref = st.get("reference") or {}
-    bare = ((st.get("styles") or {}).get(ref.get("style", "")) or {}).get("attackers", {}).get(ref.get("attacker", ""))
-    if paper and bare:
-        name, c = paper
-        text = (
-            f"Behind the paper's mask (shape a, white) the strongest attacker ({name}) still reads sex correctly "
-            f"{fmt_pct_ci(c['sex']['accuracy'], c['sex']['ci'])} of the time, race {fmt_pct_ci(c['race']['accuracy'], c['race']['ci'])} "
-            f"and the age bucket {fmt_pct_ci(c['age_bucket']['accuracy'], c['age_bucket']['ci'])} (age within "
-            f"{c['age']['mae']:.1f} years on average); without a mask the unmasked attacker reads "
-            f"{fmt_pct(bare['sex']['accuracy'], 1)}, {fmt_pct(bare['race']['accuracy'], 1)} and "
-            f"{fmt_pct(bare['age_bucket']['accuracy'], 1)}. In terms of the Privacy Vulnerability Index (0 = nothing "
-            f"readable beyond guessing from the population, 1 = everything), it is {bare['pvi']:.3f} without a mask "
-            f"and {c['pvi']:.3f}{fmt_ci(c.get('pvi_ci'))} behind this one: a reduction of "
-            f"{fmt_pct_ci(c.get('reduction'), c.get('reduction_ci'))}."
-        )
-        best, worst = st.get("best"), st.get("worst")
-        n_styles = len([k for k in st.get("styles") or {} if k != "bare"])
-        if best and worst and best != worst:
-            (bn, b), (wn, w) = _strongest_cell(st, best), _strongest_cell(st, worst)  # type: ignore[misc]
-            text += (
-                f" Of the {n_styles} mask styles tried on the same {st.get('n_test', '?')} test faces, {best} protects "
-                f"best (strongest attacker {bn}: sex {fmt_pct(b['sex']['accuracy'], 1)}, PVI reduction "
-                f"{fmt_pct_ci(b.get('reduction'), b.get('reduction_ci'))}) and {worst} least ({wn}: sex "
-                f"{fmt_pct(w['sex']['accuracy'], 1)}, reduction {fmt_pct_ci(w.get('reduction'), w.get('reduction_ci'))})."
-            )
-        text += f" Intervals: {lvl} bootstrap over the test faces."
-        return out + [paragraph(text)]
     pvi = res.get("pvi") or {}
-    m = (res.get("masked") or {}).get("uniform") or {}
-    if pvi.get("reduction") is not None and m:
-        return out + [
-            paragraph(
-                f"Behind the paper's mask (shape a, white) the attacker ({res.get('main_attacker', DEFAULT_ATTACKER)}) still "
-                f"reads sex correctly {fmt_pct(value_of(m, 'sex', 'accuracy'), 1)} of the time, race "
-                f"{fmt_pct(value_of(m, 'race', 'accuracy'), 1)} and the age bucket {fmt_pct(value_of(m, 'age_bucket', 'accuracy'), 1)}; "
-                f"the mask lowers the Privacy Vulnerability Index by {fmt_pct_ci(pvi['reduction'], pvi.get('reduction_ci'))}. "
-                f"Protection by mask style: {NOT_RUN} (reproduce stage `styles`)."
+    lvl = f"{100 * float(pvi.get('ci_level') or st.get('ci_level') or 0.95):.0f}%"
+    m, u = answer_side(res, "masked"), answer_side(res, "unmasked")
+    if m is None:
+        return out + [paragraph(f"{NOT_RUN}: train the masked and unmasked attackers and compute the PVI first.")]
+    n_att = len(m["sex"].get("of") or [])
+    text = (
+        f"Behind the paper's mask (shape a, white) the strongest attacker of this run for each attribute "
+        f"({_chosen_on(m, *([u] if u else []))}, among the {n_att} attackers of masked faces; {ANSWER_SPLIT} split) "
+        f"still reads sex correctly {_read(m['sex'], 'sex')} of the time, race {_read(m['race'], 'race')} and the "
+        f"age bucket {_read(m['age_bucket'], 'age_bucket')}, age within {_read(m['age'], 'age')} on average"
+    )
+    if u is not None:
+        text += (
+            f"; without a mask the strongest unmasked attacker reads sex {_read(u['sex'], 'sex')}, race "
+            f"{_read(u['race'], 'race')} and the age bucket {_read(u['age_bucket'], 'age_bucket')}, age within "
+            f"{_read(u['age'], 'age')}"
+        )
+    text += "."
+    mismatch = answer_problems(res.get("strongest") or {}, pvi)
+    if pvi.get("masked") is not None and not mismatch:
+        text += (
+            " In terms of the Privacy Vulnerability Index of these same attackers (0 = nothing readable beyond "
+            "guessing from the population, 1 = everything), it is "
+            + (
+                f"{pvi['unmasked']:.3f}{fmt_ci(pvi.get('unmasked_ci'))} without a mask and "
+                if pvi.get("unmasked") is not None
+                else ""
             )
-        ]
-    return out + [paragraph(f"{NOT_RUN}: train the masked and unmasked attackers and compute the PVI first.")]
+            + f"{pvi['masked']:.3f}{fmt_ci(pvi.get('masked_ci'))} behind this one"
+            + (
+                f": a reduction of {fmt_pct_ci(pvi['reduction'], pvi.get('reduction_ci'))} (paired over the "
+                f"{pvi.get('n_test', '?')} test faces both sides read)."
+                if pvi.get("reduction") is not None
+                else "."
+            )
+        )
+    elif mismatch:
+        text += (
+            f" The PVI in results.json was computed for other attackers ({pvi.get('attacker')}): see the note above."
+        )
+    else:
+        text += f" PVI: {NOT_RUN}."
+    main = res.get("main_attacker", DEFAULT_ATTACKER)
+    pm, pu = (((res.get(c) or {}).get(ANSWER_SPLIT) or {}) for c in CONDITIONS)
+    if value_of(pm, "sex", "accuracy") is not None:
+        text += (
+            f" The paper-style CNN ({main}), the row that compares with the paper, reads sex "
+            f"{fmt_pct(value_of(pm, 'sex', 'accuracy'), 1)} behind the mask"
+            + (
+                f" and {fmt_pct(value_of(pu, 'sex', 'accuracy'), 1)} without"
+                if value_of(pu, "sex", "accuracy") is not None
+                else ""
+            )
+            + "."
+        )
+    best, worst = st.get("best"), st.get("worst")
+    n_styles = len([k for k in st.get("styles") or {} if k != "bare"])
+    if best and worst and best != worst:
+        (bn, b), (wn, w) = _strongest_cell(st, best), _strongest_cell(st, worst)  # type: ignore[misc]
+        text += (
+            f" Of the {n_styles} mask styles tried on the same {st.get('n_test', '?')} test faces with the CNN attackers, "
+            f"{best} protects best (highest-PVI CNN {bn}: sex {fmt_pct(b['sex']['accuracy'], 1)}, PVI reduction "
+            f"{fmt_pct_ci(b.get('reduction'), b.get('reduction_ci'))}) and {worst} least ({wn}: sex "
+            f"{fmt_pct(w['sex']['accuracy'], 1)}, reduction {fmt_pct_ci(w.get('reduction'), w.get('reduction_ci'))})."
+        )
+    elif not st:
+        text += f" Protection by mask style: {NOT_RUN} (reproduce stage `styles`)."
+    text += f" Intervals: {lvl} bootstrap over the test faces."
+    return out + [paragraph(text)]
 
 
 STYLE_COLUMNS = ("style", "attacker", "sex acc", "race acc", "age bucket acc", "age MAE", "PVI", "PVI reduction")
+
+
+ANSWER_STYLE = {"a": "masked", "bare": "unmasked"}  # the style rows whose faces the answer's attackers read
+
+
+def _answer_name(side: Mapping[str, dict]) -> str:
+    """``the answer: dlib`` or, when the attributes have different attackers, ``the answer: sex dlib, ...``."""
+    return "the answer: " + _answer_attackers(side)
+
+
+def _answer_attackers(side: Mapping[str, dict]) -> str:
+    names = {t: side[t]["attacker"] for t in ANSWER_TASKS}
+    if len(set(names.values())) == 1:
+        return names["sex"]
+    return ", ".join(f"{t} {a}" for t, a in names.items())
+
+
+def _answer_rows(res: Mapping, style: str) -> list[list[str]]:
+    """The answer's row of style ``a`` (masked) or ``bare`` (unmasked): the strongest attacker per
+    attribute and the PVI, copied from results.json ``strongest`` and ``pvi`` (the verdict's figures)."""
+    cond = ANSWER_STYLE.get(style)
+    side = answer_side(res, cond) if cond else None
+    if side is None:
+        return []
+    pvi = res.get("pvi") or {}
+    ok = pvi.get(cond) is not None and not answer_problems(res.get("strongest") or {}, pvi)
+    reduction = pvi.get("reduction") if cond == "masked" else None
+    return [
+        [
+            style,
+            _answer_name(side),
+            *(fmt_pct_ci(side[t]["accuracy"], side[t].get("accuracy_ci")) for t in ("sex", "race", "age_bucket")),
+            f"{side['age']['mae']:.2f}{fmt_ci(side['age'].get('mae_ci'))}",
+            f"{pvi[cond]:.3f}{fmt_ci(pvi.get(cond + '_ci'))}" if ok else NOT_RUN,
+            fmt_pct_ci(reduction, pvi.get("reduction_ci")) if ok and reduction is not None else "-",
+        ]
+    ]
+
+
+def _styles_headline(res: Mapping) -> str:
+    m = answer_side(res, "masked")
+    if m is None:
+        return ""
+    return (
+        f"The first row of a and of bare is the answer ({_answer_attackers(m)} on masked faces; the strongest attacker "
+        "per attribute, chosen on validation, as in the verdict and the PVI); the other rows are the CNN "
+        "attackers, the only ones run on every style, and row a's cnn_masked is the paper-style CNN."
+    )
 
 
 def _realmask_rows(real: object, out: list[Block]) -> list[list[str]]:
@@ -455,8 +573,9 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
             f"the training size) wearing each mask style, drawn from the face's key points with a fixed seed "
             f"({st.get('seed')}); row a is the paper's mask exactly as the masked attacker is tested on it. Accuracy "
             f"[{lvl} bootstrap interval, {st.get('n_boot')} paired resamples]; PVI reduction against the unmasked "
-            f"attacker on bare faces. Strongest = the attacker with the highest PVI on that style (the worst case "
-            f"for the wearer). Sorted from best to worst protection, then no mask (bare). Best: {st.get('best')}; worst: {st.get('worst')}."
+            f"attacker on bare faces. {_styles_headline(res)} '(highest PVI)' marks the CNN with the highest PVI on "
+            f"that style, chosen on the test faces (the worst case among the CNNs for the wearer). Sorted from best "
+            f"to worst protection, then no mask (bare). Best: {st.get('best')}; worst: {st.get('worst')}."
         )
     )
     rows_ = st.get("styles") or {}
@@ -467,11 +586,12 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
     rows = []
     for s_ in order:
         r = rows_[s_]
+        rows += _answer_rows(res, s_)
         for a, c in sorted(r["attackers"].items()):
             rows.append(
                 [
                     s_,
-                    a + (" (strongest)" if a == r["strongest"] else ""),
+                    a + (" (highest PVI)" if a == r["strongest"] else ""),
                     fmt_pct_ci(c["sex"]["accuracy"], c["sex"]["ci"]),
                     fmt_pct_ci(c["race"]["accuracy"], c["race"]["ci"]),
                     fmt_pct_ci(c["age_bucket"]["accuracy"], c["age_bucket"]["ci"]),

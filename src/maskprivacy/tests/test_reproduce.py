@@ -189,6 +189,43 @@ def test_protection_by_style_table(smoke_run):
     assert "Protection by mask style" in md and "Behind the paper's mask" in md
 
 
+def unintervalled_figures(node: object, at: str = "") -> list[str]:
+    """Paths of the accuracies and MAEs of a results.json without an interval beside them. The paper's
+    published figures, the spread over seeds and the real-photo evaluation's per-class counts are
+    other kinds of figure and are not looked at."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        for k in ("accuracy", "mae", "model"):
+            figure = isinstance(node.get(k), (int, float)) and not isinstance(node.get(k), bool)
+            if figure and node.get(f"{k}_ci") is None and node.get("ci") is None:
+                out.append(f"{at}{k}")
+        for k, v in node.items():
+            if k not in ("paper", "seeds", "realmask", "intervals"):
+                out += unintervalled_figures(v, f"{at}{k}.")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += unintervalled_figures(v, f"{at}{i}.")
+    return out
+
+
+def test_the_verdict_the_pvi_and_strongest_give_one_answer(smoke_run):
+    res = json.loads((smoke_run / "results.json").read_text())
+    md = (smoke_run / "report.md").read_text()
+    verdict = md.split("## The answer", 1)[1].strip().split("\n\n", 1)[0]
+    sex = re.search(r"reads sex correctly ([\d.]+%) \[[^]]+\] \(([\w-]+)\)", verdict)
+    best = res["strongest"]["masked"]["uniform"]["sex"]
+    assert sex and sex.group(2) == best["attacker"] and sex.group(1) == f"{100 * best['accuracy']:.1f}%"
+    pvi = res["pvi"]
+    assert pvi["attacker"] == "strongest" and pvi["paired"]
+    for c in ("masked", "unmasked"):
+        for attribute in ("sex", "race", "age"):
+            assert pvi["attributes"][c][attribute]["attacker"] == res["strongest"][c]["uniform"][attribute]["attacker"]
+    assert f"{pvi['masked']:.3f}" in verdict and f"{pvi['unmasked']:.3f}" in verdict
+    assert f"{100 * pvi['reduction']:.1f}%" in verdict
+    assert res["masked"]["uniform"]["sex"]["accuracy_ci"] is not None
+    assert unintervalled_figures(res) == []
+
+
 def test_real_masks_row_is_read_when_present(smoke_run):
     from maskprivacy.report.render import render_report
     from maskprivacy.report.results import write_results

@@ -52,8 +52,10 @@ def test_pvi_command_clear_errors(tmp_path, capsys):
     rc, _, err = _run(capsys, "privacy", "pvi", str(tmp_path / "missing"))
     assert rc == 2 and "run folder not found" in err
     (tmp_path / "empty").mkdir()
-    rc, _, err = _run(capsys, "privacy", "pvi", str(tmp_path / "empty"))
+    rc, _, err = _run(capsys, "privacy", "pvi", str(tmp_path / "empty"), "--attacker", "cnn")
     assert rc == 2 and "no predictions for attacker 'cnn'" in err and "masked_uniform/predictions.csv" in err
+    rc, _, err = _run(capsys, "privacy", "pvi", str(tmp_path / "empty"))
+    assert rc == 2 and "no attacker of split 'uniform'" in err and "Train the attackers first" in err
 
 
 def test_survey_commands(tmp_path, capsys):

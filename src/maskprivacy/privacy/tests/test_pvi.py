@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -9,8 +10,10 @@ import pandas as pd
 import pytest
 
 from maskprivacy.data.labels import FaceLabels
+from maskprivacy.layout import CONDITIONS
 from maskprivacy.privacy.baselines import Baselines, baselines_from_labels, baselines_from_split
 from maskprivacy.privacy.pvi import (
+    ATTRIBUTES,
     bootstrap_means,
     compute_pvi,
     normalise_weights,
@@ -250,12 +253,59 @@ def test_baselines_from_labels_and_split(tmp_path, make_fake_run):
 
 def test_pvi_for_fake_run(tmp_path, make_fake_run):
     run = make_fake_run(tmp_path / "run")
-    r = pvi_for_run(run, n_boot=300)
+    r = pvi_for_run(run, attacker="cnn", n_boot=300)
     assert r.n_test == 300 and r.attacker == "cnn" and r.split == "uniform"
     assert 0 < r.pvi("masked") < r.pvi("unmasked") < 1
     assert 0 < r.reduction < 1
     d = pvi_for_run(run, attacker="dlib", n_boot=100)
     assert d.pvi("masked") < r.pvi("masked")  # the fixture's dlib flips more answers
+    # by default the run's answer: with a cnn far better than dlib on every attribute (no validation
+    # predictions here, so ranked on the test figures), the answer is the cnn pair's PVI
+    far = {("cnn", "masked"): (0.1, 3.0), ("cnn", "unmasked"): (0.05, 2.0), ("dlib", "masked"): (0.7, 20.0)}
+    run = make_fake_run(tmp_path / "far", attackers={**far, ("dlib", "unmasked"): (0.6, 15.0)})
+    r = pvi_for_run(run, attacker="cnn", n_boot=300)
+    s = pvi_for_run(run, n_boot=300)
+    assert s.attacker == "strongest" and s.to_dict()["paired"]
+    assert s.attackers == {c: {a: {"attacker": "cnn", "chosen_on": "test"} for a in ATTRIBUTES} for c in CONDITIONS}
+    assert (s.pvi("masked"), s.pvi("unmasked"), s.reduction, s.reduction_ci) == (
+        r.pvi("masked"),
+        r.pvi("unmasked"),
+        r.reduction,
+        r.reduction_ci,
+    )
+    sex = s.conditions["masked"]["attributes"]["sex"]
+    assert sex["attacker"] == "cnn" and sex["model_ci"][0] <= sex["model"] <= sex["model_ci"][1]
+
+
+def test_pvi_reads_each_attribute_from_its_strongest_attacker(tmp_path, make_fake_run):
+    """dlib wins sex on the validation faces, cnn every other attribute: the PVI's sex figure is dlib's
+    test accuracy, its race figure cnn's, on both sides, paired on the same faces."""
+    run = make_fake_run(tmp_path / "run")
+    for name in ("masked_uniform", "unmasked_uniform", "dlib_masked_uniform", "dlib_unmasked_uniform"):
+        d = run / "train" / name
+        df = pd.read_csv(d / "predictions.csv")
+        is_dlib = name.startswith("dlib")
+        for t in ("sex", "race", "age_bucket"):
+            right = is_dlib == (t == "sex")
+            df[f"{t}_pred"] = df[f"{t}_true"] if right else (df[f"{t}_true"] + 1) % (2 if t == "sex" else 5)
+        df["age_pred"] = df["age_true"] + (30 if is_dlib else 0)
+        df.to_csv(d / "val_predictions.csv", index=False)
+    r = pvi_for_run(run, n_boot=100)
+    metrics = {
+        (a, c): json.loads(
+            (run / "train" / f"{'dlib_' if a == 'dlib' else ''}{c}_uniform" / "metrics.json").read_text()
+        )
+        for a in ("cnn", "dlib")
+        for c in CONDITIONS
+    }
+    for c in CONDITIONS:
+        attrs = r.conditions[c]["attributes"]
+        assert {a: attrs[a]["attacker"] for a in ATTRIBUTES} == {"sex": "dlib", "race": "cnn", "age": "cnn"}
+        assert attrs["sex"]["chosen_on"] == "validation"
+        assert attrs["sex"]["model"] == pytest.approx(metrics[("dlib", c)]["sex"]["accuracy"])
+        assert attrs["race"]["model"] == pytest.approx(metrics[("cnn", c)]["race"]["accuracy"])
+        assert attrs["age"]["model"] == pytest.approx(metrics[("cnn", c)]["age"]["mae"])
+    assert r.n_test == 300 and r.reduction is not None and r.reduction_ci[0] is not None
 
 
 def test_pvi_for_run_errors_and_partial_runs(tmp_path, make_fake_run):
@@ -263,6 +313,8 @@ def test_pvi_for_run_errors_and_partial_runs(tmp_path, make_fake_run):
         pvi_for_run(tmp_path / "nope")
     run = make_fake_run(tmp_path / "run", attackers={("cnn", "masked"): (0.2, 5.0)})
     with pytest.raises(FileNotFoundError, match=r"train/masked_random/predictions.csv"):
+        pvi_for_run(run, attacker="cnn", split="random")
+    with pytest.raises(FileNotFoundError, match=r"no attacker of split 'random'"):
         pvi_for_run(run, split="random")
     r = pvi_for_run(run, n_boot=50)  # only masked: its PVI, no reduction
     assert r.pvi("masked") > 0 and r.pvi("unmasked") is None and r.reduction is None

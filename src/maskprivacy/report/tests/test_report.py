@@ -34,7 +34,16 @@ def test_results_json_follows_the_contract(fake_run):
     assert res["masked"]["uniform"]["sex"]["accuracy"] == m["sex"]["accuracy"]
     assert res["masked"]["uniform"]["race"]["accuracy"] == m["race"]["accuracy"]
     assert res["masked"]["uniform"]["age_bucket"]["accuracy"] == m["age_bucket"]["accuracy"]
-    assert res["unmasked"]["uniform"]["age"] == {"mae": u["age"]["mae"], "rmse": u["age"]["rmse"]}
+    age = res["unmasked"]["uniform"]["age"]
+    assert {k: age[k] for k in ("mae", "rmse", "attacker")} == {
+        "mae": u["age"]["mae"],
+        "rmse": u["age"]["rmse"],
+        "attacker": "cnn",
+    }
+    # every figure of the paper-style row carries its interval, and the interval holds the figure
+    sex = res["masked"]["uniform"]["sex"]
+    assert sex["accuracy_ci"][0] <= sex["accuracy"] <= sex["accuracy_ci"][1] and sex["attacker"] == "cnn"
+    assert age["mae_ci"][0] <= age["mae"] <= age["mae_ci"][1]
     assert "random" not in res["masked"]
     assert res["pvi"]["masked"] == pytest.approx(pvi.pvi("masked"))
     assert res["pvi"]["reduction"] == pytest.approx(1 - res["pvi"]["masked"] / res["pvi"]["unmasked"])
@@ -92,21 +101,23 @@ def test_strongest_picks_max_accuracy_and_min_mae():
 
 def test_strongest_is_ranked_on_validation_and_reports_its_test_figure():
     entries = {
-        "a": {"sex": {"accuracy": 0.90}, "age": {"mae": 6.0}},
-        "b": {"sex": {"accuracy": 0.88}, "age": {"mae": 7.0}},
+        "a": {"sex": {"accuracy": 0.90}, "age": {"mae": 6.0}, "intervals": {"sex": {"accuracy": [0.86, 0.93]}}},
+        "b": {"sex": {"accuracy": 0.88}, "age": {"mae": 7.0}, "intervals": {"sex": {"accuracy": [0.84, 0.91]}}},
     }
     val = {"a": {"sex": 0.80, "age": 5.0}, "b": {"sex": 0.85, "age": 6.0}}
     best = strongest(entries, val_scores=val)
-    # b wins on validation: its test figure is reported, and a is named as the best on the test faces
+    # b wins on validation: its test figure and interval are reported, and a is named as the best on the test faces
     assert best["sex"] == {
         "attacker": "b",
         "accuracy": 0.88,
+        "accuracy_ci": [0.84, 0.91],
         "of": ["a", "b"],
         "chosen_on": "validation",
         "val": 0.85,
-        "best_on_test": {"attacker": "a", "accuracy": 0.90, "val": 0.80},
-        "second": {"attacker": "a", "accuracy": 0.90, "val": 0.80},
+        "best_on_test": {"attacker": "a", "accuracy": 0.90, "accuracy_ci": [0.86, 0.93], "val": 0.80},
+        "second": {"attacker": "a", "accuracy": 0.90, "accuracy_ci": [0.86, 0.93], "val": 0.80},
     }
+    assert best["age"]["mae_ci"] is None  # no predictions to resample: no interval, and it says so
     assert best["age"]["attacker"] == "a" and "best_on_test" not in best["age"]
     # one candidate without a validation score: every candidate is ranked on the test figures, and it says so
     partial = strongest(entries, val_scores={"b": val["b"]})
@@ -262,3 +273,117 @@ def test_real_masks_show_without_the_styles_stage(tmp_path):
     assert "Protection by mask style" in text and "(reproduce stage `styles`)" in text
     assert "cnn_robust (n=4)" in text and "different population" in text
     assert "balanced 50.0%; AUC 0.625 [0.250, 1.000]; male 100.0% of 3 photos / 2 people" in text
+
+
+def _answer_paragraph(md: str) -> str:
+    return md.split("## The answer", 1)[1].strip().split("\n\n", 1)[0]
+
+
+def _dlib_wins_on_validation(run) -> None:
+    """val_predictions.csv where dlib reads every validation face right and cnn none."""
+    import pandas as pd
+
+    for name, right in (
+        ("masked_uniform", False),
+        ("unmasked_uniform", False),
+        ("dlib_masked_uniform", True),
+        ("dlib_unmasked_uniform", True),
+    ):
+        d = run / "train" / name
+        df = pd.read_csv(d / "predictions.csv")
+        for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
+            df[f"{t}_pred"] = df[f"{t}_true"] if right else (df[f"{t}_true"] + 1) % k
+        df["age_pred"] = df["age_true"] + (0 if right else 30)
+        df.to_csv(d / "val_predictions.csv", index=False)
+
+
+def test_verdict_pvi_and_strongest_name_the_same_attacker_when_the_cnn_is_not_the_strongest(fake_run):
+    """The fixture's cnn beats dlib on the test faces, but dlib reads every validation face right and
+    cnn none: dlib is the answer on both sides, and the verdict, the PVI and `strongest` all say so."""
+    _dlib_wins_on_validation(fake_run)
+    write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=200))
+    md = render_report(fake_run)[0].read_text()
+    res = json.loads((fake_run / "results.json").read_text())
+    dlib = {c: _metrics(fake_run, f"dlib_{c}_uniform") for c in ("masked", "unmasked")}
+    cnn = _metrics(fake_run, "masked_uniform")
+    assert cnn["sex"]["accuracy"] > dlib["masked"]["sex"]["accuracy"]  # the cnn is the best on the test faces
+    for c in ("masked", "unmasked"):
+        for t in ("sex", "race", "age_bucket", "age"):
+            b = res["strongest"][c]["uniform"][t]
+            assert (b["attacker"], b["chosen_on"]) == ("dlib", "validation")
+            metric = "mae" if t == "age" else "accuracy"
+            assert b[metric] == dlib[c][t][metric] and b[f"{metric}_ci"][0] <= b[metric] <= b[f"{metric}_ci"][1]
+    # the PVI is dlib's on both sides: the same figures as asking for dlib by name
+    pvi, only_dlib = res["pvi"], pvi_for_run(fake_run, attacker="dlib", n_boot=200).to_dict()
+    assert pvi["attacker"] == "strongest" and pvi["paired"]
+    assert {d["attacker"] for side in pvi["attributes"].values() for d in side.values()} == {"dlib"}
+    for k in ("masked", "unmasked", "reduction", "masked_ci", "unmasked_ci", "reduction_ci"):
+        assert pvi[k] == only_dlib[k]
+    assert pvi["attributes"]["masked"]["sex"]["model"] == res["strongest"]["masked"]["uniform"]["sex"]["accuracy"]
+    assert not [p for p in res["problems"] if "PVI" in p]
+    # the verdict names dlib for masked sex, prints its figure, and the PVI's figures
+    verdict = _answer_paragraph(md)
+    sex = re.search(r"reads sex correctly ([\d.]+%) \[[^]]+\] \((\w+)\)", verdict)
+    assert sex and sex.group(2) == res["strongest"]["masked"]["uniform"]["sex"]["attacker"] == "dlib"
+    assert sex.group(1) == f"{100 * dlib['masked']['sex']['accuracy']:.1f}%"
+    assert f"{pvi['masked']:.3f}" in verdict and f"{pvi['unmasked']:.3f}" in verdict
+    assert f"{100 * pvi['reduction']:.1f}%" in verdict and "chosen on the validation faces" in verdict
+    # the paper-style CNN is still there, named as such, with its own figure
+    assert (
+        f"paper-style CNN (cnn), the row that compares with the paper, reads sex {100 * cnn['sex']['accuracy']:.1f}%"
+        in verdict
+    )
+    assert "Attacker: cnn, the paper-style CNN" in md
+
+
+def test_a_pvi_of_another_attacker_is_not_printed_as_the_answer(fake_run):
+    """A PVI computed for one named attacker that is not the strongest (an older pvi.json, or `--attacker`)
+    is flagged, and the verdict does not present its figures as the answer's."""
+    dlib_pvi = pvi_for_run(fake_run, attacker="dlib", n_boot=50)
+    res = json.loads(write_results(fake_run, pvi=dlib_pvi).read_text())
+    assert any("recompute the PVI" in p for p in res["problems"])
+    verdict = _answer_paragraph(render_report(fake_run, draw_pvi=False)[0].read_text())
+    assert "computed for other attackers (dlib)" in verdict and f"{dlib_pvi.pvi('masked'):.3f}" not in verdict
+
+
+def test_style_table_opens_with_the_answer(fake_run):
+    """The style table's a and bare groups start with the answer's row (dlib here, not a CNN), with the
+    figures of `strongest` and the PVI; the CNN rows follow, the highest-PVI one marked as such."""
+    _dlib_wins_on_validation(fake_run)
+
+    def cell(acc: float, pvi: float) -> dict:
+        ci = [acc - 0.01, acc + 0.01]
+        return {
+            **{t: {"accuracy": acc, "ci": ci} for t in ("sex", "race", "age_bucket")},
+            "age": {"mae": 5.0, "ci": [4.5, 5.5]},
+            **{"pvi": pvi, "pvi_ci": [pvi - 0.01, pvi + 0.01], "reduction": 0.1, "reduction_ci": [0.05, 0.15]},
+        }
+
+    styles = {
+        "split": "uniform",
+        "n_test": 300,
+        "seed": 0,
+        "n_boot": 10,
+        "ci_level": 0.95,
+        "reference": {"attacker": "cnn_unmasked", "style": "bare"},
+        "styles": {
+            "bare": {"strongest": "cnn_unmasked", "attackers": {"cnn_unmasked": cell(0.93, 0.75)}},
+            "a": {
+                "strongest": "cnn_masked",
+                "attackers": {"cnn_masked": cell(0.81, 0.6), "cnn_robust": cell(0.8, 0.5)},
+            },
+        },
+        "best": "a",
+        "worst": "a",
+    }
+    (fake_run / "styles.json").write_text(json.dumps(styles))
+    res = json.loads(write_results(fake_run, pvi=pvi_for_run(fake_run, n_boot=100)).read_text())
+    md = render_report(fake_run, draw_pvi=False)[0].read_text()
+    rows = [r for r in md.split("## Protection by mask style", 1)[1].splitlines() if r.startswith("| a |")]
+    m, pvi = res["strongest"]["masked"]["uniform"], res["pvi"]
+    assert rows[0].startswith(f"| a | the answer: dlib | {100 * m['sex']['accuracy']:.1f}% [")
+    assert f"| {pvi['masked']:.3f} [" in rows[0] and f"| {100 * pvi['reduction']:.1f}% [" in rows[0]
+    assert rows[1].startswith("| a | cnn_masked (highest PVI) | 81.0% [80.0%, 82.0%]")
+    bare = next(r for r in md.splitlines() if r.startswith("| bare | the answer"))
+    assert f"| {pvi['unmasked']:.3f} [" in bare and bare.endswith("| - |")
+    assert "row a's cnn_masked is the paper-style CNN" in md
