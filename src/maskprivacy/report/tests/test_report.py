@@ -262,3 +262,25 @@ def test_real_masks_show_without_the_styles_stage(tmp_path):
     assert "Protection by mask style" in text and "(reproduce stage `styles`)" in text
     assert "cnn_robust (n=4)" in text and "different population" in text
     assert "balanced 50.0%; AUC 0.625 [0.250, 1.000]; male 100.0% of 3 photos / 2 people" in text
+
+
+def test_real_masks_are_shown_per_framing_bucket(tmp_path):
+    """realmask.json's per-framing figures become one line per attacker under the table."""
+    run = tmp_path / "run"
+    run.mkdir()
+    close = {"n": 3, "sex": {"accuracy": 2 / 3, "balanced_accuracy": 0.5, "auc": None}, "race": {"accuracy": 1.0}}
+    framing = {"none": {"n": 1, "sex": {"accuracy": 1.0, "balanced_accuracy": 1.0, "auc": None}}, "some": {"n": 0}}
+    real = {
+        "population": "realmask-dev: 4 photos",
+        "attackers": {"cnn_robust": {"n": 4, "sex": {"accuracy": 0.75}, "framing": {**framing, "most": close}}},
+        "framing_buckets": {"measure": "share beyond", "none": "under 5%", "some": "5% to 25%", "most": "25% or more"},
+    }
+    (run / "realmask.json").write_text(json.dumps(real))
+    text = render_report(run, draw_pvi=False)[0].read_text()
+    assert "The real-mask rows by framing (share beyond: none under 5%, some 5% to 25%, most 25% or more)" in text
+    assert "1 face: sex 100.0% (balanced 100.0%)" in text and "0 faces" in text
+    assert "3 faces: sex 66.7% (balanced 50.0%), race 100.0%" in text
+    # a realmask.json written before the framing was measured: no framing lines, no error
+    del real["attackers"]["cnn_robust"]["framing"]
+    (run / "realmask.json").write_text(json.dumps(real))
+    assert "by framing" not in render_report(run, draw_pvi=False)[0].read_text()
