@@ -156,6 +156,13 @@ def group_photo(faces: list[Path], size: tuple[int, int] = (1024, 768), face_px:
     return canvas
 
 
+def close_up(face: Path, size: tuple[int, int] = (260, 280)) -> np.ndarray:
+    """A sample face cut to brows-to-chin and cheek-to-cheek, then enlarged: a tight close-up whose photo
+    ends inside the head (no hair, no outline), as many phone photos with real masks do."""
+    f = np.asarray(Image.open(face).convert("RGB"))[45:185, 35:165]
+    return np.asarray(Image.fromarray(f).resize(size, Image.BICUBIC))
+
+
 def constant_mask_detector(run: Path, logit: float) -> None:
     """Write a mask detector into ``run`` that answers P(masked) = sigmoid(logit) for every face."""
     import torch
@@ -188,6 +195,12 @@ def jpeg_fixture():
 def group_photo_fixture():
     """``group_photo(faces, size, face_px) -> RGB array``: sample faces pasted on a grey canvas."""
     return group_photo
+
+
+@pytest.fixture(scope="session", name="close_up")
+def close_up_fixture():
+    """``close_up(face, size) -> RGB array``: a sample face cut to a tight close-up."""
+    return close_up
 
 
 @pytest.fixture(scope="session", name="png_claiming")

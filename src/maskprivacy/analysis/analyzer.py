@@ -288,6 +288,9 @@ class FaceResult:
     masked_crop: np.ndarray | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
     mask_probability: float | None = None  # the run's mask detector's P(masked), when it decided
+    # The share of the aligned crop beyond the photo's borders (faces.align.beyond_frame_share): a tight
+    # close-up leaves the attacker no hair or head outline to read.
+    beyond_frame: float | None = None
 
     def to_dict(self, images: bool = False) -> dict[str, Any]:
         d = {
@@ -298,6 +301,7 @@ class FaceResult:
             "masked_reason": self.masked_reason,
             "mask_probability": None if self.mask_probability is None else round(self.mask_probability, 4),
             "alignment": self.alignment,
+            "beyond_frame": None if self.beyond_frame is None else round(self.beyond_frame, 4),
             "as_is": self.as_is,
             "masked": self.masked,
             "change": self.change,
@@ -541,6 +545,7 @@ class Analyzer:
                         masked_crop=masked_crops.get((pi, fi)),
                         notes=notes,
                         mask_probability=f.mask_probability,
+                        beyond_frame=f.beyond_frame,
                     )
                 )
             h, w = rgb.shape[:2]

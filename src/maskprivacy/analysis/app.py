@@ -104,6 +104,10 @@ class Face(BaseModel):
         None, description="the run's mask detector's P(masked) when it decided (null: told, or the colour check)"
     )
     alignment: str
+    beyond_frame: Optional[float] = Field(
+        None,
+        description="share of the aligned face crop that lies beyond the photo (0: all in frame; a close-up: more)",
+    )
     as_is: Optional[Reading] = Field(None, description="the face as photographed")
     masked: Optional[Reading] = Field(None, description="the face with the digital mask")
     change: Optional[dict[str, Any]] = Field(None, description="what the mask changed, per attribute")

@@ -273,6 +273,14 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"  {task} accuracy: {pct(m['accuracy'])}, balanced {pct(m['balanced_accuracy'])}{auc} (n={m['n']})"
             + (f"; per class: {per}" if per else "")
         )
+    if res.framing is not None:
+        from maskprivacy.analysis.evaluate import framing_text
+
+        b = res.framing["buckets"]
+        print(f"  by framing ({res.framing['measure']}: none {b['none']}, some {b['some']}, most {b['most']}):")
+        print(f"    every face: {framing_text(res.framing['all_faces'], pct)}")
+        if any(d["n"] for d in res.framing["already_masked"].values()):
+            print(f"    faces already wearing a mask: {framing_text(res.framing['already_masked'], pct)}")
     from maskprivacy.analysis.mask_decision import decision_counts
 
     for m in ((res.mask_check or {}).get("checks") or {}).values():

@@ -17,7 +17,9 @@ What a researcher needs from a skewed set (the dev set has 22 women in 311 photo
 the confusion matrix and the count of each class, computed by the training stage's own
 :func:`maskprivacy.training.metrics.classification_metrics`; for sex also the ROC AUC (a reading that
 ranks women above men but shifts every real-mask photo towards "male" fails at the 0.5 threshold, and
-AUC tells the two apart); and, with ``predictions=``, one CSV row per photo to recompute anything else.
+AUC tells the two apart); the same figures per framing bucket (:func:`by_framing`: how much of the aligned
+crop lies beyond the photo, since a tight close-up with a real mask is read much worse than a photo with
+hair and head outline in frame); and, with ``predictions=``, one CSV row per photo to recompute anything else.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 from maskprivacy.atomic import replacing
 from maskprivacy.data.labels import CLASS_NAMES, age_to_bucket
 from maskprivacy.data.photo_labels import LABEL_COLUMNS, LabelRow, person_of, read_labels  # noqa: F401 (re-exported)
+from maskprivacy.faces.align import FRAMING_MOST, FRAMING_SOME, FRAMINGS, framing_of
 
 
 @dataclass
@@ -47,6 +50,7 @@ class EvalResult:
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)  # one per photo (predictions CSV)
     # with a ``masked`` column: how well each masked-or-bare check does on these photos (mask_decision.py)
     mask_check: dict[str, Any] | None = None
+    framing: dict[str, Any] | None = None  # the figures per framing bucket (framing_block)
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -60,6 +64,8 @@ class EvalResult:
         }
         if self.mask_check is not None:
             d["mask_check"] = self.mask_check
+        if self.framing is not None:
+            d["framing"] = self.framing
         return d
 
 
@@ -74,12 +80,14 @@ def _photo_row(
     reading: dict[str, Any] | None = None,
     already_masked: bool | None = None,
     error: str = "",
+    beyond_frame: float | None = None,
 ) -> dict[str, Any]:
     """One row of the predictions CSV: the photo, its labels, what was found and what the model read."""
     row: dict[str, Any] = {
         "path": r.path,
         "found": "" if found is None else int(found),
         "already_masked": "" if already_masked is None else int(already_masked),
+        "beyond_frame": beyond_frame,  # share of the aligned crop beyond the photo (faces.align.beyond_frame_share)
         "model": (reading or {}).get("model", ""),
         "sex_true": r.sex,
         "race_true": r.race,
@@ -180,6 +188,7 @@ def evaluate(
     ``masked`` value (:data:`~maskprivacy.analysis.analyzer.MASK_CHECKS`). When some rows have a
     ``masked`` value, the result's ``mask_check`` also says how well each check (the colour check and
     the run's detector) tells those photos apart (:func:`~maskprivacy.analysis.mask_decision.mask_check_accuracy`).
+    ``framing``: the sex and race figures per framing bucket (:func:`framing_block`).
     """
     from maskprivacy.analysis.analyzer import get_analyzer
     from maskprivacy.analysis.mask_decision import mask_check_accuracy
@@ -191,6 +200,7 @@ def evaluate(
     rows = read_labels(labels, errors)
     analyzer = get_analyzer(model, split, detector, tta, real_mask, cover, mask_check)
     res = evaluate_rows(root, rows, analyzer, mask_style, mask_color, progress, batch_size)
+    res.framing = framing_block(res.rows)
     res.n += len(errors)
     res.errors = errors + res.errors
     if any(r.masked is not None for r in rows):
@@ -243,7 +253,14 @@ def evaluate_rows(
             f = res.faces[0]
             reading = f.masked if (style and not f.already_masked) else f.as_is
             out_rows.append(
-                _photo_row(r, True, reading, f.already_masked, "" if reading is not None else "no model for this face")
+                _photo_row(
+                    r,
+                    True,
+                    reading,
+                    f.already_masked,
+                    "" if reading is not None else "no model for this face",
+                    f.beyond_frame,
+                )
             )
         bar.update(len(batch))
     bar.close()
@@ -415,6 +432,82 @@ def per_class_text(per_class: dict[str, dict[str, Any]], fmt: Callable[[float], 
     return "; ".join(one(name, pc) for name, pc in per_class.items())
 
 
+# ---------------------------------------------------------------- framing: how tight each photo is
+
+
+#: What ``beyond_frame`` measures, in words (the JSON blocks carry it beside the buckets).
+FRAMING_MEASURE = "share of the aligned face crop that lies beyond the photo's borders"
+
+
+def framing_bounds() -> dict[str, str]:
+    """The framing buckets in words, from the one definition (:data:`maskprivacy.faces.align.FRAMINGS`)."""
+    return {
+        "none": f"under {FRAMING_SOME:.0%}",
+        "some": f"{FRAMING_SOME:.0%} to {FRAMING_MOST:.0%}",
+        "most": f"{FRAMING_MOST:.0%} or more, a close-up: no more than the face in frame",
+    }
+
+
+def by_framing(
+    rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, dict[str, Any]]:
+    """The read rows' sex and race figures per framing bucket (:func:`~maskprivacy.faces.align.framing_of`
+    of each row's ``beyond_frame``), every bucket present even when empty.
+
+    Why: the attackers learned on UTKFace crops with hair and head outline in frame, and read a tight
+    close-up behind a real mask much worse; one figure over a set mixes the two, so a user cannot tell
+    whether a selfie or a news photo is being judged. Per bucket: ``n`` (faces read), ``sex``
+    (:func:`accuracy_with_ci` + :func:`auc_with_ci`: AUC only where both sexes are present) and
+    ``race`` (:func:`accuracy_with_ci`) when the rows have those labels; people resampled as there.
+    """
+    read = [r for r in rows if r["found"] == 1 and r["model"] and r.get("beyond_frame") is not None]
+    out: dict[str, dict[str, Any]] = {}
+    for bucket in FRAMINGS:
+        sub = [r for r in read if framing_of(float(r["beyond_frame"])) == bucket]
+        d: dict[str, Any] = {"n": len(sub)}
+        for task in ("sex", "race"):
+            if any(r[f"{task}_true"] is not None for r in rows):
+                d[task] = accuracy_with_ci(sub, task, n_boot, seed, level)
+        if "sex" in d:
+            d["sex"].update(auc_with_ci(sub, "sex", n_boot, seed, level))
+        out[bucket] = d
+    return out
+
+
+def framing_block(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+    """``evaluate``'s framing figures: the buckets in words, :func:`by_framing` over every face read
+    (``all_faces``) and over the faces read as already wearing a mask (``already_masked``), where the
+    framing matters most."""
+    masked = [r for r in rows if r["already_masked"] == 1]
+    return {
+        "measure": FRAMING_MEASURE,
+        "buckets": framing_bounds(),
+        "ci_level": level,
+        "n_boot": n_boot,
+        "all_faces": by_framing(rows, n_boot, seed, level),
+        "already_masked": by_framing(masked, n_boot, seed, level),
+    }
+
+
+def framing_figures(d: dict[str, Any], fmt: Callable[[float], str]) -> str:
+    """One bucket of :func:`by_framing` in words, e.g. ``12 faces: sex 91.7% (balanced 90.0%, AUC 0.950),
+    race 75.0%`` (just ``0 faces`` when none was read)."""
+    parts = []
+    sex, race = d.get("sex") or {}, d.get("race") or {}
+    if sex.get("accuracy") is not None:
+        auc = f", AUC {sex['auc']:.3f}" if sex.get("auc") is not None else ""
+        parts.append(f"sex {fmt(sex['accuracy'])} (balanced {fmt(sex['balanced_accuracy'])}{auc})")
+    if race.get("accuracy") is not None:
+        parts.append(f"race {fmt(race['accuracy'])}")
+    n = d.get("n", 0)
+    return f"{n} {'face' if n == 1 else 'faces'}" + (": " + ", ".join(parts) if parts else "")
+
+
+def framing_text(by: dict[str, dict[str, Any]], fmt: Callable[[float], str]) -> str:
+    """:func:`by_framing` in one line, each bucket named: ``none 12 faces: ...; some 0 faces; most ...``."""
+    return "; ".join(f"{b} {framing_figures(by[b], fmt)}" for b in FRAMINGS if b in by)
+
+
 def attacker_folders(
     run: str | os.PathLike, split: str, detector: str = "auto"
 ) -> list[tuple[str, Path, Any, list[str]]]:
@@ -489,7 +582,8 @@ def realmask_summary(
     masks painted over with that mask (:mod:`maskprivacy.masking.cover`) go to it too:
     ``cnn_masked_covered``, ``facenet_masked_covered`` (what the real mask's look, rather than what it
     hides, costs the paper-style attacker). Per attacker: sex and race accuracy, balanced accuracy and 95% bootstrap
-    intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``.
+    intervals (people resampled when the names say who is who: :func:`accuracy_with_ci`), ``n``, and the
+    same per framing bucket (``framing``: :func:`by_framing`; the buckets in words: ``framing_buckets``).
 
     A different population from UTKFace's test faces (here: South Asian adults photographed with their
     own masks), so the row must be read as such; ``population`` says it. ``mask_check``: how well the
@@ -526,6 +620,7 @@ def realmask_summary(
                 d[task] = accuracy_with_ci(res.rows, task, n_boot, seed, level)
         if "sex" in d:
             d["sex"].update(auc_with_ci(res.rows, "sex", n_boot, seed, level))
+        d["framing"] = by_framing(res.rows, n_boot, seed, level)
         d["n"] = res.faces_found
         d["not_found"] = len(res.not_found)
         return d
@@ -565,6 +660,7 @@ def realmask_summary(
         "n_boot": n_boot,
         "seed": seed,
         "attackers": attackers,
+        "framing_buckets": {"measure": FRAMING_MEASURE, **framing_bounds()},
         "mask_check": mask_check_accuracy(root, rows, run, detector),
         "errors": errors,
     }

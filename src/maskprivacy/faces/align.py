@@ -121,6 +121,44 @@ def warp(rgb: np.ndarray, m: np.ndarray, size: int = SIZE) -> np.ndarray:
     return cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+# How tight a photo is around a face, from :func:`beyond_frame_share`, in three buckets: ``none`` below
+# FRAMING_SOME, ``most`` from FRAMING_MOST on, ``some`` between. FRAMING_MOST: dlib's face box on the
+# template (HOG_BOX, 174 px square) leaves about a quarter of the crop around it, so from 25% on the photo shows no more than the
+# face's own box: no hair, no head outline (a close-up selfie). FRAMING_SOME: a 10-px strip along one side
+# of the 200-px crop; UTKFace's own crops, re-aligned, mostly stay under it (alignment jitter), so
+# ``none`` means as much in frame as the attackers were trained on. Set from the geometry, not from readings.
+FRAMING_SOME = 0.05
+FRAMING_MOST = 0.25
+FRAMINGS = ("none", "some", "most")
+
+
+def framing_of(share: float) -> str:
+    """The framing bucket (:data:`FRAMINGS`) of a :func:`beyond_frame_share`."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"a share beyond the frame lies in 0..1, got {share!r}")
+    return "none" if share < FRAMING_SOME else "most" if share >= FRAMING_MOST else "some"
+
+
+def beyond_frame_share(matrix: np.ndarray, image_size: tuple[int, int], size: int = SIZE) -> float:
+    """The share (0-1) of the ``size`` x ``size`` crop that ``matrix`` (image -> crop) fills from beyond the
+    photo's borders, where :func:`warp` only repeats the edge pixels: how tight the photo is around the face.
+
+    Why it matters: UTKFace's crops, on which every attacker learned, show the hair and the head's
+    outline; a close-up that ends at the forehead and the chin leaves that part of the crop empty, and
+    behind a real mask little face is left. Equal to 1 - the mean of an all-ones photo warped with
+    ``matrix`` and a zero border, but computed from where each crop pixel's centre falls (no photo-sized
+    array). ``image_size`` is (width, height).
+    """
+    w, h = image_size
+    inv = cv2.invertAffineTransform(np.asarray(matrix, np.float64))
+    g = np.arange(size, dtype=np.float64)
+    xs, ys = np.meshgrid(g, g)
+    sx = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
+    sy = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    inside = (sx >= -0.5) & (sx < w - 0.5) & (sy >= -0.5) & (sy < h - 0.5)  # pixel areas, centres at integers
+    return float(1.0 - inside.mean())
+
+
 def resize_crop(crop: np.ndarray, side: int | None) -> np.ndarray:
     """A square face crop at ``side`` px (None or already that side: unchanged), resized as the training
     cache resizes its faces: area averaging when shrinking, bilinear when enlarging. Every reader of a

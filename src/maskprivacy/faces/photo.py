@@ -30,6 +30,7 @@ from maskprivacy.faces.align import (
     POINTS68,
     UPPER68,
     AlignedFace,
+    beyond_frame_share,
     compose,
     crop_points68,
     similarity,
@@ -58,6 +59,12 @@ class FoundFace:
         w, h = self.image_size
         l, t, r, b = self.detection.box
         return [int(round(min(max(v, 0), lim))) for v, lim in ((l, w), (t, h), (r, w), (b, h))]
+
+    @property
+    def beyond_frame(self) -> float:
+        """The share of the aligned crop that lies beyond the photo (:func:`~.align.beyond_frame_share`):
+        how tight a close-up the face is, which the attackers' readings depend on."""
+        return beyond_frame_share(self.aligned.matrix, self.image_size)
 
 
 def _initial_matrix(rgb: np.ndarray, det: Detection, landmarker) -> np.ndarray:

@@ -20,8 +20,9 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from maskprivacy.analysis.evaluate import per_class_text
+from maskprivacy.analysis.evaluate import framing_figures, per_class_text
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES
+from maskprivacy.faces.align import FRAMINGS
 from maskprivacy.layout import CONDITIONS, PARTS, SPLITS, RunLayout
 from maskprivacy.paper import (
     CITATION,
@@ -537,6 +538,30 @@ def _realmask_rows(real: object, out: list[Block]) -> list[list[str]]:
     return rows
 
 
+def _framing_note(real: object) -> list[Block]:
+    """The "real masks" rows again, per framing bucket (RUN/realmask.json's ``framing``): a close-up that
+    ends at the forehead and chin is read differently from a photo with hair and head outline in frame,
+    so the reader sees which kind of photo each figure rests on."""
+    attackers = (real.get("attackers") or {}) if isinstance(real, Mapping) else {}
+    framed = {a: c["framing"] for a, c in sorted(attackers.items()) if isinstance(c.get("framing"), Mapping)}
+    if not framed:
+        return []
+    b = real.get("framing_buckets") or {}
+    words = ", ".join(f"{k} {v}" for k, v in b.items() if k != "measure")
+    buckets = ("none", "some", "most")
+    rows = [
+        [a] + [framing_figures(f.get(k) or {}, lambda v: fmt_pct(v, 1)) for k in buckets] for a, f in framed.items()
+    ]
+    return [
+        paragraph(
+            f"The real-mask rows by framing ({b.get('measure', 'share of the aligned face beyond the photo')}"
+            + (f": {words}" if words else "")
+            + "). The attackers learned on crops with hair and head outline in frame."
+        ),
+        table_block(["attacker", *FRAMINGS], rows),
+    ]
+
+
 def _mask_check_note(real: object) -> list[Block]:
     """One paragraph: how well each masked-or-bare check told the real masks from the bare photos."""
     checks = ((real.get("mask_check") or {}).get("checks") or {}) if isinstance(real, Mapping) else {}
@@ -565,7 +590,8 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
         out.append(paragraph(f"{NOT_RUN} (reproduce stage `styles`)."))
         real = read_realmask(run)
         rows = _realmask_rows(real, out)
-        return out + ([table_block(list(STYLE_COLUMNS), rows)] if rows else []) + _mask_check_note(real)
+        table = [table_block(list(STYLE_COLUMNS), rows)] if rows else []
+        return out + table + _framing_note(real) + _mask_check_note(real)
     lvl = f"{100 * float(st.get('ci_level', 0.95)):.0f}%"
     out.append(
         paragraph(
@@ -602,6 +628,7 @@ def _sec_styles(run: Path, res: dict) -> list[Block]:
             )
     rows += _realmask_rows(st.get("realmask"), out)
     out.append(table_block(list(STYLE_COLUMNS), rows))
+    out += _framing_note(st.get("realmask"))
     out += _mask_check_note(st.get("realmask"))
     desc = [[s_, rows_[s_].get("description", "")] for s_ in order]
     out.append(Block("details", "what each style is", children=(table_block(["style", "description"], desc),)))

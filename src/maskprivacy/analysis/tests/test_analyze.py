@@ -77,6 +77,17 @@ def test_analyze_bare_face_reads_both_ways(demo_run, face_path):
     assert res.summary.startswith("Found 1 face.") and "type-a" in res.summary
 
 
+def test_each_face_says_how_much_of_its_crop_lies_beyond_the_photo(demo_run, good_faces, group_photo, close_up):
+    from maskprivacy.faces.align import FRAMING_MOST, FRAMING_SOME
+
+    far, near = (
+        maskprivacy.analyze(rgb, model=demo_run, mask_style=None)
+        for rgb in (group_photo([good_faces[0]], (900, 700), 200), close_up(good_faces[0]))
+    )
+    assert far[0].beyond_frame < FRAMING_SOME <= FRAMING_MOST <= near[0].beyond_frame
+    assert json.loads(json.dumps(near.to_dict()))["faces"][0]["beyond_frame"] == round(near[0].beyond_frame, 4)
+
+
 def test_already_masked_faces_go_to_the_masked_models_without_a_second_mask(demo_run, face_path):
     told = analyze(_masked_version(face_path, "surgical", "random"), model=demo_run, already_masked=True)[0]
     assert told.already_masked and told.masked_reason == "told by caller"

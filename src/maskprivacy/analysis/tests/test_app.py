@@ -48,6 +48,7 @@ def test_analyze_raw_body_and_multipart_agree(client, face_jpeg):
     f = d["faces"][0]
     assert f["as_is"]["model"] == "unmasked_uniform" and f["masked"]["model"] == "masked_uniform"
     assert f["images"]["face"].startswith("data:image/jpeg;base64,") and f["images"]["masked"]
+    assert 0 <= f["beyond_frame"] <= 1  # how tight the photo is: the schema passes it on
     assert d["summary"].startswith("Found 1 face")
     m = client.post(
         "/api/analyze",

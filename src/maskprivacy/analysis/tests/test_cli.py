@@ -118,8 +118,9 @@ def test_evaluate_only_reports_labels_present_and_digital_masks(demo_run, labell
         == 0
     )
     d = json.loads(capsys.readouterr().out)
-    assert set(d) - {"not_found", "errors", "models", "already_masked"} == {"n", "faces_found", "sex"}
+    assert set(d) - {"not_found", "errors", "models", "already_masked", "framing"} == {"n", "faces_found", "sex"}
     assert d["sex"]["n"] == 1
+    assert all(set(b) == {"n", "sex"} for b in d["framing"]["all_faces"].values())  # per framing: only sex too
     assert (
         main(["evaluate", "--images", str(labelled), "--labels", str(only_sex), "--model", str(demo_run), "--quiet"])
         == 0

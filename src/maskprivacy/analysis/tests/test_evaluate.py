@@ -187,6 +187,9 @@ def test_realmask_summary_row(fixed_run, good_faces, tmp_path, monkeypatch):
     assert rob["sex"]["auc"] == pytest.approx(0.5)  # one answer for every face: no ranking at all
     assert rob["race"]["accuracy"] == 0 and pap["race"]["accuracy"] == 0  # White / Black for Indian faces
     assert dig["sex"]["accuracy"] == pytest.approx(1 / 3) and dig["photos"].startswith("bare photos")
+    for c in d["attackers"].values():  # every face read falls in one framing bucket
+        assert sum(f["n"] for f in c["framing"].values()) == c["n"]
+    assert all(b["sex"]["resampled"].endswith("people") for b in rob["framing"].values() if b["n"])  # as the row
     assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d  # same seed, same row
     import maskprivacy.analysis.evaluate as ev
 
@@ -300,3 +303,48 @@ def test_a_label_path_that_leaves_the_folder_is_not_read(fixed_run, good_faces, 
     mc = res.mask_check
     assert [e["path"] for e in mc["errors"]] == ["../outside.jpg"] and "leaves" in mc["errors"][0]["reason"]
     assert mc["checks"]["colour"]["support"] == {"bare": 1, "masked": 0}
+
+
+@pytest.fixture(scope="module")
+def framed_folder(tmp_path_factory, good_faces, group_photo, close_up, jpeg):
+    """Two bare faces well inside big photos (nothing beyond the frame) and two close-ups told "masked"."""
+    root = tmp_path_factory.mktemp("framed")
+    rows = [("far0.jpg", 0, 3, 0), ("far1.jpg", 1, 2, 0), ("near0.jpg", 0, 0, 1), ("near1.jpg", 0, 0, 1)]
+    photos = [group_photo([good_faces[2]], (900, 700), 200), group_photo([good_faces[3]], (900, 700), 200)]
+    photos += [close_up(good_faces[0]), close_up(good_faces[1])]
+    for (name, *_), rgb in zip(rows, photos):
+        (root / name).write_bytes(jpeg(rgb))
+    with open(root / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "sex", "race", "masked"])
+        w.writerows(rows)
+    return root
+
+
+def test_evaluate_reports_the_figures_per_framing_bucket(fixed_run, framed_folder, tmp_path, capsys):
+    from maskprivacy.faces.align import FRAMING_MOST, FRAMING_SOME
+
+    args = ["evaluate", "--images", str(framed_folder), "--labels", str(framed_folder / "labels.csv")]
+    args += ["--model", str(fixed_run), "--predictions", str(tmp_path / "p.csv")]
+    assert main(args + ["--json"]) == 0
+    fr = json.loads(capsys.readouterr().out)["framing"]
+    assert f"{FRAMING_SOME:.0%}" in fr["buckets"]["none"] and f"{FRAMING_MOST:.0%}" in fr["buckets"]["most"]
+    none, some, most = (fr["all_faces"][b] for b in ("none", "some", "most"))
+    assert (none["n"], some["n"], most["n"]) == (2, 0, 2)
+    # far: bare, read female / Indian by the unmasked attacker; near: real mask, read male / White by the robust one
+    assert none["sex"]["accuracy"] == pytest.approx(0.5) and none["sex"]["balanced_accuracy"] == pytest.approx(0.5)
+    assert none["sex"]["auc"] == pytest.approx(0.5)  # both sexes, one answer: no ranking
+    assert none["race"]["accuracy"] == pytest.approx(0.5)
+    assert most["sex"]["accuracy"] == 1 and most["race"]["accuracy"] == 1
+    assert most["sex"]["auc"] is None  # only men among the close-ups: no AUC
+    assert some["sex"]["accuracy"] is None and some["sex"]["auc"] is None
+    assert [fr["already_masked"][b]["n"] for b in ("none", "some", "most")] == [0, 0, 2]
+    with open(tmp_path / "p.csv", newline="") as fh:
+        share = {r["path"]: float(r["beyond_frame"]) for r in csv.DictReader(fh)}
+    assert share["far0.jpg"] < FRAMING_SOME and share["far1.jpg"] < FRAMING_SOME
+    assert share["near0.jpg"] >= FRAMING_MOST and share["near1.jpg"] >= FRAMING_MOST
+    assert main(args + ["--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "by framing (share of the aligned face crop" in out
+    assert "every face: none 2 faces: sex 50.0% (balanced 50.0%, AUC 0.500), race 50.0%; some 0 faces; most 2" in out
+    assert "faces already wearing a mask: none 0 faces; some 0 faces; most 2 faces: sex 100.0% (balanced" in out

@@ -387,3 +387,25 @@ def test_style_table_opens_with_the_answer(fake_run):
     bare = next(r for r in md.splitlines() if r.startswith("| bare | the answer"))
     assert f"| {pvi['unmasked']:.3f} [" in bare and bare.endswith("| - |")
     assert "row a's cnn_masked is the paper-style CNN" in md
+
+
+def test_real_masks_are_shown_per_framing_bucket(tmp_path):
+    """realmask.json's per-framing figures become one line per attacker under the table."""
+    run = tmp_path / "run"
+    run.mkdir()
+    close = {"n": 3, "sex": {"accuracy": 2 / 3, "balanced_accuracy": 0.5, "auc": None}, "race": {"accuracy": 1.0}}
+    framing = {"none": {"n": 1, "sex": {"accuracy": 1.0, "balanced_accuracy": 1.0, "auc": None}}, "some": {"n": 0}}
+    real = {
+        "population": "realmask-dev: 4 photos",
+        "attackers": {"cnn_robust": {"n": 4, "sex": {"accuracy": 0.75}, "framing": {**framing, "most": close}}},
+        "framing_buckets": {"measure": "share beyond", "none": "under 5%", "some": "5% to 25%", "most": "25% or more"},
+    }
+    (run / "realmask.json").write_text(json.dumps(real))
+    text = render_report(run, draw_pvi=False)[0].read_text()
+    assert "The real-mask rows by framing (share beyond: none under 5%, some 5% to 25%, most 25% or more)" in text
+    assert "1 face: sex 100.0% (balanced 100.0%)" in text and "0 faces" in text
+    assert "3 faces: sex 66.7% (balanced 50.0%), race 100.0%" in text
+    # a realmask.json written before the framing was measured: no framing lines, no error
+    del real["attackers"]["cnn_robust"]["framing"]
+    (run / "realmask.json").write_text(json.dumps(real))
+    assert "by framing" not in render_report(run, draw_pvi=False)[0].read_text()
