@@ -154,11 +154,13 @@ def test_flip_averaging_can_be_switched_off_per_analyzer(demo_run, face_path):
 
 
 def test_reader_rule():
-    """One rule for analyze, evaluate and the API: real masks go to the mask-robust attacker when there is one."""
+    """One rule for analyze, evaluate and the API: real masks go to the real-mask attacker when there is one,
+    else to the mask-robust one, else to the paper-style one."""
     from maskprivacy.analysis.analyzer import reader_for
 
     assert reader_for(False) == "unmasked" and reader_for(False, digital=True) == "masked"
-    assert reader_for(True) == "robust"
+    assert reader_for(True) == "real"
+    assert reader_for(True, available=("unmasked", "masked", "robust")) == "robust"
     assert reader_for(True, available=("unmasked", "masked")) == "masked"
     assert reader_for(True, real_mask="masked") == "masked"
     assert reader_for(False, digital=True, real_mask="robust") == "masked"  # digital masks: the paper's attacker
