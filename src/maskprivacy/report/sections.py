@@ -164,6 +164,7 @@ def _sec_attackers(res: dict) -> list[Block]:
                         a,
                         c,
                         s,
+                        trained_on(a, c),
                         *[_with_ci(e, task, metric) for _k, task, metric, _l, _ in METRICS],
                         str(e.get("n_test", "")),
                     ]
@@ -171,7 +172,7 @@ def _sec_attackers(res: dict) -> list[Block]:
                 brows.append([a, c, s, *[_with_ci(e, t, "balanced_accuracy") for t in CLASS_NAMES]])
     out += [
         paragraph("Brackets: 95% bootstrap intervals over the test faces (results.json `intervals`)."),
-        table_block(["attacker", "condition", "split", *[m[3] for m in METRICS], "test images"], rows),
+        table_block(["attacker", "condition", "split", "trained on", *[m[3] for m in METRICS], "test images"], rows),
         heading(3, "Balanced accuracy (mean recall over the classes)"),
         table_block(["attacker", "condition", "split", *[f"{t} balanced" for t in CLASS_NAMES]], brows),
     ]
@@ -461,7 +462,51 @@ def _sec_answer(res: dict) -> list[Block]:
     elif not st:
         text += f" Protection by mask style: {NOT_RUN} (reproduce stage `styles`)."
     text += f" Intervals: {lvl} bootstrap over the test faces."
-    return out + [paragraph(text)]
+    real = _real_mask_answer(res)
+    return out + [paragraph(text)] + ([paragraph(real)] if real else [])
+
+
+def realmask_key(attacker: str, condition: str) -> str:
+    """The key of an attacker in realmask.json: ``cnn_masked``, ``facenet_robust``, ``cnn_real``..."""
+    return f"{attacker}_{condition}" if condition in CONDITIONS else attacker
+
+
+def _real_mask_answer(res: Mapping) -> str | None:
+    """What the reader of real masks (chosen on validation, readers.json) reads behind real masks of
+    real people (realmask.json: a different population, every figure from a model that never saw them)."""
+    chosen = ((res.get("readers") or {}).get("roles") or {}).get("real_mask")
+    real = ((res.get("styles") or {}).get("realmask")) or {}
+    if not chosen or not isinstance(real.get("attackers"), Mapping):
+        return None
+    key = realmask_key(chosen["attacker"], chosen["condition"])
+    e = real["attackers"].get(key)
+    if not e or "sex" not in e:
+        return None
+    sex = e["sex"]
+    auc = f", AUC {sex['auc']:.3f}{fmt_ci(sex.get('auc_ci'))}" if sex.get("auc") is not None else ""
+    bal = sex.get("balanced_accuracy")
+    text = (
+        f"Behind a real mask, the run's reader of masked faces ({chosen['attacker']}: {chosen['why']}) reads sex "
+        f"correctly {fmt_pct_ci(sex.get('accuracy'), sex.get('ci'))} of {e.get('n', '?')} photos of people wearing "
+        "their own masks"
+        + (f", balanced {fmt_pct_ci(bal, sex.get('balanced_ci'))}" if bal is not None else "")
+        + f"{auc} ({real.get('population', 'a different population')}; none of these people was trained on)."
+    )
+    if "race" in e:
+        text += f" Race: {fmt_pct_ci(e['race'].get('accuracy'), e['race'].get('ci'))}."
+    return text
+
+
+def trained_on(attacker: str, condition: str) -> str:
+    """What an attacker learnt from, from its name (the report's attackers table)."""
+    if attacker.startswith("ensemble"):
+        return "the other attackers' outputs on the validation faces"
+    base = "dlib's descriptor + heads on UTKFace" if attacker.startswith("dlib") else "UTKFace"
+    if attacker.endswith("_real"):
+        return f"{base} + random drawn masks + real masked photos"
+    if attacker.endswith("_robust"):
+        return f"{base} + random drawn masks"
+    return f"{base} + the paper's mask a" if condition == "masked" else f"{base}, bare faces"
 
 
 STYLE_COLUMNS = ("style", "attacker", "sex acc", "race acc", "age bucket acc", "age MAE", "PVI", "PVI reduction")

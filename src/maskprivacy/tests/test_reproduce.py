@@ -39,10 +39,30 @@ def _small_real_mask_set(dst, realmask):
     return dst
 
 
+def _small_real_train_set(dst, realmask_train):
+    """Twelve photos of realmask-train (blanks included), or None when absent."""
+    if not (realmask_train / "labels.csv").is_file():
+        return None
+    with (realmask_train / "labels.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    chosen = [r for r in rows if r["sex"] == "1"][:5] + [r for r in rows if r["sex"] == "0"][:5]
+    chosen += [r for r in rows if r["sex"] == ""][:2]
+    (dst / "images").mkdir(parents=True)
+    for r in chosen:
+        shutil.copy(realmask_train / r["path"], dst / "images" / Path(r["path"]).name)
+        r["path"] = f"images/{Path(r['path']).name}"
+    with (dst / "labels.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(chosen)
+    return dst
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, sample_dir, realmask_root):
     run = tmp_path_factory.mktemp("reproduce") / "run"
     real = _small_real_mask_set(tmp_path_factory.mktemp("realmask") / "set", realmask_root)
+    train = _small_real_train_set(tmp_path_factory.mktemp("realtrain") / "set", realmask_root.parent / "realmask-train")
     code = main(
         [
             "reproduce",
@@ -54,6 +74,7 @@ def smoke_run(tmp_path_factory, sample_dir, realmask_root):
             str(run),
             "--quiet",
             *(["--real-masks", str(real)] if real else []),
+            *(["--real-masks-train", str(train)] if train else []),
         ]
     )
     assert code == 0
@@ -67,10 +88,11 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     d = json.loads(real.read_text())
     # every masked-face attacker of every family: the CNN's, the face network's (RUN/facenet/) and the
     # age network's (RUN/agenet/)
+    trained_on_real = (smoke_run / "train" / "real_uniform" / "model.pt").is_file()
     assert set(d["attackers"]) == {
         f"{family}_{a}"
         for family in ("cnn", "facenet", "agenet")
-        for a in ("masked", "robust", "masked_digital_a", "masked_covered")
+        for a in ("masked", "robust", "masked_digital_a", "masked_covered", *(["real"] if trained_on_real else []))
     } | {"ensemble_robust"}  # the mask-robust attackers' mean
     for a in d["attackers"].values():
         assert a["n"] + a["not_found"] == 4
@@ -89,6 +111,31 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     for m in checks.values():
         assert sum(map(sum, m["confusion"])) + d["mask_check"]["not_found"] == 8
     assert "Masked or bare?" in md and "the run's mask detector" in md
+
+
+def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_run):
+    real = smoke_run / "real" / "train"
+    if not real.is_dir():
+        pytest.skip("realmask-train not found beside the repo")
+    meta = json.loads((real / "meta.json").read_text())
+    assert meta["listed"] == 12 and meta["n"] + meta["status"].get("no_face", 0) == 12
+    for family_root in (smoke_run, smoke_run / "facenet"):
+        m = json.loads((family_root / "train" / "real_uniform" / "metrics.json").read_text())
+        assert (
+            m["n_test"] == json.loads((smoke_run / "train" / "robust_uniform" / "metrics.json").read_text())["n_test"]
+        )
+        info = json.loads((family_root / "train" / "real_uniform" / "model.json").read_text())
+        assert info["init"] == "robust" and info["real_photos"]["train"] + info["real_photos"]["val"] <= 10
+    readers = json.loads((smoke_run / "readers.json").read_text())
+    assert set(readers["roles"]) == {"bare", "digital", "real_mask"}
+    for r in readers["roles"].values():
+        assert (smoke_run / r["model"]).is_file() and r["name"] in r["candidates"]
+    # the user's reader of a real mask is the recorded one
+    from maskprivacy.analysis.analyzer import ModelSet
+
+    assert ModelSet(smoke_run).name("robust") == readers["roles"]["real_mask"]["name"]
+    res = json.loads((smoke_run / "results.json").read_text())
+    assert "cnn_real" in res["attackers"] and "facenet_real" in res["attackers"]
 
 
 def _accuracy_from_predictions(path, task):

@@ -409,3 +409,41 @@ def test_real_masks_are_shown_per_framing_bucket(tmp_path):
     del real["attackers"]["cnn_robust"]["framing"]
     (run / "realmask.json").write_text(json.dumps(real))
     assert "by framing" not in render_report(run, draw_pvi=False)[0].read_text()
+
+
+def test_the_answer_says_what_the_chosen_reader_reads_behind_real_masks():
+    """The reader of real masks recorded in readers.json, and its figures on the real masks of realmask.json."""
+    from maskprivacy.report.sections import _real_mask_answer, trained_on
+
+    res = {
+        "readers": {"roles": {"real_mask": {"attacker": "facenet_real", "condition": "real", "why": "best on val"}}},
+        "styles": {
+            "realmask": {
+                "population": "realmask-dev: 4 photos",
+                "attackers": {
+                    "facenet_real": {
+                        "n": 4,
+                        "sex": {
+                            "accuracy": 0.75,
+                            "ci": [0.5, 1.0],
+                            "balanced_accuracy": 0.5,
+                            "balanced_ci": [0.25, 1.0],
+                            "auc": 0.625,
+                            "auc_ci": [0.25, 1.0],
+                        },  # fmt: skip
+                    },
+                    "cnn_robust": {"n": 4, "sex": {"accuracy": 0.25}},
+                },
+            }
+        },
+    }
+    text = _real_mask_answer(res)
+    assert text.startswith("Behind a real mask, the run's reader of masked faces (facenet_real: best on val)")
+    assert "reads sex correctly 75.0% [50.0%, 100.0%] of 4 photos" in text
+    assert "balanced 50.0% [25.0%, 100.0%], AUC 0.625 [0.250, 1.000] (realmask-dev: 4 photos" in text
+    res["readers"]["roles"]["real_mask"] = {"attacker": "cnn", "condition": "masked", "why": "x"}
+    assert _real_mask_answer(res) is None  # no cnn_masked row in realmask.json: nothing to say
+    assert _real_mask_answer({}) is None
+    assert trained_on("facenet_real", "masked") == "UTKFace + random drawn masks + real masked photos"
+    assert trained_on("cnn", "unmasked") == "UTKFace, bare faces"
+    assert trained_on("dlib", "masked") == "dlib's descriptor + heads on UTKFace + the paper's mask a"
