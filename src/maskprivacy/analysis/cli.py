@@ -42,10 +42,11 @@ def _real_mask(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--real-mask-model",
         default="auto",
-        choices=("auto", "masked", "robust"),
-        help="which attacker reads faces that already wear a real mask: auto = the run's mask-robust "
-        "attacker (robust_<split>, trained on many mask styles) when it has one, else the "
-        "paper-style one (masked_<split>, trained on the white type-a mask)",
+        choices=("auto", "masked", "robust", "real"),
+        help="which attacker reads faces that already wear a real mask: auto = the one the run chose on "
+        "validation (RUN/readers.json, any family), else the folder's real-mask attacker (real_<split>, "
+        "trained on real masked photos too), else its mask-robust one (robust_<split>), else the paper-style "
+        "one (masked_<split>); masked, robust or real force one of the folder's own",
     )
     p.add_argument(
         "--cover-real-masks",
