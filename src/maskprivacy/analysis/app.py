@@ -77,6 +77,7 @@ from maskprivacy.analysis.uploads import (
     wants_images,
 )
 from maskprivacy.masking.draw import STYLES
+from maskprivacy.memtrim import return_freed_memory, trim
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -288,6 +289,7 @@ def create_app(
     if budget_s <= 0:
         raise ValueError("budget_s must be > 0")
     slots = Slots(max_concurrent, max_waiting, wait_s, max_receiving)
+    return_freed_memory()  # a server must shrink back after a 30 MP photo
     app = FastAPI(
         title="maskprivacy: does a face mask protect my privacy?",
         description="Upload a photo; every face is found, aligned to UTKFace's geometry, and read by attacker "
@@ -415,7 +417,9 @@ def create_app(
             await run_in_threadpool(ticket.acquire, budget_s)
             try:
                 with anyio.fail_after(budget_s):
-                    return await anyio.to_thread.run_sync(ticket.run, work, data, opts, ticket, abandon_on_cancel=True)
+                    return await anyio.to_thread.run_sync(
+                        ticket.run, work_then_trim, data, opts, ticket, abandon_on_cancel=True
+                    )
             except (TimeoutError, OverBudget):
                 raise HTTPException(
                     503,
@@ -424,6 +428,13 @@ def create_app(
                 ) from None
         finally:
             ticket.close()
+
+    def work_then_trim(data: bytes, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
+        """:func:`work`, then the freed memory handed back (its arrays are gone once it has returned)."""
+        try:
+            return work(data, opts, ticket)
+        finally:
+            trim()
 
     def work(data: bytes, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
         """Decode and analyse one upload (a worker thread, holding a slot); stops between steps past the budget."""
