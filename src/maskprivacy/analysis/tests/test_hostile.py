@@ -586,3 +586,14 @@ def test_ambiguous_framing_is_refused(app):
         assert start["status"] == 400, extra
         assert (b"connection", b"close") in start["headers"]
         assert b"ambiguous framing" in sent[1]["body"]
+
+
+def test_serve_help_states_the_limits_in_time(capsys):
+    from maskprivacy.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--budget SECONDS" in out and "408" in out and "--max-receiving N" in out
+    assert "Only JPEG, PNG, WEBP, BMP, TIFF, GIF images are opened" in out and "100 scans" in out
