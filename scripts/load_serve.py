@@ -8,7 +8,7 @@ hostile mix at a set concurrency, for at most ``--requests`` requests and ``--du
 * valid photos (sample faces from ``--photos``, a 1024x768 group photo), and a flat 5400x5400 PNG;
 * zero bytes, text sent as image/jpeg, a truncated JPEG;
 * images too small or too thin for a face (1x1, 2x2, 1000x5, 20000x1) and the flat 30000x1000 PNG
-  that used to segfault the server (issue 10);
+  that used to segfault the server;
 * decompression bombs: a PNG whose header claims 20000x20000 and a real flat 6000x6000 PNG (36 MP,
   over the 30 MP limit);
 * wrong content types (text/plain, form-urlencoded, none), a cross-site ``Origin``, a foreign
