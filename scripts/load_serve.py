@@ -8,11 +8,25 @@ hostile mix at a set concurrency, for at most ``--requests`` requests and ``--du
 * valid photos (sample faces from ``--photos``, a 1024x768 group photo), and a flat 5400x5400 PNG;
 * zero bytes, text sent as image/jpeg, a truncated JPEG;
 * images too small or too thin for a face (1x1, 2x2, 1000x5, 20000x1) and the flat 30000x1000 PNG
-  that used to segfault the server (issue 10);
+  that used to segfault the server;
 * decompression bombs: a PNG whose header claims 20000x20000 and a real flat 6000x6000 PNG (36 MP,
   over the 30 MP limit);
 * wrong content types (text/plain, form-urlencoded, none), a cross-site ``Origin``, a foreign
   ``Host`` (DNS rebinding), a bad colour.
+
+Then, one at a time, the attacks on time, each with ``/api/health`` and a normal photo measured
+during it against the photo's usual time (PASS needs 200 within that time + 1 s):
+
+* stalled uploads: 5 connections that send 10 of 100,000 declared bytes and stop (each must be
+  dropped with 408 or a closed connection);
+* slow decoding: a 5400x5400 progressive JPEG repeating one scan 10,000 times, and a form of
+  200,000 empty parts (each refused within 2 s);
+* ICO and ICNS files declaring 16x16 that embed a 10000x10000 PNG (refused, the server's peak RSS
+  up by less than 50 MB);
+* a 10 KB option value, a repeated option, Content-Length with Transfer-Encoding (4xx).
+
+No 4xx answer of the whole run may be over 4 KB, and the server's RSS after all of it must be
+within 50 MB of its level after warm-up.
 
 Meanwhile it samples the server's resident memory (VmRSS in /proc/PID/status; VmHWM gives the
 kernel's own peak) and the latency of /api/health (is the event loop free?). A "503 busy" answer
@@ -50,6 +64,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+STALLED = 5  # stalled uploads at once
+TARGET_EXTRA_S = 1.0  # a normal photo during an attack: its usual time + this
+TARGET_REFUSE_S = 2.0  # a slow-decode attack refused or cut within this
+TARGET_RSS_MB = 50  # ICO/ICNS bombs' peak RSS rise; RSS after the run above the warm level
+MAX_4XX_BYTES = 4096
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # loopback only: this script never sends a packet off the machine
@@ -141,6 +161,9 @@ def multipart(data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+BIGGEST_4XX = [0]  # bytes of the largest 4xx answer body seen
+
+
 def send(port: int, p: Probe, timeout: float) -> tuple[int, float, str | None]:
     """(status or -1 for a dropped connection, seconds, the Retry-After header or None)."""
     body, ctype = multipart(p.body) if p.kind.endswith("multipart") else (p.body, p.ctype)
@@ -150,7 +173,9 @@ def send(port: int, p: Probe, timeout: float) -> tuple[int, float, str | None]:
     try:
         conn.request("POST", f"/api/analyze?mask_style=a{p.query}", body=body, headers=headers)
         r = conn.getresponse()
-        r.read()
+        n = len(r.read())
+        if 400 <= r.status < 500:
+            BIGGEST_4XX[0] = max(BIGGEST_4XX[0], n)
         return r.status, time.perf_counter() - t, r.getheader("Retry-After")
     except (OSError, http.client.HTTPException):
         return -1, time.perf_counter() - t, None
@@ -193,6 +218,174 @@ def health(port: int, timeout: float = 10) -> tuple[int, float]:
         return -1, time.perf_counter() - t
 
 
+def scan_bomb(side: int = 5400, repeats: int = 10_000) -> bytes:
+    """A flat progressive JPEG whose last scan is repeated: each repeat is another pass of the decoder."""
+    b = io.BytesIO()
+    Image.new("L", (side, side), 118).save(b, "JPEG", progressive=True, quality=90)
+    d = b.getvalue()
+    last, eoi = d.rfind(b"\xff\xda"), d.rfind(b"\xff\xd9")
+    return d[:eoi] + d[last:eoi] * repeats + d[eoi:]
+
+
+def icon_bombs() -> tuple[bytes, bytes]:
+    """(ICO, ICNS) declaring 16x16 and embedding a flat 10000x10000 PNG (Pillow decodes it on open)."""
+    b = io.BytesIO()
+    Image.new("1", (10000, 10000)).save(b, "PNG")
+    big = b.getvalue()
+    ico = struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 16, 16, 0, 0, 1, 32, len(big), 22) + big
+    entry = b"ic10" + struct.pack(">I", 8 + len(big)) + big
+    icns = b"icns" + struct.pack(">I", 8 + len(entry)) + entry
+    return ico, icns
+
+
+def raw(port: int, head: str, body: bytes = b"", timeout: float = 30) -> tuple[int, int, float]:
+    """Send a hand-written request on a raw socket: (status or -1, answer body bytes, seconds)."""
+    t = time.perf_counter()
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        s.sendall(head.replace("\n", "\r\n").encode() + body)
+        return _answer(s, t)
+
+
+def _answer(s: socket.socket, t: float) -> tuple[int, int, float]:
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data or len(data) < _expected(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    dt = time.perf_counter() - t
+    if not data.startswith(b"HTTP/"):
+        return -1, 0, dt
+    status = int(data.split(b" ", 2)[1])
+    n = len(data.split(b"\r\n\r\n", 1)[1]) if b"\r\n\r\n" in data else 0
+    if 400 <= status < 500:
+        BIGGEST_4XX[0] = max(BIGGEST_4XX[0], n)
+    return status, n, dt
+
+
+def _expected(data: bytes) -> int:
+    head, _, _ = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(head) + 4 + int(line.split(b":")[1])
+    return 1 << 62  # read to the end of the connection
+
+
+def during(port: int, photo: Probe, attack, timeout: float) -> tuple[object, tuple[int, float, str | None], float]:
+    """Run ``attack()`` in a thread; meanwhile send ``photo`` and probe /api/health. (attack's result, photo, health s)."""
+    out: dict[str, object] = {}
+    th = threading.Thread(target=lambda: out.update(r=attack()))
+    th.start()
+    time.sleep(0.2)  # the attack is under way
+    h = health(port)[1]
+    got = send(port, photo, timeout)
+    h = max(h, health(port)[1])
+    th.join(timeout)
+    return out.get("r"), got, h
+
+
+def attacks_on_time(port: int, pid: int, photo: Probe, timeout: float) -> tuple[list[str], list[str]]:
+    """The stalled-upload and slow-decode scenarios; (lines to print, failed targets)."""
+    lines: list[str] = []
+    failed: list[str] = []
+    usual = sorted(send(port, photo, timeout)[1] for _ in range(3))[1]
+    lines.append(
+        f"normal photo alone: {usual:.3f} s (median of 3); target during an attack: {usual + TARGET_EXTRA_S:.3f} s"
+    )
+
+    def judge(name: str, got: tuple[int, float, str | None], h: float) -> None:
+        code, dt, _ = got
+        ok = code == 200 and dt <= usual + TARGET_EXTRA_S
+        lines.append(
+            f"  normal photo during it: {code} in {dt:.3f} s; /api/health max {h:.3f} s" + ("" if ok else "  MISSED")
+        )
+        if not ok:
+            failed.append(f"{name}: normal photo {code} in {dt:.3f} s")
+
+    # Stalled uploads: 10 of 100,000 declared bytes, then nothing.
+    socks: list[socket.socket] = []
+    t0 = time.perf_counter()
+    for _ in range(STALLED):
+        s = socket.create_connection((HOST, port), timeout=60)
+        s.sendall(
+            f"POST /api/analyze HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: image/jpeg\r\n"
+            f"Content-Length: 100000\r\n\r\n".encode()
+            + b"\xff\xd8\xff"
+            + b"\x00" * 7
+        )
+        socks.append(s)
+    _, got, h = during(port, photo, lambda: None, timeout)
+    dropped = []
+    for s in socks:
+        with s:
+            dropped.append(_answer(s, t0))
+    codes = Counter(c for c, _, _ in dropped)
+    worst = max(dt for _, _, dt in dropped)
+    lines.append(f"{STALLED} stalled uploads: answered {dict(codes)} (-1: closed), the last after {worst:.1f} s")
+    if any(c not in (408, -1) for c in codes):
+        failed.append(f"stalled uploads answered {dict(codes)}")
+    judge("stalled uploads", got, h)
+
+    # Slow decoding: the scan bomb and the part flood, each with a normal photo sent meanwhile.
+    bomb = scan_bomb()
+    scans = bomb.count(b"\xff\xda")
+    flood = b"--B\r\n\r\n\r\n" * 200_000 + b"--B--\r\n"
+    for name, body, ctype in (
+        (
+            f"scan-bomb JPEG ({len(bomb) / 1e6:.2f} MB, 5400x5400, {scans:,} scans)",
+            bomb,
+            "image/jpeg",
+        ),
+        (f"form of 200,000 empty parts ({len(flood) / 1e6:.1f} MB)", flood, "multipart/form-data; boundary=B"),
+    ):
+        head = (
+            f"POST /api/analyze HTTP/1.1\nHost: {HOST}:{port}\nContent-Type: {ctype}\nContent-Length: {len(body)}\n\n"
+        )
+        res, got, h = during(port, photo, lambda head=head, body=body: raw(port, head, body), timeout)
+        code, n, dt = res  # type: ignore[misc]
+        ok = 400 <= code < 500 and dt <= TARGET_REFUSE_S
+        lines.append(f"{name}: {code} ({n} bytes) in {dt:.3f} s" + ("" if ok else "  MISSED"))
+        if not ok:
+            failed.append(f"{name}: {code} in {dt:.3f} s")
+        judge(name, got, h)
+
+    # Formats that decode on open: the server's peak RSS (VmHWM, reset first) must rise by < 50 MB.
+    for name, body, ctype in zip(("ICO bomb", "ICNS bomb"), icon_bombs(), ("image/x-icon", "image/icns")):
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            before = rss_kb(pid) or 0
+        except OSError:
+            before = None
+        code, dt, _ = send(port, Probe(name, body, ctype, (415,)), timeout)
+        rise = ((rss_kb(pid, "VmHWM") or 0) - before) / 1024 if before is not None else float("nan")
+        ok = code == 415 and rise < TARGET_RSS_MB
+        lines.append(
+            f"{name} ({len(body):,} bytes): {code} in {dt:.3f} s, peak RSS +{rise:.0f} MB" + ("" if ok else "  MISSED")
+        )
+        if not ok:
+            failed.append(f"{name}: {code}, +{rise:.0f} MB")
+
+    # Echoes and framing.
+    jpg = photo.body
+    for name, query, extra, expect in (
+        ("10 KB mask_color", "&mask_color=" + "z" * 10_000, "", 422),
+        ("mask_style given twice", "&mask_style=zzz", "", 422),
+        ("Content-Length with Transfer-Encoding", "", "Transfer-Encoding: chunked\n", 400),
+    ):
+        head = (
+            f"POST /api/analyze?mask_style=a{query} HTTP/1.1\nHost: {HOST}:{port}\nContent-Type: image/jpeg\n"
+            f"{extra}Content-Length: {len(jpg)}\n\n"
+        )
+        code, n, dt = raw(port, head, jpg)
+        lines.append(f"{name}: {code} ({n} bytes)" + ("" if code == expect else "  MISSED"))
+        if code != expect:
+            failed.append(f"{name}: {code}")
+    return lines, failed
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -226,6 +419,9 @@ def main() -> int:
         "--serve-args", default="", help="extra arguments for `maskprivacy serve`, e.g. '--max-concurrent 2'"
     )
     ap.add_argument("--start-timeout", type=float, default=600, help="seconds the server may take to start")
+    ap.add_argument(
+        "--no-attacks", dest="attacks", action="store_false", help="skip the stalled-upload and slow-decode scenarios"
+    )
     args = ap.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="load_serve_")
@@ -269,7 +465,14 @@ def main() -> int:
         # Warm-up: the lazily loaded 68-point predictor (a face), and dlib's CNN (a small faceless image).
         send(port, mix[0], args.timeout)
         send(port, Probe("warm-up", png(300, 300), "image/png", (200,)), args.timeout)
+        first_kb = tree_rss_kb(server.pid) or 0
+        # Then one photo of each kind that is analysed: buffers sized by the first large photo, a group
+        # of faces, a form (a one-time rise of about 80 MB that later photos reuse) belong to a warm server.
+        for p in mix:
+            if p.expect == (200,):
+                send(port, p, args.timeout)
         base_kb = tree_rss_kb(server.pid) or 0
+        base_own_kb = rss_kb(server.pid) or 0
 
         samples: list[int] = []
         health_lat: list[float] = []
@@ -326,6 +529,15 @@ def main() -> int:
             t.join(5)
         alive = server.poll() is None and health(port)[0] == 200
         hwm_kb = rss_kb(server.pid, "VmHWM")
+        time_lines: list[str] = []
+        time_failed: list[str] = []
+        if args.attacks and alive:
+            print("attacks on time...", file=sys.stderr, flush=True)
+            time_lines, time_failed = attacks_on_time(port, server.pid, mix[0], args.timeout)
+            alive = server.poll() is None and health(port)[0] == 200
+        time.sleep(1)
+        end_kb = tree_rss_kb(server.pid) or 0
+        end_own_kb = rss_kb(server.pid) or 0
     finally:
         if server.poll() is None:
             server.terminate()
@@ -398,9 +610,25 @@ def main() -> int:
     )
     peak = max(samples, default=0)
     print(
-        f"server RSS (with its CNN child process): {base_kb / 1024:.0f} MB after warm-up, peak {peak / 1024:.0f} MB "
+        f"server RSS (with its CNN child process): {first_kb / 1024:.0f} MB after 2 requests, "
+        f"{base_kb / 1024:.0f} MB after warm-up (one photo of each analysed kind), peak {peak / 1024:.0f} MB "
         f"sampled every 50 ms; server process alone: VmHWM {((hwm_kb or 0) / 1024):.0f} MB (kernel's peak since start)"
     )
+    if time_lines:
+        print("attacks on time (one at a time, after the mix):")
+        for line in time_lines:
+            print("  " + line)
+    print(f"largest 4xx answer: {BIGGEST_4XX[0]:,} bytes (target: under {MAX_4XX_BYTES:,})")
+    if BIGGEST_4XX[0] >= MAX_4XX_BYTES:
+        bad.append(f"a 4xx answer of {BIGGEST_4XX[0]:,} bytes")
+    rise = (end_kb - base_kb) / 1024
+    print(
+        f"server RSS at the end: {end_kb / 1024:.0f} MB, {rise:+.0f} MB from its level after warm-up "
+        f"(target: within {TARGET_RSS_MB} MB); server process alone {(end_own_kb - base_own_kb) / 1024:+.0f} MB"
+    )
+    if rise > TARGET_RSS_MB:
+        bad.append(f"RSS {rise:+.0f} MB from its warm level at the end")
+    bad += time_failed
     print(f"server survived: {'yes' if alive else 'NO'}")
     crashed = [k for k, v in all_codes.items() if k == -1 or (k >= 500 and k != 503)]
     if not alive or crashed or bad:

@@ -5,7 +5,8 @@ Privacy of the service itself (it handles photos of people):
 * uploads are read into memory with a byte limit and decoded with a pixel limit checked from the
   header (``decode_image``); they are never written to disk: the body is read directly (Starlette's
   own form parser would spool files over 1 MB to a temporary file), multipart forms are parsed in
-  memory, and the response carries only derived 200-px crops when asked;
+  memory with python-multipart (:mod:`.uploads`), and the response carries only derived 200-px
+  crops when asked;
 * nothing about a request body reaches a log (the access log is off; errors name the reason only);
 * the server binds 127.0.0.1 unless told otherwise.
 
@@ -18,36 +19,65 @@ Robustness of the service itself (any web page the user has open can send it req
 * every response carries ``X-Content-Type-Options: nosniff``, a Content-Security-Policy (the page's
   inline script and style are allowed by their hashes, nothing else), ``X-Frame-Options: DENY`` and
   ``Referrer-Policy: no-referrer``; Swagger UI (``/docs``) loads from a CDN, so it is off unless asked;
+* a body with both ``Content-Length`` and ``Transfer-Encoding`` (ambiguous framing, the stuff of
+  request smuggling) or with two different lengths is refused (400) and its connection closed;
 * decoding and analysis run in worker threads, never on the event loop, and at most
   ``max_concurrent`` photos are decoded and analysed at once; up to ``max_waiting`` more wait
-  ``wait_s`` seconds for a slot, anything beyond gets 503 with ``Retry-After``. Memory therefore has
-  a ceiling: (``max_concurrent`` + ``max_waiting``) upload bodies plus ``max_concurrent`` decoded
-  photos and their detection work, each bounded by the pixel limit (docs/ANALYZE.md states it).
+  ``wait_s`` seconds for a slot, anything beyond gets 503 with ``Retry-After`` (:mod:`.slots`). Only
+  a request whose body is complete takes a place: bodies still arriving are counted apart (at most
+  ``max_receiving``), and one that arrives slower than the pace of :mod:`.uploads` is answered 408;
+* a photo holds its slot for at most ``budget_s`` seconds of decoding and analysis: past it the
+  request gets 503 and the worker stops when its current step ends. Decoding itself is bounded by
+  what ``decode_image`` refuses unopened (pixels, JPEG scans, formats that decode while opening).
+  Memory therefore has a ceiling: (``max_receiving`` + ``max_concurrent`` + ``max_waiting``) upload
+  bodies plus ``max_concurrent`` decoded photos and their detection work, each bounded by the pixel
+  limit (docs/ANALYZE.md states it);
+* an error message is at most ``MAX_DETAIL`` characters and quotes at most a short prefix of a value.
 """
 
 from __future__ import annotations
 
 import base64
-import email.parser
-import email.policy
 import hashlib
 import re
 import socket
-import threading
 from importlib import resources
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Optional, Sequence
 
+import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from maskprivacy.analysis.limits import MAX_CONCURRENT, MAX_PIXELS, MAX_UPLOAD_BYTES, MAX_WAITING, RETRY_AFTER_S, WAIT_S
-from maskprivacy.masking.colors import parse_color
+from maskprivacy.analysis.limits import (
+    MAX_CONCURRENT,
+    MAX_PIXELS,
+    MAX_RECEIVING,
+    MAX_UPLOAD_BYTES,
+    MAX_WAITING,
+    PROCESS_BUDGET_S,
+    RETRY_AFTER_S,
+    WAIT_S,
+)
+from maskprivacy.analysis.slots import OverBudget, Slots, Ticket
+from maskprivacy.analysis.uploads import (
+    CLOSE,
+    ClientGone,
+    Pace,
+    parse_multipart,
+    parse_options,
+    read_body,
+    shown,
+    wants_images,
+)
 from maskprivacy.masking.draw import STYLES
+from maskprivacy.memtrim import return_freed_memory, trim
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -58,6 +88,8 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+# The longest error message sent: every 4xx and 5xx body stays far below 4 KB whatever was sent.
+MAX_DETAIL = 500
 # Everything but the page and /docs: nothing may load, nothing may frame it.
 CSP_NONE = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # FastAPI's Swagger UI page (only with docs=True) loads its script and style from this CDN.
@@ -135,40 +167,9 @@ class Health(BaseModel):
     max_upload_bytes: int
     max_pixels: int
     max_concurrent: int = Field(description="photos decoded and analysed at once")
-    max_waiting: int = Field(description="requests that may wait for a slot; beyond that: 503")
-
-
-# ----------------------------------------------------------------------------- body parsing
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused (413) as soon as it passes ``limit`` bytes; kept in memory."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"upload is {int(declared):,} bytes; the limit is {limit:,} bytes")
-    buf = bytearray()
-    async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > limit:
-            raise HTTPException(413, f"upload is over the limit of {limit:,} bytes")
-    return bytes(buf)
-
-
-def parse_multipart(body: bytes, content_type: str) -> tuple[bytes | None, dict[str, str]]:
-    """(first file's bytes, other text fields) of a multipart/form-data body, parsed in memory."""
-    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    )
-    if not msg.is_multipart():
-        raise HTTPException(400, "malformed multipart body")
-    data, fields = None, {}
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename() is not None or name in ("file", "photo", "image"):
-            if data is None:
-                data = payload
-        elif name:
-            fields[str(name)] = payload.decode("utf-8", "replace")
-    return data, fields
+    max_waiting: int = Field(description="requests whose body is complete that may wait for a slot; beyond that: 503")
+    max_receiving: int = Field(description="uploads whose body may be arriving at once; beyond that: 503")
+    budget_s: float = Field(description="seconds of decoding and analysis one photo may take; beyond that: 503")
 
 
 # ----------------------------------------------------------------------------- guards
@@ -216,7 +217,9 @@ class Guard:
 
     Browsers send ``Origin`` on every cross-origin POST (and on same-origin ones); a page on another
     site can therefore be told apart from our own page without cookies or tokens. Requests without
-    ``Origin`` (curl, scripts) are not from a web page and pass.
+    ``Origin`` (curl, scripts) are not from a web page and pass. A body whose length is ambiguous
+    (``Content-Length`` with ``Transfer-Encoding``, or two lengths) is refused before the app sees it:
+    a proxy in front could read its end elsewhere than the server does.
     """
 
     def __init__(self, app: ASGIApp, csp: dict[str, str]):
@@ -238,6 +241,14 @@ class Guard:
             await send(message)
 
         headers = Headers(scope=scope)
+        lengths = set(headers.getlist("content-length"))
+        if len(lengths) > 1 or (lengths and "transfer-encoding" in headers):
+            await JSONResponse(
+                {"detail": "ambiguous framing refused: a body has one length, given once, or Transfer-Encoding"},
+                400,
+                headers=CLOSE,
+            )(scope, receive, send_secured)
+            return
         origin = headers.get("origin")
         if origin is not None:
             own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
@@ -247,59 +258,6 @@ class Guard:
                 )(scope, receive, send_secured)
                 return
         await self.app(scope, receive, send_secured)
-
-
-class Slots:
-    """At most ``n`` photos processed at once, ``waiting`` more queued ``wait_s`` seconds, else 503.
-
-    Thread primitives, not asyncio ones: the wait happens in the worker thread that then does the
-    work, so the event loop never blocks and the object does not belong to one event loop.
-    """
-
-    def __init__(self, n: int, waiting: int, wait_s: float):
-        if n < 1 or waiting < 0 or wait_s < 0:
-            raise ValueError("max_concurrent must be >= 1, max_waiting >= 0, wait_s >= 0")
-        self.n, self.waiting, self.wait_s = n, waiting, wait_s
-        self.sem = threading.BoundedSemaphore(n)
-        self._lock = threading.Lock()
-        self.admitted = 0  # requests holding a body: processing or waiting
-
-    def busy(self, why: str) -> HTTPException:
-        return HTTPException(
-            503, f"the server is busy ({why}); try again in a few seconds", headers={"Retry-After": str(RETRY_AFTER_S)}
-        )
-
-    def admit(self) -> None:
-        """Count a request in before its body is read (bounds the bodies held in memory)."""
-        with self._lock:
-            if self.admitted >= self.n + self.waiting:
-                raise self.busy(f"{self.n} photo(s) in progress and {self.waiting} waiting")
-            self.admitted += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self.admitted -= 1
-
-    def run(self, fn, *args):
-        """Call ``fn(*args)`` holding a slot (in a worker thread); 503 after ``wait_s`` without one."""
-        if not self.sem.acquire(timeout=self.wait_s):
-            raise self.busy(f"no slot free within {self.wait_s:g} s")
-        try:
-            return fn(*args)
-        finally:
-            self.sem.release()
-
-
-def check_options(mask_style: str, mask_color: str, already_masked: str) -> None:
-    """Every option checked before any work: a bad colour is refused even for a photo without a face."""
-    if mask_style not in (*STYLES, "none"):
-        raise HTTPException(422, f"mask_style must be one of {', '.join(STYLES)} or none")
-    if already_masked not in ("auto", "yes", "no"):
-        raise HTTPException(422, "already_masked must be auto, yes or no")
-    try:
-        parse_color(mask_color)
-    except ValueError as e:
-        raise HTTPException(422, f"mask_color: {e}") from None
 
 
 # ----------------------------------------------------------------------------- app
@@ -314,6 +272,9 @@ def create_app(
     max_concurrent: int = MAX_CONCURRENT,
     max_waiting: int = MAX_WAITING,
     wait_s: float = WAIT_S,
+    max_receiving: int = MAX_RECEIVING,
+    budget_s: float = PROCESS_BUDGET_S,
+    pace: Pace = Pace(),
     allowed_hosts: Sequence[str] | None = None,
     docs: bool = False,
 ) -> FastAPI:
@@ -321,13 +282,18 @@ def create_app(
 
     ``allowed_hosts``: Host header values served (default: loopback names; see
     :func:`allowed_hosts_for`). ``docs``: serve Swagger UI at /docs (its assets come from a CDN).
+    ``pace``: how fast a body must arrive (:class:`.uploads.Pace`); ``budget_s``: seconds of
+    decoding and analysis one photo may hold its slot.
     """
     from maskprivacy.analysis.analyzer import get_analyzer
     from maskprivacy.faces.detect import get_detector
 
     analyzer = get_analyzer(model, split, detector, tta)
     get_detector(detector).isolate_cnn()  # dlib's CNN holds the GIL for seconds: not in this process
-    slots = Slots(max_concurrent, max_waiting, wait_s)
+    if budget_s <= 0:
+        raise ValueError("budget_s must be > 0")
+    slots = Slots(max_concurrent, max_waiting, wait_s, max_receiving)
+    return_freed_memory()  # a server must shrink back after a 30 MP photo
     app = FastAPI(
         title="maskprivacy: does a face mask protect my privacy?",
         description="Upload a photo; every face is found, aligned to UTKFace's geometry, and read by attacker "
@@ -346,6 +312,18 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts or LOOPBACK), www_redirect=False)
     app.add_middleware(Guard, csp=csp)  # added last: outermost, so even a refused Host gets the headers
 
+    @app.exception_handler(StarletteHTTPException)
+    async def short_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's answer, with the message cut to ``MAX_DETAIL`` characters."""
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return JSONResponse({"detail": detail[:MAX_DETAIL]}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def short_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Where and why, never the value sent (FastAPI's own answer echoes it whole)."""
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:200]} for e in exc.errors()[:5]]
+        return JSONResponse({"detail": errors}, 422)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> str:
         return page
@@ -361,6 +339,8 @@ def create_app(
             max_pixels=max_pixels,
             max_concurrent=slots.n,
             max_waiting=slots.waiting,
+            max_receiving=slots.max_receiving,
+            budget_s=budget_s,
         )
 
     @app.post(
@@ -368,12 +348,15 @@ def create_app(
         response_model=AnalyzeResponse,
         summary="Analyse every face of a photo",
         responses={
-            400: {"description": "empty or malformed upload"},
+            400: {"description": "empty or malformed upload, a form of too many parts, ambiguous framing"},
             403: {"description": "cross-origin request"},
-            413: {"description": "too many bytes or pixels"},
-            415: {"description": "not an image, or a body that is neither image/* nor multipart/form-data"},
-            422: {"description": "a bad option (mask_style, mask_color, already_masked)"},
-            503: {"description": "busy: too many photos in progress (see Retry-After)"},
+            408: {"description": "the body arrived too slowly"},
+            413: {"description": "too many bytes, pixels or JPEG scans"},
+            415: {
+                "description": "not an image, a format not accepted, or a body neither image/* nor multipart/form-data"
+            },
+            422: {"description": "a bad or repeated option (mask_style, mask_color, already_masked, images)"},
+            503: {"description": "busy (see Retry-After), or over the time budget for decoding and analysis"},
         },
         openapi_extra={
             "requestBody": {
@@ -396,13 +379,17 @@ def create_app(
         request: Request,
         mask_style: str = Query("a", description=f"digital mask: {', '.join(STYLES)}, or none"),
         mask_color: str = Query("white", description="white, a name, R,G,B, #RRGGBB or random"),
-        already_masked: Literal["auto", "yes", "no"] = Query(
+        already_masked: str = Query(
             "auto",
-            description="does the photo show real masks? auto: the run's mask detector (else a colour check) decides per face",
+            description="does the photo show real masks? auto: the run's mask detector (else a colour check) decides "
+            "per face",
+            json_schema_extra={"enum": ["auto", "yes", "no"]},
         ),
-        images: bool = Query(False, description="include the aligned and masked faces as JPEG data URLs"),
-    ) -> dict[str, Any]:
-        check_options(mask_style, mask_color, already_masked)
+        images: str = Query("false", description="true: include the aligned and masked faces as JPEG data URLs"),
+    ) -> Any:
+        # The parameters above document the API; the options are parsed once, from the raw query string
+        # (and the form's fields), so that a repeated key is refused instead of one value going unchecked.
+        opts = parse_options(request.query_params.multi_items())
         ctype = request.headers.get("content-type", "")
         kind = ctype.split(";")[0].strip().lower()
         multipart = kind == "multipart/form-data"
@@ -410,50 +397,65 @@ def create_app(
             raise HTTPException(
                 415,
                 f"send the photo as an image/* body (e.g. image/jpeg) or as the field `file` "
-                f"of a multipart/form-data form; got {kind or 'no Content-Type'}",
+                f"of a multipart/form-data form; got {shown(kind) if kind else 'no Content-Type'}",
             )
-        slots.admit()
+        slots.start_receiving()
         try:
-            body = await read_body(request, max_upload_bytes)
-            if not body:
-                raise HTTPException(400, "empty upload: send the photo's bytes")  # no slot needed to say so
-            return await run_in_threadpool(
-                slots.run,
-                work,
-                body,
-                ctype,
-                multipart,
-                {"mask_style": mask_style, "mask_color": mask_color, "already_masked": already_masked},
-                images,
-            )
+            body = await read_body(request, max_upload_bytes, pace)
+        except ClientGone:
+            return Response(status_code=400)  # nobody is there to read it
         finally:
-            slots.leave()
-
-    def work(body: bytes, ctype: str, multipart: bool, opts: dict[str, str], images: bool) -> dict[str, Any]:
-        """Parse, decode and analyse one upload (a worker thread, holding a slot)."""
-        from maskprivacy.data.imageio import ImageError, decode_image
-
+            slots.done_receiving()
         if multipart:
             data, fields = parse_multipart(body, ctype)
-            opts = {k: fields.get(k, v) for k, v in opts.items()}
-            check_options(**opts)
+            opts = parse_options(request.query_params.multi_items(), fields)
             if data is None:
                 raise HTTPException(400, "the form has no file field: send the photo as `file`")
         else:
             data = body
+        del body
         if not data:
-            raise HTTPException(400, "empty upload: send the photo's bytes")
+            raise HTTPException(400, "empty upload: send the photo's bytes")  # no slot needed to say so
+        ticket = slots.admit()
+        try:
+            await run_in_threadpool(ticket.acquire, budget_s)
+            try:
+                with anyio.fail_after(budget_s):
+                    return await anyio.to_thread.run_sync(
+                        ticket.run, work_then_trim, data, opts, ticket, abandon_on_cancel=True
+                    )
+            except (TimeoutError, OverBudget):
+                raise HTTPException(
+                    503,
+                    f"this photo took longer than the {budget_s:g} s its decoding and analysis may take; abandoned",
+                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                ) from None
+        finally:
+            ticket.close()
+
+    def work_then_trim(data: bytes, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
+        """:func:`work`, then the freed memory handed back (its arrays are gone once it has returned)."""
+        try:
+            return work(data, opts, ticket)
+        finally:
+            trim()
+
+    def work(data: bytes, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
+        """Decode and analyse one upload (a worker thread, holding a slot); stops between steps past the budget."""
+        from maskprivacy.data.imageio import ImageError, decode_image
+
         try:
             rgb = decode_image(data, max_pixels=max_pixels)
         except ImageError as e:
             code = 413 if e.kind == "too_large" else 415
-            what = "this image is too large" if code == 413 else "this file is not a readable image"
+            what = "this image is too large to decode" if code == 413 else "this file is not a readable image"
             raise HTTPException(code, f"{what} ({e.reason})") from None
+        ticket.check()
         flag = {"auto": None, "yes": True, "no": False}[opts["already_masked"]]
         try:
-            d = analyzer.analyze(rgb, opts["mask_style"], opts["mask_color"], flag).to_dict(images=images)
+            d = analyzer.analyze(rgb, opts["mask_style"], opts["mask_color"], flag).to_dict(images=wants_images(opts))
         except ValueError as e:  # a bad option the checks above did not foresee
-            raise HTTPException(422, str(e)) from None
+            raise HTTPException(422, str(e)[:MAX_DETAIL]) from None
         d["model"] = model_name  # the run's name, not a path on this machine
         return d
 

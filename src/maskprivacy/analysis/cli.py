@@ -6,7 +6,18 @@ import argparse
 import json
 import sys
 
-from maskprivacy.analysis.limits import MAX_CONCURRENT, MAX_WAITING, WAIT_S
+from maskprivacy.analysis.limits import (
+    BODY_GRACE_S,
+    BODY_TIMEOUT_S,
+    MAX_CONCURRENT,
+    MAX_PARTS,
+    MAX_RECEIVING,
+    MAX_WAITING,
+    MIN_BODY_RATE,
+    PROCESS_BUDGET_S,
+    WAIT_S,
+)
+from maskprivacy.data.imageio import FORMATS, MAX_JPEG_SCANS
 from maskprivacy.masking.draw import STYLES
 
 MODEL_HELP = (
@@ -141,7 +152,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "written to disk or logs. Other web sites cannot use it: only image/* or multipart/form-data "
         "bodies are accepted, requests from another Origin get 403, and the Host header must name this "
         "server (--allow-host adds names). At most --max-concurrent photos are processed at once and "
-        "--max-waiting more wait up to --wait seconds; others get 503 with Retry-After.",
+        "--max-waiting more wait up to --wait seconds; others get 503 with Retry-After. Time is bounded too: "
+        f"a body must arrive within {BODY_GRACE_S:g} s plus 1 s per {MIN_BODY_RATE // 1024} KB "
+        f"({BODY_TIMEOUT_S:g} s at most), else 408, and holds no place in that queue while it arrives "
+        "(--max-receiving bodies arrive at once); a photo may take --budget seconds of decoding and "
+        f"analysis, else 503. Only {', '.join(FORMATS)} images are opened, a JPEG of more than "
+        f"{MAX_JPEG_SCANS} scans is refused undecoded (413), and a form may have at most {MAX_PARTS} parts.",
         formatter_class=fmt,
     )
     _common(s)
@@ -176,6 +192,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=WAIT_S,
         metavar="SECONDS",
         help="how long a waiting request waits for a slot before its 503",
+    )
+    s.add_argument(
+        "--max-receiving",
+        type=int,
+        default=MAX_RECEIVING,
+        metavar="N",
+        help="uploads whose body may be arriving at once (they hold no place among --max-waiting); beyond "
+        "that the answer is 503 at once",
+    )
+    s.add_argument(
+        "--budget",
+        type=float,
+        default=PROCESS_BUDGET_S,
+        metavar="SECONDS",
+        help="time budget for decoding and analysing one photo once it has a slot: past it the answer is 503 "
+        "and the work stops when its current step (decoding, analysis) ends",
     )
     s.add_argument(
         "--docs",
@@ -309,6 +341,8 @@ def _serve(args: argparse.Namespace) -> int:
         max_concurrent=args.max_concurrent,
         max_waiting=args.max_waiting,
         wait_s=args.wait,
+        max_receiving=args.max_receiving,
+        budget_s=args.budget,
         allowed_hosts=allowed_hosts_for(args.host, args.allow_host),
         docs=args.docs,
     )

@@ -1,17 +1,23 @@
-"""Hostile input for every entry point (issue 10): thin and tiny images, cross-site requests, floods.
+"""Hostile input for every entry point: thin and tiny images, cross-site requests, floods, and time.
 
-The crash image of the issue is a flat 30000x1000 PNG of about 90 KB (30 MP, inside the pixel
-limit): when BlazeFace found nothing, the detector padded the photo by a quarter of its longest
-side (a 2.16 GB array) and MediaPipe segfaulted. It is built in memory here.
+The crash image is a flat 30000x1000 PNG of about 90 KB (30 MP, inside the pixel limit): when
+BlazeFace found nothing, the detector padded the photo by a quarter of its longest side (a 2.16 GB
+array) and MediaPipe segfaulted. The attacks on time are a body that stops arriving, a progressive
+JPEG repeating one scan thousands of times, a form of 200,000 empty parts, ICO and ICNS files that
+Pillow decodes while opening them, and option values of megabytes. All are built in memory, and the
+tests assert on answers and counters, never on durations.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
 import json
+import logging
 import re
+import struct
 import threading
 import time
 from pathlib import Path
@@ -290,3 +296,304 @@ def test_the_server_runs_dlibs_cnn_outside_its_process(app, client):
     time.sleep(0.2)
     assert dl._run_cnn(np.full((200, 200, 3), 118, np.uint8), 0) == []  # a new child took over
     assert _post(client, flat_png(300, 300)).status_code == 200
+
+
+# ----------------------------------------------------------------------------- bounded in time
+def _rss_peak_reset() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pytest.skip("cannot reset the peak RSS here (/proc/self/clear_refs)")
+
+
+def scan_bomb(w: int = 64, h: int = 64, repeats: int = 2000) -> bytes:
+    """A flat progressive JPEG whose last scan is repeated ``repeats`` times (decode time grows with each)."""
+    b = io.BytesIO()
+    Image.new("RGB", (w, h), (118, 118, 118)).save(b, "JPEG", progressive=True)
+    d = b.getvalue()
+    last, eoi = d.rfind(b"\xff\xda"), d.rfind(b"\xff\xd9")
+    return d[:eoi] + d[last:eoi] * repeats + d[eoi:]
+
+
+def ico_embedding(png: bytes, declared: int = 16) -> bytes:
+    """An ICO whose directory declares ``declared`` px and embeds ``png`` (Pillow decodes it while opening)."""
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", declared, declared, 0, 0, 1, 32, len(png), 22) + png
+
+
+def part_flood(n: int) -> tuple[bytes, str]:
+    """A multipart body of ``n`` empty parts without headers (9 bytes each)."""
+    return b"--B\r\n\r\n\r\n" * n + b"--B--\r\n", "multipart/form-data; boundary=B"
+
+
+def _small(r) -> None:
+    assert len(r.content) < 4096, f"{r.status_code} answer of {len(r.content):,} bytes"
+
+
+def _asgi_post(app, receive, ctype: bytes = b"image/jpeg") -> list[dict]:
+    """Call the ASGI app for POST /api/analyze with a hand-made ``receive``; the messages it sent."""
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/analyze",
+        "raw_path": b"/api/analyze",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost"), (b"content-type", ctype)],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_a_stalled_upload_is_dropped_with_408_and_holds_no_place_in_the_queue(demo_run, face_path):
+    """While a body is stalled, a photo still gets a slot: the queue counts only complete bodies."""
+    import httpx
+
+    from maskprivacy.analysis.uploads import Pace
+
+    # One slot, no waiting place: before, the stalled upload held that place and the photo got 503.
+    app = create_app(str(demo_run), max_concurrent=1, max_waiting=0, pace=Pace(grace_s=1.0, min_rate=1e6))
+    slots = app.state.slots
+    photo = face_path.read_bytes()
+    seen: dict[str, object] = {}
+
+    async def stalled():
+        yield b"\xff\xd8\xff" + b"\x00" * 7  # 10 bytes, then nothing
+        await asyncio.sleep(20)  # bounded: the server gives up first
+        yield b""
+
+    async def main():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as c:
+            stall = asyncio.create_task(
+                c.post("/api/analyze", content=stalled(), headers={"Content-Type": "image/jpeg"})
+            )
+            while slots.receiving == 0:
+                await asyncio.sleep(0.01)
+            seen["receiving"], seen["admitted"] = slots.receiving, slots.admitted
+            ok = await c.post("/api/analyze", content=photo, headers={"Content-Type": "image/jpeg"})
+            seen["photo"] = ok.status_code
+            r = await asyncio.wait_for(stall, 15)
+            seen["stalled"], seen["close"], seen["detail"] = r.status_code, r.headers.get("connection"), r.json()
+            _small(r)
+
+    asyncio.run(main())
+    assert seen["receiving"] == 1 and seen["admitted"] == 0
+    assert seen["photo"] == 200
+    assert seen["stalled"] == 408 and seen["close"] == "close" and "too slowly" in seen["detail"]["detail"]
+    assert (slots.receiving, slots.admitted, slots.running) == (0, 0, 0)
+
+
+def test_uploads_arriving_at_once_are_bounded_and_the_busy_message_says_so(demo_run, face_path):
+    import httpx
+
+    from maskprivacy.analysis.uploads import Pace
+
+    app = create_app(str(demo_run), max_receiving=1, pace=Pace(grace_s=1.0, min_rate=1e6))
+    slots = app.state.slots
+
+    async def stalled():
+        yield b"\xff\xd8"
+        await asyncio.sleep(20)
+        yield b""
+
+    async def main():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as c:
+            stall = asyncio.create_task(
+                c.post("/api/analyze", content=stalled(), headers={"Content-Type": "image/jpeg"})
+            )
+            while slots.receiving == 0:
+                await asyncio.sleep(0.01)
+            r = await c.post("/api/analyze", content=face_path.read_bytes(), headers={"Content-Type": "image/jpeg"})
+            assert r.status_code == 503 and r.headers["retry-after"].isdigit()
+            assert "1 uploads are arriving" in r.json()["detail"]
+            assert (await asyncio.wait_for(stall, 15)).status_code == 408
+
+    asyncio.run(main())
+    assert (slots.receiving, slots.admitted) == (0, 0)
+
+
+def test_a_client_that_goes_away_is_one_log_line(app, caplog):
+    messages = iter([{"type": "http.request", "body": b"\xff\xd8\xff", "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(messages)
+
+    with caplog.at_level(logging.WARNING):
+        _asgi_post(app, receive)
+    ours = [r for r in caplog.records if "went away" in r.getMessage()]
+    assert len(ours) == 1 and ours[0].exc_info is None
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
+    slots = app.state.slots
+    assert (slots.receiving, slots.admitted) == (0, 0)
+
+
+def test_a_photo_past_its_time_budget_gets_503_and_its_slot_back(demo_run, face_path, monkeypatch):
+    """Decoding made slow on purpose: the answer is 503 at the budget, and the worker stops before analysis."""
+    from maskprivacy.data import imageio
+
+    app = create_app(str(demo_run), budget_s=0.3)
+    slots = app.state.slots
+    release = threading.Event()
+    real_decode = imageio.decode_image
+
+    def slow_decode(data, max_pixels):
+        release.wait(10)  # held until the request has been answered
+        return real_decode(data, max_pixels)
+
+    analysed: list[int] = []
+    with TestClient(app, base_url="http://localhost") as c:
+        analyzer = __import__("maskprivacy.analysis.analyzer", fromlist=["x"]).get_analyzer(str(demo_run))
+        monkeypatch.setattr(imageio, "decode_image", slow_decode)
+        monkeypatch.setattr(type(analyzer), "analyze", lambda self, *a, **k: analysed.append(1))
+        r = _post(c, face_path.read_bytes(), ctype="image/jpeg")
+        assert r.status_code == 503 and "took longer than the 0.3 s" in r.json()["detail"]
+        assert r.headers["retry-after"].isdigit()
+        assert slots.running == 1  # the worker still holds its slot while it decodes
+        release.set()
+        for _ in range(200):  # bounded wait for the worker to give the slot back
+            if slots.admitted == 0 and slots.running == 0:
+                break
+            time.sleep(0.05)
+        assert (slots.admitted, slots.running) == (0, 0)
+        assert analysed == []  # it stopped at the budget check, before analysis
+        monkeypatch.undo()
+        assert _post(c, face_path.read_bytes(), ctype="image/jpeg").status_code == 200
+
+
+def test_a_scan_bomb_jpeg_is_refused_by_its_scan_count(client, face_path):
+    from maskprivacy.data.imageio import MAX_JPEG_SCANS, ImageError, decode_image
+
+    bomb = scan_bomb()
+    assert bomb.count(b"\xff\xda") > MAX_JPEG_SCANS
+    with pytest.raises(ImageError, match="scans") as e:
+        decode_image(bomb)
+    assert e.value.kind == "too_large"
+    r = _post(client, bomb, ctype="image/jpeg")
+    assert r.status_code == 413 and "scans" in r.json()["detail"]
+    _small(r)
+    ordinary = scan_bomb(repeats=0)  # the same progressive JPEG as its encoder wrote it: about 10 scans
+    assert ordinary.count(b"\xff\xda") <= MAX_JPEG_SCANS
+    assert _post(client, ordinary, ctype="image/jpeg").status_code == 200
+
+
+def test_a_flood_of_form_parts_is_cut_at_the_limit(client, monkeypatch):
+    from python_multipart import multipart as pm
+
+    from maskprivacy.analysis.limits import MAX_PARTS
+
+    begun: list[int] = []
+    real = pm.MultipartParser.callback
+
+    def counting(self, name, *a):
+        if name == "part_begin":
+            begun.append(1)
+        return real(self, name, *a)
+
+    monkeypatch.setattr(pm.MultipartParser, "callback", counting)
+    body, ctype = part_flood(200_000)
+    assert len(body) > 1_700_000
+    r = _post(client, body, ctype=ctype)
+    assert r.status_code == 400 and f"more than {MAX_PARTS} parts" in r.json()["detail"]
+    assert len(begun) == MAX_PARTS + 1  # parsing stopped there, not after 200,000 parts
+    _small(r)
+
+
+def test_form_fields_are_bounded_and_options_given_once(client):
+    blank = flat_png(2, 2)
+    r = client.post("/api/analyze", files={"file": ("x.png", blank, "image/png")}, data={"mask_color": "w" * 2_000_000})
+    assert r.status_code == 400 and "over 1,024 bytes" in r.json()["detail"]
+    _small(r)
+    r = client.post(
+        "/api/analyze",
+        files=[("file", ("x.png", blank, "image/png")), ("file", ("y.png", blank, "image/png"))],
+    )
+    assert r.status_code == 400 and "more than one file" in r.json()["detail"]
+    r = _post(client, blank, "?mask_style=zzz&mask_style=a")
+    assert r.status_code == 422 and "more than once" in r.json()["detail"]
+    r = client.post(
+        "/api/analyze?mask_style=a", files={"file": ("x.png", blank, "image/png")}, data={"mask_style": "b"}
+    )
+    assert r.status_code == 422 and "more than once" in r.json()["detail"]
+    assert _post(client, blank, "?mask_style=b&mask_color=blue&images=true").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["mask_color", "mask_style", "already_masked", "images"])
+def test_errors_quote_only_a_short_prefix_of_a_value(client, name):
+    value = "z" * 10_000  # httpx refuses URLs over 64 KB; the server parses them whole
+    r = _post(client, flat_png(2, 2), f"?{name}={value}")
+    assert r.status_code == 422 and name in r.json()["detail"]
+    assert "z" * 40 not in r.text
+    _small(r)
+
+
+def test_ico_and_icns_are_refused_unopened(client):
+    """An ICO declaring 16x16 that embeds a 10000x10000 PNG: Pillow would decode it while opening the file."""
+    big = io.BytesIO()
+    Image.new("1", (10000, 10000)).save(big, "PNG")  # 100 MP, a few KB
+    ico = ico_embedding(big.getvalue())
+    icns = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(icns, "ICNS")
+    _rss_peak_reset()
+    before = _rss_kb("VmRSS")
+    answers = [_post(client, ico, ctype="image/x-icon"), _post(client, icns.getvalue(), ctype="image/icns")]
+    grown_mb = (_rss_kb("VmHWM") - before) / 1024
+    for r, fmt in zip(answers, ("ICO", "ICNS")):
+        assert r.status_code == 415 and f"format {fmt} is not accepted" in r.json()["detail"], r.text
+        _small(r)
+    assert grown_mb < 50, f"peak RSS grew by {grown_mb:.0f} MB"
+
+
+def test_ambiguous_framing_is_refused(app):
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"x", "more_body": False}
+
+    for extra in ([(b"transfer-encoding", b"chunked")], [(b"content-length", b"2")]):
+
+        async def run(extra=extra):
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "scheme": "http",
+                "path": "/api/analyze",
+                "query_string": b"",
+                "headers": [
+                    (b"host", b"localhost"),
+                    (b"content-type", b"image/png"),
+                    (b"content-length", b"1"),
+                    *extra,
+                ],
+            }
+
+            async def send(m):
+                sent.append(m)
+
+            await app(scope, receive, send)
+
+        sent.clear()
+        asyncio.run(run())
+        start = sent[0]
+        assert start["status"] == 400, extra
+        assert (b"connection", b"close") in start["headers"]
+        assert b"ambiguous framing" in sent[1]["body"]
+
+
+def test_serve_help_states_the_limits_in_time(capsys):
+    from maskprivacy.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--budget SECONDS" in out and "408" in out and "--max-receiving N" in out
+    assert "Only JPEG, PNG, WEBP, BMP, TIFF, GIF images are opened" in out and "100 scans" in out
