@@ -25,6 +25,7 @@ __all__ = [
     "CONDITIONS",
     "ROBUST",
     "REAL",
+    "MASKED_FACE_CONDITIONS",
     "TRAIN_CONDITIONS",
     "SPLITS",
     "PARTS",
@@ -41,6 +42,8 @@ ROBUST = "robust"
 #: The real-mask attacker: the mask-robust attacker also trained on real photos of masked faces
 #: (``reproduce --real-masks-train DIR``); tested on the masked faces like the other two.
 REAL = "real"
+#: The attackers that read masked faces (all tested on the paper's mask "a").
+MASKED_FACE_CONDITIONS: tuple[str, ...] = ("masked", ROBUST, REAL)
 #: What ``train --condition`` accepts (one attacker per entry).
 TRAIN_CONDITIONS: tuple[str, ...] = (*CONDITIONS, ROBUST)
 #: The paper's uniform split (its headline) and a seeded random one.

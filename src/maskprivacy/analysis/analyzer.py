@@ -40,6 +40,13 @@ DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 # plus real photos of masked faces ("real-mask").
 READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL)
 REAL_MASK_READERS = ("auto", "masked", "robust", "real")
+#: The roles of the readers a run chooses on validation (RUN/readers.json, analysis/reader_choice.py):
+#: role -> the ModelSet slot it fills and what it reads.
+ROLES: dict[str, tuple[str, str]] = {
+    "bare": ("unmasked", "a face as photographed, without a mask"),
+    "digital": ("masked", "a bare face wearing the mask the tool draws"),
+    "real_mask": (ROBUST, "a face that already wears a real mask"),
+}
 # Who decides whether a face already wears a mask when the caller does not say: the run's trained
 # detector (models/mask_detector.py) when it has one, else the colour check (faces/maskcheck.py).
 MASK_CHECKS = ("auto", "detector", "colour")
@@ -165,8 +172,6 @@ class ModelSet:
         self.words: dict[str, str] = dict(READER_WORDS)
         roles = _chosen_roles(self.run, split) if chosen and real_mask == "auto" else None
         if roles:
-            from maskprivacy.analysis.reader_choice import ROLES
-
             self.predictors = {}
             for role, r in roles.items():
                 slot, what = ROLES[role]

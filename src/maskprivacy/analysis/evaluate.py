@@ -515,8 +515,7 @@ def attacker_folders(
     has a masked-face model: the CNN (``cnn``, the run itself) and each family trained in its own
     folder (``training.config.FAMILIES``, e.g. ``facenet`` in RUN/facenet/)."""
     from maskprivacy.analysis.analyzer import get_analyzer
-    from maskprivacy.analysis.reader_choice import MASKED_FACE_CONDITIONS
-    from maskprivacy.layout import RunLayout
+    from maskprivacy.layout import MASKED_FACE_CONDITIONS, RunLayout
     from maskprivacy.training.config import FAMILIES
 
     out = []

@@ -25,15 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from maskprivacy.layout import REAL, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
 
-#: role -> the ModelSet slot it fills (:mod:`maskprivacy.analysis.analyzer`) and what it reads.
-ROLES: dict[str, tuple[str, str]] = {
-    "bare": ("unmasked", "a face as photographed, without a mask"),
-    "digital": ("masked", "a bare face wearing the mask the tool draws"),
-    "real_mask": (ROBUST, "a face that already wears a real mask"),
-}
-MASKED_FACE_CONDITIONS = ("masked", ROBUST, REAL)
 UTK_TASKS = ("sex", "race", "age_bucket")
 
 
@@ -79,11 +72,13 @@ def utk_val_score(val_csv: Path) -> float | None:
     return float(np.mean(accs)) if accs else None
 
 
-def real_val_score(model: Path, crops: np.ndarray, sex: np.ndarray, race: np.ndarray) -> dict[str, float]:
-    """A model's reading of aligned real photos: sex balanced accuracy and AUC, race accuracy, and
-    ``score`` = the mean of sex balanced accuracy and race accuracy (over the photos with that label)."""
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
-
+def real_val_score(
+    model: Path, crops: np.ndarray, sex: np.ndarray, race: np.ndarray, groups: np.ndarray, n_boot: int = 1000
+) -> dict[str, Any]:
+    """A model's reading of aligned real photos: sex balanced accuracy and AUC, race accuracy, each with a
+    95% bootstrap interval over ``groups`` (people or near-duplicate clusters, not photos: copies of one
+    face are not independent), and ``score`` = the mean of sex balanced accuracy and race accuracy."""
+    from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
     from maskprivacy.faces.align import resize_crop
     from maskprivacy.models.predictor import Predictor
 
@@ -91,20 +86,34 @@ def real_val_score(model: Path, crops: np.ndarray, sex: np.ndarray, race: np.nda
     side = pred.info.get("cache_size")
     faces = np.stack([resize_crop(np.asarray(c), int(side) if side else None) for c in crops])
     out = pred.predict(faces)
-    res: dict[str, float] = {}
-    ks = sex >= 0
-    if ks.any():
-        p = out["sex"][ks, 1]
-        res["sex_balanced"] = float(balanced_accuracy_score(sex[ks], (p >= 0.5).astype(int)))
-        if len(np.unique(sex[ks])) == 2:
-            res["sex_auc"] = float(roc_auc_score(sex[ks], p))
-        res["n_sex"] = int(ks.sum())
-    kr = race >= 0
-    if kr.any():
-        res["race_accuracy"] = float((out["race"][kr].argmax(1) == race[kr]).mean())
-        res["n_race"] = int(kr.sum())
-    parts = [res[k] for k in ("sex_balanced", "race_accuracy") if k in res]
+    # one row per photo, its group as the "person" the bootstrap resamples (evaluate's pNNN_ convention)
+    rows = [
+        {
+            "path": f"p{int(g)}_{i}",
+            "found": 1,
+            "sex_true": int(sex[i]) if sex[i] >= 0 else None,
+            "sex_pred": int(out["sex"][i].argmax()),
+            "sex_prob_female": float(out["sex"][i, 1]),
+            "race_true": int(race[i]) if race[i] >= 0 else None,
+            "race_pred": int(out["race"][i].argmax()),
+        }
+        for i, g in enumerate(groups)
+    ]
+    res: dict[str, Any] = {}
+    if (sex >= 0).any():
+        s = accuracy_with_ci(rows, "sex", n_boot=n_boot)
+        res["sex"] = {k: s[k] for k in ("accuracy", "ci", "balanced_accuracy", "balanced_ci", "n")}
+        res["sex"].update(auc_with_ci(rows, "sex", n_boot=n_boot))
+    if (race >= 0).any():
+        r = accuracy_with_ci(rows, "race", n_boot=n_boot)
+        res["race"] = {k: r[k] for k in ("accuracy", "ci", "n")}
+    parts = [
+        v
+        for v in ((res.get("sex") or {}).get("balanced_accuracy"), (res.get("race") or {}).get("accuracy"))
+        if v is not None
+    ]
     res["score"] = float(np.mean(parts)) if parts else float("nan")
+    res["resampled"] = f"{len(np.unique(groups))} people or near-duplicate clusters"
     return res
 
 
@@ -122,11 +131,13 @@ def choose_readers(run: str | os.PathLike, cfg: dict, photos: Any = None) -> dic
     run = Path(run)
     val_real = None
     if photos is not None and len(photos):
+        from maskprivacy.training.real_photos import group_ids
         from maskprivacy.training.stage_real import real_parts
 
         v = np.flatnonzero(real_parts(photos, cfg) == "val")
         if len(v):
-            val_real = (np.asarray(photos.crops[v]), photos.sex[v], photos.race[v])
+            groups = group_ids(photos.person, photos.cluster)[v]
+            val_real = (np.asarray(photos.crops[v]), photos.sex[v], photos.race[v], groups)
     splits: dict[str, dict[str, Any]] = {}
     for split in SPLITS:
         roles: dict[str, Any] = {}
