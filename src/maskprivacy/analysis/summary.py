@@ -83,8 +83,14 @@ def change_text(ch: dict[str, Any] | None) -> str:
 def face_text(i: int, f: "FaceResult", style: str | None, color: str) -> str:
     head = f"Face {i}"
     if f.already_masked:
-        robust = bool(f.as_is) and str(f.as_is.get("model", "")).startswith("robust")
-        who = "the mask-robust model" if robust else "the masked-face model"
+        model = str((f.as_is or {}).get("model", "")).rsplit("/", 1)[-1]  # e.g. facenet/real_uniform
+        who = (
+            "the real-mask model"
+            if model.startswith("real")
+            else "the mask-robust model"
+            if model.startswith("robust")
+            else "the masked-face model"
+        )
         return f"{head} already wears a mask: {who} reads {reading_text(f.as_is)}."
     s = f"{head} (no mask): the model reads {reading_text(f.as_is)}."
     if style and f.masked is not None:

@@ -64,7 +64,7 @@ def _photos(n: int = 6) -> RealPhotos:
     )  # fmt: skip
 
 
-def test_readers_are_chosen_on_validation_recorded_and_used(two_family_run: Path, monkeypatch) -> None:
+def test_readers_are_chosen_on_validation_recorded_and_used(two_family_run: Path, monkeypatch, face_path) -> None:
     import maskprivacy.training.stage_real as stage_real
 
     photos = _photos()
@@ -89,6 +89,13 @@ def test_readers_are_chosen_on_validation_recorded_and_used(two_family_run: Path
     assert own.name("unmasked") == "unmasked_uniform"
     forced = ModelSet(two_family_run, real_mask="masked")  # a forced reader ignores the choice
     assert forced.name("unmasked") == "unmasked_uniform"
+    # analyze names the chosen model on each reading
+    from maskprivacy.analysis.analyzer import Analyzer
+
+    an = Analyzer(two_family_run, mask_check="colour")
+    bare = an.analyze(face_path, "a", already_masked=False)[0]
+    assert bare.as_is["model"] == "facenet/unmasked_uniform" and bare.masked["model"] == "masked_uniform"
+    assert an.analyze(face_path, None, already_masked=True)[0].as_is["model"] == real["name"]
 
 
 def test_without_real_photos_the_best_mask_robust_attacker_reads_real_masks(two_family_run: Path) -> None:
