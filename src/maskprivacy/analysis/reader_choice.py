@@ -158,8 +158,8 @@ def choose_readers(run: str | os.PathLike, cfg: dict, photos: Any = None) -> dic
                 c["real_score"] = c["real_val"]["score"]
             b = _best(masked, "real_score")
             why = (
-                f"best mean of sex balanced accuracy and race accuracy on {len(val_real[0])} real masked "
-                "validation photos (whole people / near-duplicate clusters kept apart from training)"
+                f"best mean of sex balanced accuracy and race accuracy on the {int(((val_real[1] >= 0) | (val_real[2] >= 0)).sum())} "
+                "labelled real masked validation photos (whole people / near-duplicate clusters kept apart from training)"
             )
             cand = {c["name"]: c["real_val"] for c in masked}
         else:

@@ -64,8 +64,8 @@ class RealPhotos:
         return len(self.paths)
 
     def labelled(self) -> np.ndarray:
-        """Rows with at least one label (a blank row teaches a supervised loss nothing)."""
-        return np.flatnonzero((self.sex >= 0) | (self.race >= 0))
+        """True where a row has at least one label (a blank row teaches a supervised loss nothing)."""
+        return (self.sex >= 0) | (self.race >= 0)
 
     def resized(self, side: int) -> np.ndarray:
         """The crops at ``side`` px, resized as the training cache resizes UTKFace's faces."""

@@ -32,6 +32,7 @@ from maskprivacy.training.real_photos import MISSING, RealPhotos, group_ids, gro
 from maskprivacy.training.rows import fit_rows
 from maskprivacy.training.runtime import TASKS, cache_path, load_bank, model_path, say, setup_torch
 from maskprivacy.training.stage_finetune import copy_bundle, finetune_module, fit_and_save
+from maskprivacy.training.stage_robust import paper_masked_faces
 
 INITS = ("robust", "masked", "pretrain")
 
@@ -113,8 +114,7 @@ def _finetune_real_one(cfg: dict, run: Path, split: str, photos: RealPhotos) -> 
     utk_rows = fit_rows(run, c.names, split)
 
     parts = real_parts(photos, cfg)
-    labelled = np.zeros(len(photos), bool)
-    labelled[photos.labelled()] = True
+    labelled = photos.labelled()
     real_train = np.flatnonzero(labelled & (parts == "train"))
     real_val = np.flatnonzero(labelled & (parts == "val"))
     if len(real_train) == 0:
@@ -149,8 +149,7 @@ def _finetune_real_one(cfg: dict, run: Path, split: str, photos: RealPhotos) -> 
         backbone = RunLayout(run).pretrain_dir("masked") / "backbone.pt"
         if backbone.is_file():  # the CNN's MoCo backbone; the face network starts from dlib's weights anyway
             module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
-    mdir = cache_path(run, cfg, "masked")
-    paper = cache_mod.load_cache(mdir).images if cache_mod.is_complete(mdir) else None
+    paper = paper_masked_faces(cfg, run, c.names)
     dist = distribution(cfg)
     module.attach(
         bank,

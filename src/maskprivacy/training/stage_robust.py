@@ -23,6 +23,18 @@ def robust_init_model(cfg: dict, run: str | os.PathLike, split: str) -> Path:
     return model_path(Path(run), "masked", "shared" if shared else split, "multitask")
 
 
+def paper_masked_faces(cfg: dict, run: Path, names: list[str]):
+    """The faces of the unmasked cache wearing the paper's mask exactly as the test set has them (the
+    masked cache), for the random masker's ``paper_prob`` share; None when that cache is not built."""
+    mdir = cache_path(run, cfg, "masked")
+    if not cache_mod.is_complete(mdir):
+        return None
+    mc = cache_mod.load_cache(mdir)
+    if mc.names != names:
+        raise ValueError(f"{mdir} and the unmasked cache hold different faces; delete the caches to rebuild them")
+    return mc.images
+
+
 def finetune_robust(cfg: dict, run: str | os.PathLike, split: str) -> Path:
     """The mask-robust attacker for ``split``: RUN/train/robust_<split>/model.pt (multi-task).
 
@@ -78,13 +90,7 @@ def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
         backbone = RunLayout(run).pretrain_dir("masked") / "backbone.pt"
         if backbone.is_file():
             module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
-    mdir = cache_path(run, cfg, "masked")
-    paper = None
-    if cache_mod.is_complete(mdir):  # the paper's mask as the test set has it, for the paper_prob share
-        mc = cache_mod.load_cache(mdir)
-        if mc.names != c.names:
-            raise ValueError(f"{mdir} and {udir} hold different faces; delete the caches to rebuild them")
-        paper = mc.images
+    paper = paper_masked_faces(cfg, run, c.names)
     module.attach(
         bank,
         resident=bool(cfg["data"].get("resident")),
