@@ -278,6 +278,12 @@ def _train_real(ctx: Context) -> None:
             print(f"[real/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
 
 
+def _real_outputs(ctx: Context) -> list[Path]:
+    """The real-mask attacker's folders, with the one model both splits share (so --force retrains it)."""
+    shared = ("shared",) if ctx.cfg["finetune"].get("shared_splits") else ()
+    return [RunLayout(ctx.run).train_dir(REAL, s) for s in (*SPLITS, *shared)]
+
+
 def _readers(ctx: Context) -> None:
     """Which model reads which face in ``analyze``/``evaluate``/``serve``, chosen on validation faces."""
     from maskprivacy.analysis.reader_choice import choose_readers
@@ -453,7 +459,7 @@ STAGES: list[Stage] = [
     Stage(
         "train_real",
         _train_real,
-        _p(*[f"train/{REAL}_{s}/metrics.json" for s in SPLITS]),
+        _real_outputs,
         "the real-mask attacker: the mask-robust attacker fine-tuned on real masked photos + random masks",
     ),
     *[
