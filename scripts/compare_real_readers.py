@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, RunLayout
-from maskprivacy.training.config import FAMILIES
+from maskprivacy.training.runtime import family_roots
 
 
 def _pct(x: float | None) -> str:
@@ -37,7 +37,7 @@ def rows(run: Path, split: str) -> list[list[str]]:
     chosen = ((readers.get("splits") or {}).get(split) or {}).get("real_mask", {}).get("name")
     dev = json.loads(RunLayout(run).realmask_json.read_text()) if RunLayout(run).realmask_json.is_file() else {}
     out = []
-    for family, root in [("cnn", run)] + [(f, RunLayout(run).family_run(f).root) for f in FAMILIES]:
+    for family, root in family_roots(run):
         for cond in MASKED_FACE_CONDITIONS:
             d = RunLayout(root).train_dir(cond, split)
             if not (d / "metrics.json").is_file():

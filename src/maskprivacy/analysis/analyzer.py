@@ -173,9 +173,12 @@ class ModelSet:
         roles = _chosen_roles(self.run, split) if chosen and real_mask == "auto" else None
         if roles:
             self.predictors = {}
+            loaded: dict[str, Any] = {}  # one model may be chosen for two roles: load it once
             for role, r in roles.items():
                 slot, what = ROLES[role]
-                self.predictors[slot] = Predictor.load(self.run / r["model"], device)
+                if r["model"] not in loaded:
+                    loaded[r["model"]] = Predictor.load(self.run / r["model"], device)
+                self.predictors[slot] = loaded[r["model"]]
                 self.labels[slot] = str(r["name"])
                 self.words[slot] = f"{r['attacker']}, chosen on validation to read {what}"
         else:

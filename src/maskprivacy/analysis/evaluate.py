@@ -516,10 +516,10 @@ def attacker_folders(
     folder (``training.config.FAMILIES``, e.g. ``facenet`` in RUN/facenet/)."""
     from maskprivacy.analysis.analyzer import get_analyzer
     from maskprivacy.layout import MASKED_FACE_CONDITIONS, RunLayout
-    from maskprivacy.training.config import FAMILIES
+    from maskprivacy.training.runtime import family_roots
 
     out = []
-    for family, folder in [("cnn", Path(run))] + [(f, RunLayout(Path(run)).family_run(f).root) for f in FAMILIES]:
+    for family, folder in family_roots(run):
         if not any((RunLayout(folder).train / f"{c}_{split}").is_dir() for c in MASKED_FACE_CONDITIONS):
             continue
         try:

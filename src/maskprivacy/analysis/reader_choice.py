@@ -30,12 +30,6 @@ from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, VAL_PREDI
 UTK_TASKS = ("sex", "race", "age_bucket")
 
 
-def _family_roots(run: Path) -> list[tuple[str, Path]]:
-    from maskprivacy.training.config import FAMILIES
-
-    return [("cnn", run)] + [(f, RunLayout(run).family_run(f).root) for f in FAMILIES]
-
-
 def attacker_name(family: str, condition: str) -> str:
     """``cnn``, ``cnn_robust``, ``facenet_real``...: the names results.json and the report use."""
     return family if condition in ("masked", "unmasked") else f"{family}_{condition}"
@@ -45,13 +39,16 @@ def candidates(run: str | os.PathLike, split: str, conditions: tuple[str, ...]) 
     """Every trained single-network attacker of ``run`` for ``split`` among ``conditions``."""
     run = Path(run)
     out = []
-    for family, root in _family_roots(run):
+    from maskprivacy.training.runtime import family_roots
+
+    for family, root in family_roots(run):
         for cond in conditions:
             d = RunLayout(root).train_dir(cond, split)
             if (d / "model.pt").is_file():
                 out.append(
                     {
                         "attacker": attacker_name(family, cond),
+                        "family": family,
                         "condition": cond,
                         "model": (d / "model.pt").relative_to(run).as_posix(),
                         "name": d.relative_to(run).as_posix().replace("train/", ""),

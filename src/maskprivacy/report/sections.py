@@ -466,11 +466,6 @@ def _sec_answer(res: dict) -> list[Block]:
     return out + [paragraph(text)] + ([paragraph(real)] if real else [])
 
 
-def realmask_key(attacker: str, condition: str) -> str:
-    """The key of an attacker in realmask.json: ``cnn_masked``, ``facenet_robust``, ``cnn_real``..."""
-    return f"{attacker}_{condition}" if condition in CONDITIONS else attacker
-
-
 def _real_mask_answer(res: Mapping) -> str | None:
     """What the reader of real masks (chosen on validation, readers.json) reads behind real masks of
     real people (realmask.json: a different population, every figure from a model that never saw them)."""
@@ -478,8 +473,7 @@ def _real_mask_answer(res: Mapping) -> str | None:
     real = ((res.get("styles") or {}).get("realmask")) or {}
     if not chosen or not isinstance(real.get("attackers"), Mapping):
         return None
-    key = realmask_key(chosen["attacker"], chosen["condition"])
-    e = real["attackers"].get(key)
+    e = real["attackers"].get(f"{chosen.get('family')}_{chosen.get('condition')}")  # realmask.json's key
     if not e or "sex" not in e:
         return None
     sex = e["sex"]

@@ -35,6 +35,13 @@ def say(msg: str) -> None:
         print(msg, flush=True)
 
 
+def family_roots(run: str | os.PathLike) -> list[tuple[str, Path]]:
+    """Every attacker family's run folder: ``("cnn", RUN)`` and ``(family, RUN/<family>)`` for each of
+    :data:`~maskprivacy.training.config.FAMILIES` (present or not: callers look for what they need)."""
+    run = Path(run)
+    return [("cnn", run)] + [(f, RunLayout(run).family_run(f).root) for f in FAMILIES]
+
+
 def cache_path(run: Path, cfg: dict, condition: str) -> Path:
     return RunLayout.of(run).cache_dir(condition, int(cfg["cache"]["size"]))
 

@@ -416,7 +416,16 @@ def test_the_answer_says_what_the_chosen_reader_reads_behind_real_masks():
     from maskprivacy.report.sections import _real_mask_answer, trained_on
 
     res = {
-        "readers": {"roles": {"real_mask": {"attacker": "facenet_real", "condition": "real", "why": "best on val"}}},
+        "readers": {
+            "roles": {
+                "real_mask": {
+                    "attacker": "facenet_real",
+                    "family": "facenet",
+                    "condition": "real",
+                    "why": "best on val",
+                }
+            }
+        },
         "styles": {
             "realmask": {
                 "population": "realmask-dev: 4 photos",
@@ -441,7 +450,7 @@ def test_the_answer_says_what_the_chosen_reader_reads_behind_real_masks():
     assert text.startswith("Behind a real mask, the run's reader of masked faces (facenet_real: best on val)")
     assert "reads sex correctly 75.0% [50.0%, 100.0%] of 4 photos" in text
     assert "balanced 50.0% [25.0%, 100.0%], AUC 0.625 [0.250, 1.000] (realmask-dev: 4 photos" in text
-    res["readers"]["roles"]["real_mask"] = {"attacker": "cnn", "condition": "masked", "why": "x"}
+    res["readers"]["roles"]["real_mask"] = {"attacker": "cnn", "family": "cnn", "condition": "masked", "why": "x"}
     assert _real_mask_answer(res) is None  # no cnn_masked row in realmask.json: nothing to say
     assert _real_mask_answer({}) is None
     assert trained_on("facenet_real", "masked") == "UTKFace + random drawn masks + real masked photos"
