@@ -67,6 +67,22 @@ class Context:
 
         return load_real_photos(RunLayout(self.run).real_photos("train"))
 
+    def cfg_dev_folds(self) -> int:
+        """The dev folds this run trains with: ``real.dev_folds``, or 0 without ``--real-masks``."""
+        from maskprivacy.training.dev_folds import dev_folds
+
+        return dev_folds(self.cfg) if self.real_masks is not None else 0
+
+    def dev_photos(self):
+        """realmask-dev's aligned masked photos when the real-mask training uses its person folds
+        (``--real-masks`` and ``real.dev_folds`` > 0; training/dev_folds.py), else None."""
+        from maskprivacy.training.dev_folds import dev_photos_dir
+        from maskprivacy.training.real_photos import load_real_photos
+
+        if self.cfg_dev_folds() == 0:
+            return None
+        return load_real_photos(dev_photos_dir(self.run))
+
     @property
     def mask_dir(self) -> Path:
         return self.run / "mask"
@@ -200,7 +216,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
         from maskprivacy.training import cache as cache_mod
         from maskprivacy.training import pipeline as tp
         from maskprivacy.training.config import family_config
-        from maskprivacy.training.stage_real import finetune_real
+        from maskprivacy.training.dev_folds import finetune_real_with_dev
 
         cfg = family_config(ctx.cfg, family)
         if cfg is None:
@@ -225,7 +241,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
             if condition == ROBUST:
                 tp.finetune_robust(cfg, frun, split)
             elif condition == REAL:
-                finetune_real(cfg, frun, split, ctx.real_photos())
+                finetune_real_with_dev(cfg, frun, split, ctx.real_photos(), ctx.dev_photos())
             else:
                 tp.finetune(cfg, frun, condition, split, "multitask")
             m = tp.evaluate_attacker(
@@ -256,6 +272,10 @@ def _real_photos(ctx: Context) -> None:
         workers=ctx.workers,
         progress=ctx.progress,
     )
+    if ctx.cfg_dev_folds():
+        from maskprivacy.training.dev_folds import dev_photos_dir
+
+        build_real_photos(ctx.real_masks or "", dev_photos_dir(ctx.run), workers=ctx.workers, progress=ctx.progress)
     meta = ctx.real_photos().meta
     print(
         f"[real photos] {meta['n']} of {meta['listed']} photos aligned ({meta['status']}); "
@@ -266,11 +286,11 @@ def _real_photos(ctx: Context) -> None:
 
 def _train_real(ctx: Context) -> None:
     from maskprivacy.training import pipeline as tp
-    from maskprivacy.training.stage_real import finetune_real
+    from maskprivacy.training.dev_folds import finetune_real_with_dev
 
-    photos = ctx.real_photos()
+    photos, dev = ctx.real_photos(), ctx.dev_photos()
     for split in SPLITS:
-        finetune_real(ctx.cfg, ctx.run, split, photos)
+        finetune_real_with_dev(ctx.cfg, ctx.run, split, photos, dev)
         m = tp.evaluate_attacker(
             ctx.cfg, ctx.run, REAL, split, "multitask", tp.stage_walls(ctx.run, ctx.cfg, REAL, split, "multitask")
         )
@@ -280,8 +300,11 @@ def _train_real(ctx: Context) -> None:
 
 def _real_outputs(ctx: Context) -> list[Path]:
     """The real-mask attacker's folders, with the one model both splits share (so --force retrains it)."""
+    from maskprivacy.training.dev_folds import FOLDS_DIR
+
     shared = ("shared",) if ctx.cfg["finetune"].get("shared_splits") else ()
-    return [RunLayout(ctx.run).train_dir(REAL, s) for s in (*SPLITS, *shared)]
+    folds = [ctx.run / FOLDS_DIR] if ctx.cfg_dev_folds() else []
+    return [RunLayout(ctx.run).train_dir(REAL, s) for s in (*SPLITS, *shared)] + folds
 
 
 def _readers(ctx: Context) -> None:
@@ -372,6 +395,10 @@ def _realmask(ctx: Context) -> None:
         seed=ctx.seed,
         progress=ctx.progress,
     )
+    if ctx.cfg_dev_folds():  # the real-mask attackers saw these people: their figures come from the folds
+        from maskprivacy.analysis.dev_cv import cross_validated_rows
+
+        cross_validated_rows(d, ctx.run, ctx.cfg, n_boot=int(ctx.extras["pvi_boot"]), seed=ctx.seed)
     write_json(ctx.run / "realmask.json", d)
 
 
@@ -453,7 +480,10 @@ STAGES: list[Stage] = [
     Stage(
         "real_photos",
         _real_photos,
-        lambda ctx: [RunLayout(ctx.run).real_photos("train")],
+        lambda ctx: (
+            [RunLayout(ctx.run).real_photos("train")]
+            + ([RunLayout(ctx.run).real_photos("dev")] if ctx.cfg_dev_folds() else [])
+        ),
         "real masked photos (--real-masks-train DIR): the main face of each, aligned; near-duplicate clusters",
     ),
     Stage(
