@@ -256,6 +256,12 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
 def _family_outputs(family: str, condition: str) -> Callable[[Context], list[Path]]:
     def outputs(ctx: Context) -> list[Path]:
         fl = RunLayout(ctx.run).family_run(family)
+        if condition == REAL:  # its folders, the shared model and the fold models: --force retrains them all
+            from maskprivacy.training.dev_folds import FOLDS_DIR
+
+            folds = [fl.root / FOLDS_DIR] if ctx.cfg_dev_folds() else []
+            shared = ("shared",) if ctx.cfg["finetune"].get("shared_splits") else ()
+            return [fl.train_dir(REAL, s) for s in (*SPLITS, *shared)] + folds
         return [fl.train_dir(condition, s) / "metrics.json" for s in SPLITS]
 
     return outputs
@@ -395,7 +401,7 @@ def _realmask(ctx: Context) -> None:
         seed=ctx.seed,
         progress=ctx.progress,
     )
-    if ctx.cfg_dev_folds():  # the real-mask attackers saw these people: their figures come from the folds
+    if ctx.cfg_dev_folds() or RunLayout(ctx.run).real_photos("dev").is_dir():  # real-mask readers saw these people
         from maskprivacy.analysis.dev_cv import cross_validated_rows
 
         cross_validated_rows(d, ctx.run, ctx.cfg, n_boot=int(ctx.extras["pvi_boot"]), seed=ctx.seed)

@@ -131,9 +131,25 @@ def finetune_real_with_dev(
     dev person; otherwise realmask-train alone, as before."""
     if dev is None or dev_folds(cfg) == 0:
         return finetune_real(cfg, root, split, train)
+    _refuse_stale(Path(root), dev)
     train_dev_folds(cfg, root, train, dev)
     photos, parts = combine(train, dev, np.arange(len(dev)), cfg)
     return finetune_real(cfg, root, split, photos, parts)
+
+
+def _refuse_stale(root: Path, dev: RealPhotos) -> None:
+    """A real-mask attacker trained before the dev folds were on would be shipped as if it had learnt
+    from the dev people: stop, and say how to retrain it."""
+    import json
+
+    people = {p for p in dev.person if p}
+    for info in sorted((root / "train").glob("real_*/model.json")):
+        seen = set((json.loads(info.read_text()).get("real_photos") or {}).get("people") or [])
+        if seen != people:
+            raise ValueError(
+                f"{info.parent} was trained without realmask-dev's people (real.dev_folds was off when it was made): "
+                "retrain it with --force train_real (and --force train_<family>_real)"
+            )
 
 
 def dev_photos_dir(run: str | os.PathLike) -> Path:
