@@ -6,20 +6,22 @@ unlabelled adaptation (AdaBN: batch-norm statistics re-estimated on the real pho
 costs nothing to try on trained models. Which to keep is decided on validation faces only, read two
 ways, each with a 95% bootstrap interval and a paired difference against today's attacker:
 
-* realmask-dev, cross-validated: today's attacker never saw these people, so it reads every dev photo;
-  with the folds, each photo is read by the fold model trained without its person (out of fold);
+* realmask-dev, cross-validated: a model that never saw these people reads every dev photo; with the
+  folds, each photo is read by the fold model trained without its person (out of fold);
 * realmask-train's validation clusters (whole near-duplicate clusters, never trained on), read by the
-  attacker a run would ship (with folds: trained on every dev person).
+  model a run would ship (with folds: ``all_dev``, trained on every dev person).
 
-AdaBN is applied here to copies of the trained bundles (``--out``), exactly as ``real.adabn`` applies it
-in the run (:func:`maskprivacy.training.adabn.ensure_adapted`, on the real photos of each model's own
-train part, labelled and blank), so no training is repeated. A network without batch norm (the face
-network) is reported as such.
+``--train`` trains, at the profile's schedule (``--set`` to shorten it; the caches, splits and mask-robust
+attacker of RUN, which must hold ``real/train`` and ``real/dev``, as a run with ``--real-masks`` and
+``real.dev_folds`` makes them): ``no_dev`` (realmask-train alone, the reference at that schedule), the k
+fold models and ``all_dev``. AdaBN is applied to copies of the bundles (``OUT/<family>/adabn/``) exactly
+as ``real.adabn`` applies it in a run (:func:`maskprivacy.training.adabn.ensure_adapted`, on the real
+photos of each model's own train part, labelled and blank). ``--today`` is today's attacker, read too
+(with and without AdaBN: no training needed).
 
-    python scripts/compare_dev_folds.py --run RUN_WITH_FOLDS --baseline RUN_WITHOUT --family cnn --out DIR
+    python scripts/compare_dev_folds.py --run RUN --today RUN_BEFORE/train/real_shared/model.pt --train --out DIR
 
-RUN_WITH_FOLDS was made with ``--real-masks`` and ``real.dev_folds`` > 0; RUN_WITHOUT is a run of the
-same profile whose real-mask attacker never saw realmask-dev. Prints a Markdown table; writes DIR/compare.json.
+Prints a Markdown table (with commit and machine); writes OUT/<family>/compare.json.
 """
 
 from __future__ import annotations
@@ -27,31 +29,22 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from maskprivacy.analysis.dev_cv import out_of_fold_rows, paired_difference, read_photos
+from maskprivacy.analysis.dev_cv import paired_difference, read_photos
 from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
 from maskprivacy.provenance import git_commit, machine_line
 from maskprivacy.training.config import load_profile, resolve
-from maskprivacy.training.dev_folds import combine, dev_photos_dir, fold_model, folds_json
-from maskprivacy.training.real_photos import load_real_photos
-from maskprivacy.training.stage_real import real_parts
+from maskprivacy.training.dev_folds import combine, dev_photos_dir, fold_split, person_folds
+from maskprivacy.training.real_photos import group_ids, load_real_photos
+from maskprivacy.training.stage_real import finetune_real_model, real_parts
 
 
 def _family_root(run: Path, family: str) -> Path:
     return run if family == "cnn" else run / family
-
-
-def _shipped(root: Path) -> Path:
-    for split in ("shared", "uniform"):
-        p = root / "train" / f"real_{split}" / "model.pt"
-        if p.is_file():
-            return p
-    raise SystemExit(f"error: no real-mask attacker in {root}/train (real_shared or real_uniform)")
 
 
 def _adapted(src: Path, out: Path, faces: np.ndarray, what: str) -> Path:
@@ -81,97 +74,143 @@ def _grouped(rows: list[dict[str, Any]], groups: np.ndarray) -> list[dict[str, A
     return [{**r, "path": f"p{int(g)}_{i}"} for i, (r, g) in enumerate(zip(rows, groups))]
 
 
+def _train_models(cfg: dict, run: Path, out: Path, train: Any, dev: Any, folds: np.ndarray) -> None:
+    """The models of a comparison at the profile's schedule (with ``--set``), each trained once: ``no_dev``
+    (realmask-train alone, as today), ``fold_<f>`` (+ the dev people outside fold f), ``all_dev`` (+ every
+    dev person: what a run would ship). Trained on ``run``'s caches, splits and mask-robust attacker."""
+    jobs = [("no_dev", (train, real_parts(train, cfg)))]
+    jobs += [(f"fold_{f}", combine(train, dev, np.flatnonzero(folds != f), cfg)) for f in range(int(folds.max()) + 1)]
+    jobs += [("all_dev", combine(train, dev, np.arange(len(dev)), cfg))]
+    for name, (photos, parts) in jobs:
+        target = out / name / "model.pt"
+        if not target.is_file():
+            print(f"[train] {name}", flush=True)
+            finetune_real_model(cfg, run, fold_split(cfg), photos, parts, target)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--run", type=Path, required=True, help="a run trained with realmask-dev's person folds")
+    ap.add_argument("--run", type=Path, required=True, help="a run folder with real/train and real/dev aligned")
     ap.add_argument(
-        "--baseline", type=Path, required=True, help="a run whose real-mask attacker never saw realmask-dev"
+        "--today", type=Path, required=True, help="today's real-mask attacker (a model.pt that never saw realmask-dev)"
     )
     ap.add_argument("--family", default="cnn", help="cnn, facenet, ...")
     ap.add_argument(
-        "--profile", default="cpu", help="the runs' profile (its real.val_fraction and seed cut the validation part)"
+        "--profile", default="cpu", help="the run's profile (its real.val_fraction and seed cut the validation part)"
     )
-    ap.add_argument("--out", type=Path, required=True, help="folder for the AdaBN copies and compare.json")
+    ap.add_argument(
+        "--set", dest="sets", action="append", default=[], help="profile overrides for --train, e.g. real.epochs=1"
+    )
+    ap.add_argument(
+        "--train", action="store_true", help="train no_dev, fold_<f> and all_dev into OUT at the profile's schedule"
+    )
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--out", type=Path, required=True, help="folder for the trained models, the AdaBN copies and compare.json"
+    )
     ap.add_argument("--n-boot", type=int, default=2000)
     args = ap.parse_args(argv)
 
-    cfg = resolve(load_profile(args.profile))
-    root, base = _family_root(args.run, args.family), _family_root(args.baseline, args.family)
-    if not folds_json(root).is_file():
-        print(
-            f"error: {folds_json(root)} not found: train {args.run} with --real-masks and real.dev_folds > 0",
-            file=sys.stderr,
-        )
-        return 2
+    from maskprivacy.training.config import apply_overrides, family_config
+
+    cfg = resolve(apply_overrides(load_profile(args.profile), args.sets))
+    if args.family != "cnn":
+        cfg = family_config(cfg, args.family)
+    root = _family_root(args.run, args.family)
     train = load_real_photos(args.run / "real" / "train")
     dev = load_real_photos(dev_photos_dir(args.run))
-    folds = json.loads(folds_json(root).read_text())
-    side = int(json.loads(_shipped(base).with_suffix(".json").read_text()).get("cache_size") or cfg["cache"]["size"])
+    dev_fold = person_folds(dev, args.folds, int(cfg["seed"]))
+    out = args.out / args.family
+    if args.train:
+        _train_models(cfg, root, out, train, dev, dev_fold)
+    side = int(json.loads(args.today.with_suffix(".json").read_text()).get("cache_size") or cfg["cache"]["size"])
     parts = real_parts(train, cfg)
     val = np.flatnonzero((parts == "val") & train.labelled())
-    from maskprivacy.training.real_photos import group_ids
-
     val_groups = group_ids(train.person, train.cluster)[val]
-    out = args.out / args.family
-    fold_of = {p["path"]: p["fold"] for p in folds["photos"]}
-    dev_fold = np.array([fold_of[p] for p in dev.paths])
     every_dev = np.arange(len(dev))
-
-    # the readings: name -> (dev rows, realmask-train validation rows)
-    readings: dict[str, tuple[list, list]] = {}
-    today = _shipped(base)
-    readings["today"] = (read_photos(today, dev, every_dev, "today"), read_photos(today, train, val, "today"))
-    oof, _ = out_of_fold_rows(root, dev)
-    shipped = _shipped(root)
-    readings["dev folds"] = (oof, read_photos(shipped, train, val, "shipped"))
-
     web_train = train.resized(side)[parts == "train"]
-    today_ada = _adapted(today, out / "today_adabn", web_train, "realmask-train's train part")
-    readings["today + AdaBN"] = (
-        read_photos(today_ada, dev, every_dev, "today+adabn"),
-        read_photos(today_ada, train, val, "today+adabn"),
-    )
-    oof_ada: list[dict[str, Any] | None] = [None] * len(dev)
-    for f in range(int(folds["k"])):
-        photos, p = combine(train, dev, np.flatnonzero(dev_fold != f), cfg)
-        m = _adapted(
-            fold_model(root, f), out / f"fold_{f}_adabn", photos.resized(side)[p == "train"], "fold train part"
-        )
-        idx = np.flatnonzero(dev_fold == f)
-        for i, r in zip(idx, read_photos(m, dev, idx, f"fold_{f}+adabn")):
-            oof_ada[i] = r
-    photos, p = combine(train, dev, every_dev, cfg)
-    ship_ada = _adapted(
-        shipped, out / "shipped_adabn", photos.resized(side)[p == "train"], "train part + every dev person"
-    )
-    readings["dev folds + AdaBN"] = (
-        [r for r in oof_ada if r is not None],
-        read_photos(ship_ada, train, val, "shipped+adabn"),
-    )
 
+    def whole(model: Path, name: str) -> tuple[list, list]:
+        return read_photos(model, dev, every_dev, name), read_photos(model, train, val, name)
+
+    def adapted(model: Path, name: str, faces: np.ndarray, what: str) -> Path:
+        return _adapted(model, out / "adabn" / name, faces, what)
+
+    # the readings: name -> (dev rows, realmask-train validation rows or None)
+    readings: dict[str, tuple[list, list | None]] = {}
+    readings["today"] = whole(args.today, "today")
+    readings["today + AdaBN"] = whole(
+        adapted(args.today, "today", web_train, "realmask-train's train part"), "today+adabn"
+    )
+    if (out / "no_dev" / "model.pt").is_file():
+        m = out / "no_dev" / "model.pt"
+        readings["no dev (this schedule)"] = whole(m, "no_dev")
+        readings["no dev + AdaBN"] = whole(
+            adapted(m, "no_dev", web_train, "realmask-train's train part"), "no_dev+adabn"
+        )
+    k = args.folds
+    if all((out / f"fold_{f}" / "model.pt").is_file() for f in range(k)):
+        plain: list[dict[str, Any] | None] = [None] * len(dev)
+        ada: list[dict[str, Any] | None] = [None] * len(dev)
+        for f in range(k):
+            m = out / f"fold_{f}" / "model.pt"
+            idx = np.flatnonzero(dev_fold == f)
+            seen = set(json.loads(m.with_suffix(".json").read_text())["real_photos"]["people"])
+            if seen & {dev.person[i] for i in idx}:
+                raise SystemExit(f"error: {m} saw people of its own fold")
+            photos, p = combine(train, dev, np.flatnonzero(dev_fold != f), cfg)
+            ma = adapted(m, f"fold_{f}", photos.resized(side)[p == "train"], "fold train part")
+            for i, r, ra in zip(
+                idx, read_photos(m, dev, idx, f"fold_{f}"), read_photos(ma, dev, idx, f"fold_{f}+adabn")
+            ):
+                plain[i], ada[i] = r, ra
+        val_plain = val_ada = None
+        if (out / "all_dev" / "model.pt").is_file():
+            m = out / "all_dev" / "model.pt"
+            photos, p = combine(train, dev, every_dev, cfg)
+            ma = adapted(m, "all_dev", photos.resized(side)[p == "train"], "train part + every dev person")
+            val_plain, val_ada = read_photos(m, train, val, "all_dev"), read_photos(ma, train, val, "all_dev+adabn")
+        readings["dev folds"] = ([r for r in plain if r is not None], val_plain)
+        readings["dev folds + AdaBN"] = ([r for r in ada if r is not None], val_ada)
+
+    ref = "no dev (this schedule)" if "no dev (this schedule)" in readings else "today"
     res: dict[str, Any] = {
         "commit": git_commit(),
         "machine": machine_line(),
         "family": args.family,
         "run": str(args.run),
-        "baseline": str(args.baseline),
-        "k": folds["k"],
-        "adabn_layers": json.loads(ship_ada.with_suffix(".json").read_text())["adabn"]["layers"],
+        "today": str(args.today),
+        "overrides": args.sets,
+        "k": k,
+        "reference": ref,
         "readings": {},
     }
-    base_dev, base_val = readings["today"]
+    base_dev, base_val = readings[ref]
     for name, (d_rows, v_rows) in readings.items():
-        v_rows = _grouped(v_rows, val_groups)
-        entry = {"dev": _figures(d_rows, args.n_boot), "val": _figures(v_rows, args.n_boot)}
-        if name != "today":
-            entry["dev_vs_today"] = paired_difference(base_dev, d_rows, args.n_boot)
-            entry["val_vs_today"] = paired_difference(_grouped(base_val, val_groups), v_rows, args.n_boot)
+        entry: dict[str, Any] = {"dev": _figures(d_rows, args.n_boot)}
+        if v_rows is not None:
+            entry["val"] = _figures(_grouped(v_rows, val_groups), args.n_boot)
+        if name != ref and not (name.startswith("today") and ref != "today"):
+            entry["dev_vs_ref"] = paired_difference(base_dev, d_rows, args.n_boot)
+            if v_rows is not None and base_val is not None:
+                entry["val_vs_ref"] = paired_difference(
+                    _grouped(base_val, val_groups), _grouped(v_rows, val_groups), args.n_boot
+                )
+        if name == "today + AdaBN":
+            entry["dev_vs_ref"] = paired_difference(readings["today"][0], d_rows, args.n_boot)
+            entry["val_vs_ref"] = paired_difference(
+                _grouped(readings["today"][1], val_groups), _grouped(v_rows, val_groups), args.n_boot
+            )
+            entry["against"] = "today"
         res["readings"][name] = entry
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(res, indent=2) + "\n")
 
-    def ci(v: float, c: list) -> str:
-        return f"{v:.3f} [{c[0]:.3f}, {c[1]:.3f}]" if c[0] is not None else f"{v:.3f}"
+    def ci(d: dict, k: str, c: str) -> str:
+        v, iv = d.get(k), d.get(c) or [None, None]
+        if v is None:
+            return "-"
+        return f"{v:.3f} [{iv[0]:.3f}, {iv[1]:.3f}]" if iv[0] is not None else f"{v:.3f}"
 
     def diff(d: dict | None, k: str) -> str:
         if not d:
@@ -179,25 +218,28 @@ def main(argv: list[str] | None = None) -> int:
         c = d[f"{'balanced' if k == 'balanced_accuracy' else 'auc'}_ci"]
         return f"{d[k]:+.3f} [{c[0]:+.3f}, {c[1]:+.3f}]"
 
-    print(f"commit {res['commit']}; {res['machine']}; family {args.family}; {folds['k']} person folds; "
-          f"AdaBN re-estimates {res['adabn_layers']} batch-norm layers")  # fmt: skip
+    print(f"commit {res['commit']}; {res['machine']}; family {args.family}; {k} person folds; overrides {args.sets}")
     print(
-        "| reader | dev (out of fold): sex balanced | dev: sex AUC | dev: vs today, balanced | dev: vs today, AUC "
-        "| train val clusters: sex balanced | val: sex AUC | val: race | val: vs today, balanced | val: vs today, AUC |"
+        "| reader | dev (out of fold): sex balanced | dev: sex AUC | dev: vs ref, balanced | dev: vs ref, AUC "
+        "| train val clusters: sex balanced | val: sex AUC | val: race | val: vs ref, balanced | val: vs ref, AUC |"
     )
     print("|" + "---|" * 10)
     for name, e in res["readings"].items():
-        d, v = e["dev"]["sex"], e["val"]["sex"]
-        race = e["val"].get("race") or {}
+        d, v = e["dev"]["sex"], (e.get("val") or {}).get("sex") or {}
+        race = (e.get("val") or {}).get("race") or {}
         print(
-            f"| {name} | {ci(d['balanced_accuracy'], d['balanced_ci'])} | {ci(d['auc'], d['auc_ci'])} | "
-            f"{diff(e.get('dev_vs_today'), 'balanced_accuracy')} | {diff(e.get('dev_vs_today'), 'auc')} | "
-            f"{ci(v['balanced_accuracy'], v['balanced_ci'])} | {ci(v['auc'], v['auc_ci'])} | "
-            f"{ci(race['accuracy'], race['ci']) if race else '-'} | "
-            f"{diff(e.get('val_vs_today'), 'balanced_accuracy')} | {diff(e.get('val_vs_today'), 'auc')} |"
+            f"| {name}{' (ref)' if name == ref else ''} | {ci(d, 'balanced_accuracy', 'balanced_ci')} | "
+            f"{ci(d, 'auc', 'auc_ci')} | {diff(e.get('dev_vs_ref'), 'balanced_accuracy')} | "
+            f"{diff(e.get('dev_vs_ref'), 'auc')} | {ci(v, 'balanced_accuracy', 'balanced_ci')} | {ci(v, 'auc', 'auc_ci')} | "
+            f"{ci(race, 'accuracy', 'ci')} | {diff(e.get('val_vs_ref'), 'balanced_accuracy')} | "
+            f"{diff(e.get('val_vs_ref'), 'auc')} |"
         )
-    print(f"(dev: {e['dev']['n']} photos, {e['dev']['sex']['resampled']}; val: {e['val']['n']} photos, "
-          f"{e['val']['sex']['resampled']} resampled; intervals 95% bootstrap, {args.n_boot} resamples, paired)")  # fmt: skip
+    e = res["readings"][ref]
+    print(
+        f"(dev: {e['dev']['n']} photos, {e['dev']['sex']['resampled']}; val: {e['val']['n']} photos, "
+        f"{e['val']['sex']['resampled']} (near-duplicate clusters); 95% bootstrap intervals, {args.n_boot} "
+        "resamples; differences paired on the same faces; 'today + AdaBN' is against today)"
+    )
     return 0
 
 
