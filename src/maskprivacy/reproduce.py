@@ -688,6 +688,10 @@ def reproduce(
         from maskprivacy.data.photo_labels import read_labels_strict
 
         read_labels_strict(real_masks_train)  # a missing labels.csv or an unknown code stops here, not an hour in
+        if real_masks is not None:
+            from maskprivacy.training.dev_folds import check_dev_folder, dev_folds
+
+            check_dev_folder(real_masks, dev_folds(cfg))  # the dev people's folds, checked as early
     ctx = Context(
         str(data),
         run,

@@ -75,7 +75,6 @@ def smoke_run(tmp_path_factory, sample_dir, realmask_root):
             "--quiet",
             *(["--real-masks", str(real)] if real else []),
             *(["--real-masks-train", str(train)] if train else []),
-            *(["--set", "real.dev_folds=2"] if real and train else []),  # the dev people in 2 person folds
         ]
     )
     assert code == 0

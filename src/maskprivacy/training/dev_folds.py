@@ -42,6 +42,25 @@ def dev_folds(cfg: dict) -> int:
     return k
 
 
+def check_dev_folder(folder: str | os.PathLike, k: int) -> None:
+    """Before any work: a ``--real-masks`` folder the folds cannot cut (a masked photo without a ``pNNN_``
+    person id, or fewer people than folds) is an error that says what to change."""
+    from maskprivacy.data.photo_labels import person_of, read_labels
+
+    if k == 0:
+        return
+    rows = [r for r in read_labels(Path(folder) / "labels.csv", []) if r.masked is not False]
+    unnamed = [r.path for r in rows if not person_of(r.path)]
+    people = {person_of(r.path) for r in rows} - {None}
+    if unnamed or len(people) < k:
+        why = f"{len(unnamed)} masked photos without a pNNN_ person id (e.g. {unnamed[0]})" if unnamed else ""
+        why = why or f"{len(people)} people for {k} folds"
+        raise ValueError(
+            f"--real-masks {folder}: real.dev_folds = {k} trains on its people under person-disjoint folds, "
+            f"but it has {why}; name each file pNNN_... after its person, or pass --set real.dev_folds=0"
+        )
+
+
 def person_folds(photos: RealPhotos, k: int, seed: int) -> np.ndarray:
     """Fold 0..k-1 per dev photo, each person in exactly one fold (persons from the ``pNNN_`` names)."""
     missing = [p for p, who in zip(photos.paths, photos.person) if not who]

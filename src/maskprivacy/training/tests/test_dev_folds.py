@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from maskprivacy.training.adabn import adapt_batchnorm
-from maskprivacy.training.dev_folds import combine, dev_folds, fold_model, folds_json, person_folds
+from maskprivacy.training.dev_folds import check_dev_folder, combine, dev_folds, fold_model, folds_json, person_folds
 from maskprivacy.training.real_photos import RealPhotos
 
 CFG = {"seed": 3, "real": {"val_fraction": 0.15, "dev_folds": 5}}
@@ -126,3 +126,18 @@ def test_a_fold_model_that_saw_its_own_people_is_refused(tmp_path: Path) -> None
     m.with_suffix(".json").write_text(json.dumps({"real_photos": {"people": ["p002", "p003"]}}))  # p003: fold 0
     with pytest.raises(ValueError, match=r"trained on people of its own fold \(p003\)"):
         out_of_fold_rows(tmp_path, dev)
+
+
+def test_a_dev_folder_the_folds_cannot_cut_stops_before_any_work(tmp_path: Path) -> None:
+    def write(rows: list[str]) -> None:
+        (tmp_path / "labels.csv").write_text("path,sex,race,masked\n" + "\n".join(rows) + "\n")
+
+    write(["images/p001_a.jpg,0,3,1", "images/selfie.jpg,1,3,1", "images/bare.jpg,1,3,0"])
+    with pytest.raises(ValueError, match=r"1 masked photos without a pNNN_ person id \(e.g. images/selfie.jpg\)"):
+        check_dev_folder(tmp_path, 2)
+    write(["images/p001_a.jpg,0,3,1", "images/p001_b.jpg,0,3,1", "images/p002_a.jpg,1,3,0"])
+    with pytest.raises(ValueError, match="1 people for 2 folds.*--set real.dev_folds=0"):
+        check_dev_folder(tmp_path, 2)
+    check_dev_folder(tmp_path, 0)  # folds off: nothing to check
+    write(["images/p001_a.jpg,0,3,1", "images/p002_a.jpg,1,3,1"])
+    check_dev_folder(tmp_path, 2)
