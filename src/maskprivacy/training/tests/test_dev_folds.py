@@ -141,3 +141,24 @@ def test_a_dev_folder_the_folds_cannot_cut_stops_before_any_work(tmp_path: Path)
     check_dev_folder(tmp_path, 0)  # folds off: nothing to check
     write(["images/p001_a.jpg,0,3,1", "images/p002_a.jpg,1,3,1"])
     check_dev_folder(tmp_path, 2)
+
+
+def test_adabn_on_a_bundle_is_recorded_and_applied_once(tmp_path: Path) -> None:
+    from maskprivacy.models.factory import create_model
+    from maskprivacy.models.predictor import Predictor
+    from maskprivacy.training.adabn import ensure_adapted
+
+    torch.manual_seed(0)
+    pred = Predictor(create_model("resnet18", ["sex", "race"], stem="imagenet", pretrained=False),
+                     arch="resnet18", stem="imagenet", input_size=32, tta=True, info={"cache_size": 32})  # fmt: skip
+    target = pred.save(tmp_path / "model.pt")
+    target.with_suffix(".json").write_text(json.dumps({"cache_size": 32}))
+    faces = np.random.default_rng(0).integers(0, 255, size=(12, 32, 32, 3), dtype=np.uint8)
+    done = ensure_adapted(target, faces, "test photos")
+    assert done["photos"] == 12 and done["layers"] > 0
+    after = Predictor.load(target)
+    assert after.info["adabn"] == done == json.loads(target.with_suffix(".json").read_text())["adabn"]
+    bn = next(m for m in after.model.modules() if isinstance(m, nn.BatchNorm2d))
+    assert not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))  # statistics of the photos
+    stamp = target.stat().st_mtime_ns
+    assert ensure_adapted(target, faces[:3], "again") == done and target.stat().st_mtime_ns == stamp  # once only
