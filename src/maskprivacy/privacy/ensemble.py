@@ -15,7 +15,7 @@ Two combiners per attribute, and the validation faces choose between them:
 
 The stacker can weigh a strong member above a weak one, but with several members it has many
 weights to learn from a few hundred validation faces (705 in the cpu profile), and a stacker fitted
-on so few can lose to its best member on the test faces (docs/RESULTS.md, issue 13). So each
+on so few can lose to its best member on the test faces. So each
 combiner is scored on the validation faces (the stacker by 5-fold cross-validation, the mean, which
 learns nothing, on all of them) and the better one is kept, the mean on a tie. Both are a few lines
 of scikit-learn / NumPy; what was chosen and why (members, weights, both validation scores and each

@@ -71,7 +71,7 @@ def cpu_native_bf16(cpuinfo: str | None = None) -> bool:
     """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), read from ``/proc/cpuinfo``.
 
     Why it decides ``precision: auto`` on a CPU: there, bf16-mixed training of the attackers ran
-    1.4-1.6x faster than float32 (``scripts/bench_train.py --compare precision``, docs/TRAINING.md); on a CPU without
+    faster than float32 (``scripts/bench_train.py --compare precision``, docs/TRAINING.md); on a CPU without
     these instructions oneDNN emulates bf16 and is slower than float32, so it stays at 32. Anything
     that cannot be read (macOS, Windows, a container hiding the file) counts as no.
     """
