@@ -460,5 +460,5 @@ def create_app(
         d["model"] = model_name  # the run's name, not a path on this machine
         return d
 
-    app.include_router(protect_router(model, split, detector, slots, max_upload_bytes, max_pixels, budget_s, pace))
+    app.include_router(protect_router(analyzer, slots, max_upload_bytes, max_pixels, budget_s, pace))
     return app

@@ -53,8 +53,13 @@ class ProtectAttacker:
         )
 
 
-def load_protect_attacker(run: str | os.PathLike, split: str = "uniform", device: str | None = None) -> ProtectAttacker:
-    """The run's adaptive attacker (readers.json role ``occluded``), else its digital-mask reader."""
+def load_protect_attacker(
+    run: str | os.PathLike, split: str = "uniform", device: str | None = None, models: Any = None
+) -> ProtectAttacker:
+    """The run's adaptive attacker (readers.json role ``occluded``), else its digital-mask reader.
+
+    ``models``: the run's :class:`.analyzer.ModelSet` when one is loaded already (the web app's), so
+    the fallback reader is not loaded twice."""
     from maskprivacy.analysis.analyzer import READER_WORDS, ModelSet, NoModelsError, _chosen_roles, _training_side
     from maskprivacy.models.predictor import Predictor
 
@@ -72,7 +77,8 @@ def load_protect_attacker(run: str | os.PathLike, split: str = "uniform", device
             _training_side(run, "unmasked", pred),
             bool(pred.info.get("untrained")),
         )
-    models = ModelSet(run, split, device)
+    if models is None:
+        models = ModelSet(run, split, device)
     for slot in ("masked", "robust", "real"):
         pred = models.get(slot)
         if pred is not None:

@@ -74,22 +74,22 @@ class ProtectResponse(BaseModel):
 
 
 def protect_router(
-    model: str,
-    split: str,
-    detector: str,
+    analyzer: Any,
     slots: Slots,
     max_upload_bytes: int,
     max_pixels: int,
     budget_s: float,
     pace: Pace = Pace(),
 ) -> APIRouter:
-    """The router for one run (its attacker loads now: a broken run fails when the app is made)."""
-    from pathlib import Path
-
+    """The router for the app's run. ``analyzer`` (:class:`.analyzer.Analyzer`) is the app's: its models,
+    split and detector are shared; the adaptive attacker, when the run has one, loads now (a broken run
+    fails when the app is made, not on a request)."""
     from maskprivacy.analysis.protect import load_protect_attacker, protect_photo
 
-    attacker = load_protect_attacker(model, split)
-    model_name = Path(model).resolve().name
+    models = analyzer.models
+    attacker = load_protect_attacker(models.run, models.split, models=models)
+    detector = analyzer.detector
+    model_name = models.run.resolve().name
     router = APIRouter()
 
     @router.post(
