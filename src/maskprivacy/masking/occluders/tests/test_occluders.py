@@ -247,3 +247,21 @@ def test_batches_are_seeded_per_face_and_combine_like_single_faces(faces):
     a, names = random_occlusion_batch(ims, pts, np.random.default_rng(1))
     b, again = random_occlusion_batch(ims, pts, np.random.default_rng(1))
     assert names == again and np.array_equal(a, b) and len(names) == 3
+
+
+@pytest.mark.parametrize(
+    "doc, why",
+    [
+        ({"occlusions": {"Cap": {"kind": "drawn", "paint": "cap"}}}, "lower-case"),
+        ({"occlusions": {"cap": {"kind": "worn", "paint": "cap"}}}, "kind 'worn'"),
+        ({"occlusions": {"cap": {"kind": "drawn", "paint": "helmet"}}}, "paint 'helmet'"),
+        ({"occlusions": {"cap": {"kind": "drawn", "paint": "cap", "jitter": 2}}}, "jitter"),
+        ({"occlusions": {"a+b": {"parts": ["a", "b"]}}}, "parts"),
+        ({"occluders": {}}, "occlusions:"),
+    ],
+)
+def test_a_bad_catalog_entry_is_named_with_the_reason(doc, why):
+    from maskprivacy.masking.occluders.catalog import _parse
+
+    with pytest.raises(ValueError, match=re.escape(why)):
+        _parse(doc)
