@@ -22,6 +22,8 @@ import json
 import sys
 from pathlib import Path
 
+from maskprivacy.tasks import CLASS_TASKS
+
 ADDED = ("train_robust_uniform", "train_robust_random", "styles", "realmask")
 
 
@@ -49,7 +51,7 @@ def targets(run: Path) -> dict:
         if split not in paper or split not in robust:
             continue
         row = {}
-        for task in ("sex", "race", "age_bucket"):
+        for task in CLASS_TASKS:
             p, r = paper[split][task]["accuracy"], robust[split][task]["accuracy"]
             row[task] = {"cnn_masked": p, "cnn_robust": r, "points": 100 * (r - p)}
         row["age_mae"] = {"cnn_masked": paper[split]["age"]["mae"], "cnn_robust": robust[split]["age"]["mae"]}
@@ -92,7 +94,7 @@ def main() -> int:
     t = targets(args.run)
     for split, row in t["type_a"].items():
         print(f"type-a test faces, {split} split (paper-style -> mask-robust):")
-        for task in ("sex", "race", "age_bucket"):
+        for task in CLASS_TASKS:
             c = row[task]
             print(
                 f"  {task:<10} {100 * c['cnn_masked']:.2f}% -> {100 * c['cnn_robust']:.2f}%  ({c['points']:+.2f} points)"

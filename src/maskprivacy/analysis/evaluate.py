@@ -42,8 +42,15 @@ from maskprivacy.bootstrap import (
     resampled_means,
 )
 from maskprivacy.data.labels import CLASS_NAMES, age_to_bucket
-from maskprivacy.data.photo_labels import LABEL_COLUMNS, LabelRow, person_of, read_labels  # noqa: F401 (re-exported)
+from maskprivacy.data.photo_labels import (  # noqa: F401 (re-exported)
+    LABEL_COLUMNS,
+    PHOTO_CLASS_TASKS,
+    LabelRow,
+    person_of,
+    read_labels,
+)
 from maskprivacy.faces.align import FRAMING_MOST, FRAMING_SOME, FRAMINGS, framing_of
+from maskprivacy.privacy.ensemble import mean_combiner
 
 
 @dataclass
@@ -466,7 +473,7 @@ def by_framing(
     for bucket in FRAMINGS:
         sub = [r for r in read if framing_of(float(r["beyond_frame"])) == bucket]
         d: dict[str, Any] = {"n": len(sub)}
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             if any(r[f"{task}_true"] is not None for r in rows):
                 d[task] = accuracy_with_ci(sub, task, n_boot, seed, level)
         if "sex" in d:
@@ -546,14 +553,13 @@ def mean_reading(results: list[EvalResult]) -> EvalResult:
     rows = []
     for path in common:
         row = dict(read[0][path], model="mean of " + ", ".join(sorted({d[path]["model"] for d in read})))
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             cols = [f"{task}_prob_{n}" for n in CLASS_NAMES[task]]
-            probs = np.array([[d[path][c] if d[path][c] is not None else np.nan for c in cols] for d in read])
-            mean = probs.mean(axis=0)
+            mean = mean_combiner([[d[path][c] if d[path][c] is not None else np.nan for c in cols] for d in read])
             row[task + "_pred"] = None if np.isnan(mean).any() else int(np.argmax(mean))
             row.update({c: None if np.isnan(v) else float(v) for c, v in zip(cols, mean)})
         ages = [d[path]["age_pred"] for d in read]
-        row["age_pred"] = None if None in ages else float(np.mean(ages))
+        row["age_pred"] = None if None in ages else float(mean_combiner(ages))
         rows.append(row)
     missing = sorted({r["path"] for res in results for r in res.rows} - set(common))
     return EvalResult(n=first.n, faces_found=len(common), metrics={}, not_found=missing, rows=rows)
@@ -617,7 +623,7 @@ def realmask_summary(
 
     def entry(res: EvalResult, model: str, photos: str) -> dict[str, Any]:
         d: dict[str, Any] = {"model": model, "photos": photos}
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             if any(getattr(r, task) is not None for r in rows):
                 d[task] = accuracy_with_ci(res.rows, task, n_boot, seed, level)
         if "sex" in d:

@@ -45,10 +45,11 @@ from maskprivacy.atomic import write_json
 from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.layout import RunLayout
 from maskprivacy.privacy.pvi import compute_pvi
+from maskprivacy.tasks import CLASS_TASKS, TASK_NAMES
 
 ATTACKERS = {"cnn_masked": "masked", "cnn_unmasked": "unmasked", "cnn_robust": "robust"}
 REFERENCE = ("cnn_unmasked", "bare")  # (attacker, style): the threat without a mask
-TASKS = ("sex", "race", "age_bucket")
+TASKS = CLASS_TASKS
 
 
 def style_rows() -> list[str]:
@@ -110,7 +111,7 @@ def protection_by_style(
     if len(rows) == 0:
         raise ValueError(f"no test faces in {run / 'splits' / (split + '.csv')}")
     names = [u.names[i] for i in rows]
-    truth = {"sex": u.sex[rows], "race": u.race[rows], "age_bucket": u.age_bucket[rows], "age": u.age[rows]}
+    truth = {t: getattr(u, t)[rows] for t in TASK_NAMES}
     preds = load_run_predictors(run)
     attackers = {a: preds[(c, split)] for a, c in ATTACKERS.items() if (c, split) in preds}
     if not attackers:

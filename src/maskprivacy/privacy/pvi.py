@@ -42,7 +42,9 @@ import pandas as pd
 from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.privacy.baselines import Baselines
+from maskprivacy.tasks import AGE, AGE_BUCKET, TASKS
 
+#: The private attributes the PVI weighs (tasks; age is read as a regression or by its buckets).
 ATTRIBUTES: tuple[str, ...] = ("sex", "race", "age")
 BASELINE_KINDS = ("majority", "prior")
 AGE_MEASURES = ("regression", "bucket")
@@ -118,9 +120,10 @@ def measure_of(attribute: str, age_measure: str = "regression") -> tuple[str, st
     if attribute == "age":
         if age_measure not in AGE_MEASURES:
             raise ValueError(f"age_measure must be one of {AGE_MEASURES}, got {age_measure!r}")
-        return ("age", "regression") if age_measure == "regression" else ("age_bucket", "classification")
-    if attribute in ("sex", "race"):
-        return attribute, "classification"
+        task = AGE if age_measure == "regression" else AGE_BUCKET
+        return task.name, task.kind
+    if attribute in ATTRIBUTES:
+        return attribute, TASKS[attribute].kind
     raise ValueError(f"unknown attribute {attribute!r}")
 
 
