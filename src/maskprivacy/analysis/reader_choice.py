@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.tasks import CLASS_TASKS
 
-UTK_TASKS = ("sex", "race", "age_bucket")
+UTK_TASKS = CLASS_TASKS
 
 
 def attacker_name(family: str, condition: str) -> str:
