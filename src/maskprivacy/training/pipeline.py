@@ -53,7 +53,6 @@ from maskprivacy.training.runtime import (  # noqa: F401
     model_path,
     say,
     setup_torch,
-    test_condition,
     train_dir,
 )
 from maskprivacy.training.splits import ensure_splits

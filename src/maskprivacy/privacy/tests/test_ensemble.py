@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from maskprivacy.privacy.discovery import discover
 from maskprivacy.privacy.ensemble import ensemble_dir, ensemble_val_score, fit_ensemble, fit_ensembles, members
-from maskprivacy.privacy.runs import discover
 
 
 def _member(rng: np.random.Generator, truth: pd.DataFrame, noise: float) -> pd.DataFrame:

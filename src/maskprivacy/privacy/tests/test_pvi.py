@@ -335,7 +335,7 @@ def test_pvi_for_run_errors_and_partial_runs(tmp_path, make_fake_run):
 
 
 def test_attacker_folder_layouts(tmp_path):
-    from maskprivacy.privacy.runs import discover, parse_dir_name
+    from maskprivacy.privacy.discovery import discover, parse_dir_name
 
     assert parse_dir_name("unmasked_uniform") == ("cnn", "unmasked", "uniform")
     assert parse_dir_name("dlib_unmasked_random") == ("dlib", "unmasked", "random")
@@ -368,7 +368,7 @@ def test_attacker_folder_layouts(tmp_path):
 
 
 def test_discover_finds_an_attacker_family_in_its_own_run_folder(tmp_path):
-    from maskprivacy.privacy.runs import discover
+    from maskprivacy.privacy.discovery import discover
 
     for d in (
         "train/masked_uniform",
