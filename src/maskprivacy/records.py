@@ -121,7 +121,7 @@ class AttackerMetrics(BaseModel):
     n_test: int
     config: dict[str, Any] = Field(default_factory=dict)
     commit: str | None = None
-    machine: dict[str, Any] | None = None
+    machine: dict[str, Any] | str | None = None
     wall_s: dict[str, float] = Field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
