@@ -209,6 +209,11 @@ class RunLayout:
         found = [p for p in d.glob("seed_*") if p.is_dir() and p.name[5:].isdigit()] if d.is_dir() else []
         return [RunLayout(p) for p in sorted(found, key=lambda p: int(p.name[5:]))]
 
+    @property
+    def dlib_cache(self) -> Path:
+        """The dlib-descriptor attacker's face descriptors, computed once for every split."""
+        return self.root / "dlib_cache"
+
     def dlib_dir(self, trained_on: str, split: str) -> Path:
         """One dlib-descriptor attacker (``training.dlib_attacker``)."""
         return self.root / f"dlib_{trained_on}_{split}"

@@ -358,8 +358,8 @@ def run_dlib_attacker(
     if not conditions or not splits:
         raise ValueError("give at least one condition and one split")
     out = Path(out)
-    splits_dir = Path(splits_dir) if splits_dir else out / "splits"
-    cache_dir = Path(cache_dir) if cache_dir else out / "dlib_cache"
+    splits_dir = Path(splits_dir) if splits_dir else RunLayout(out).splits
+    cache_dir = Path(cache_dir) if cache_dir else out / "dlib_cache"  # TEMP-RC
     faces, mask_cfg = load_run_faces(mask_run)
 
     # which faces each split uses

@@ -80,7 +80,7 @@ def prepare_cache(
     return cache_mod.build_caches(
         data,
         mask_run,
-        run / "cache",
+        RunLayout.of(run).cache,
         int(cfg["cache"]["size"]),
         conditions,
         limit=cfg["data"].get("limit"),
