@@ -35,7 +35,7 @@ __all__ = [
     "VAL_PREDICTIONS",
     "AttackerFolder",
     "RunLayout",
-    "tested_on",
+    "scored_on",
     "check_choice",
 ]
 
@@ -63,7 +63,7 @@ PREDICTIONS = "predictions.csv"
 VAL_PREDICTIONS = "val_predictions.csv"
 
 
-def tested_on(trained_on: str) -> str:
+def scored_on(trained_on: str) -> str:
     """The faces a model trained on ``trained_on`` is tested on: the mask-robust and real-mask
     attackers read the paper's mask "a" exactly like the masked one (same faces, same pixels)."""
     return "masked" if trained_on in (ROBUST, REAL) else trained_on

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import CONDITIONS, MASKED_FACE_CONDITIONS, SPLITS, AttackerFolder, tested_on
+from maskprivacy.layout import CONDITIONS, MASKED_FACE_CONDITIONS, SPLITS, AttackerFolder, scored_on
 
 __all__ = [
     "APPROACHES",
@@ -87,7 +87,7 @@ class AttackerRecord(BaseModel):
     #: The faces it was trained on; None for the ensemble (fitted on its members' validation outputs).
     trained_on: str | None
     #: The faces it reads (is scored on): ``masked`` (the paper's mask "a") or ``unmasked``; given,
-    #: or what a model trained on ``trained_on`` is tested on (``layout.tested_on``).
+    #: or what a model trained on ``trained_on`` is tested on (``layout.scored_on``).
     test_faces: str
     split: str
     approach: Approach = "multitask"
@@ -96,7 +96,7 @@ class AttackerRecord(BaseModel):
     @classmethod
     def _default_test_faces(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data.get("test_faces") and data.get("trained_on") is not None:
-            data = {**data, "test_faces": tested_on(str(data["trained_on"]))}
+            data = {**data, "test_faces": scored_on(str(data["trained_on"]))}
         return data
 
     @model_validator(mode="after")

@@ -359,7 +359,7 @@ def run_dlib_attacker(
         raise ValueError("give at least one condition and one split")
     out = Path(out)
     splits_dir = Path(splits_dir) if splits_dir else RunLayout(out).splits
-    cache_dir = Path(cache_dir) if cache_dir else out / "dlib_cache"  # TEMP-RC
+    cache_dir = Path(cache_dir) if cache_dir else RunLayout(out).dlib_cache
     faces, mask_cfg = load_run_faces(mask_run)
 
     # which faces each split uses

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from maskprivacy.layout import RunLayout, tested_on
+from maskprivacy.layout import RunLayout, scored_on
 from maskprivacy.provenance import git_commit, machine
 from maskprivacy.records import DEFAULT_FAMILY, AttackerMetrics, AttackerRecord, attacker_name, write_metrics
 from maskprivacy.training import cache as cache_mod
@@ -108,7 +108,7 @@ def _predict_parts(
     from maskprivacy.models.predictor import Predictor
     from maskprivacy.training.metrics import predictions_table, write_predictions
 
-    c = cache_mod.load_cache(cache_path(run, cfg, tested_on(condition)))
+    c = cache_mod.load_cache(cache_path(run, cfg, scored_on(condition)))
     parts = split_rows(c.names, RunLayout(run).split_csv(split))
     device = "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
     probs: dict[str, dict[str, list[np.ndarray]]] = {part: {} for part in outs}
