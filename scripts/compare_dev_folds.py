@@ -36,22 +36,24 @@ import numpy as np
 
 from maskprivacy.analysis.dev_cv import paired_difference, read_photos
 from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
+from maskprivacy.bootstrap import N_RESAMPLES
+from maskprivacy.layout import AttackerFolder, RunLayout
 from maskprivacy.provenance import git_commit, machine_line
 from maskprivacy.training.config import load_profile, resolve
-from maskprivacy.training.dev_folds import combine, dev_photos_dir, fold_split, person_folds
+from maskprivacy.training.dev_folds import combine, fold_split, people_seen, person_folds
 from maskprivacy.training.real_photos import group_ids, load_real_photos
 from maskprivacy.training.stage_real import finetune_real_model, real_parts
 
 
 def _family_root(run: Path, family: str) -> Path:
-    return run if family == "cnn" else run / family
+    return run if family == "cnn" else RunLayout(run).family_run(family).root
 
 
 def _adapted(src: Path, out: Path, faces: np.ndarray, what: str) -> Path:
     """A copy of ``src`` with AdaBN applied (kept between calls: adapted once)."""
     from maskprivacy.training.adabn import ensure_adapted
 
-    dst = out / "model.pt"
+    dst = AttackerFolder(out).model
     if not dst.is_file():
         out.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
@@ -82,7 +84,7 @@ def _train_models(cfg: dict, run: Path, out: Path, train: Any, dev: Any, folds: 
     jobs += [(f"fold_{f}", combine(train, dev, np.flatnonzero(folds != f), cfg)) for f in range(int(folds.max()) + 1)]
     jobs += [("all_dev", combine(train, dev, np.arange(len(dev)), cfg))]
     for name, (photos, parts) in jobs:
-        target = out / name / "model.pt"
+        target = AttackerFolder(out / name).model
         if not target.is_file():
             print(f"[train] {name}", flush=True)
             finetune_real_model(cfg, run, fold_split(cfg), photos, parts, target)
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--out", type=Path, required=True, help="folder for the trained models, the AdaBN copies and compare.json"
     )
-    ap.add_argument("--n-boot", type=int, default=2000)
+    ap.add_argument("--n-boot", type=int, default=N_RESAMPLES)
     args = ap.parse_args(argv)
 
     from maskprivacy.training.config import apply_overrides, family_config
@@ -117,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.family != "cnn":
         cfg = family_config(cfg, args.family)
     root = _family_root(args.run, args.family)
-    train = load_real_photos(args.run / "real" / "train")
-    dev = load_real_photos(dev_photos_dir(args.run))
+    train = load_real_photos(RunLayout(args.run).real_photos("train"))
+    dev = load_real_photos(RunLayout(args.run).real_dev)
     dev_fold = person_folds(dev, args.folds, int(cfg["seed"]))
     out = args.out / args.family
     if args.train:
@@ -142,20 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     readings["today + AdaBN"] = whole(
         adapted(args.today, "today", web_train, "realmask-train's train part"), "today+adabn"
     )
-    if (out / "no_dev" / "model.pt").is_file():
-        m = out / "no_dev" / "model.pt"
+    if AttackerFolder(out / "no_dev").model.is_file():
+        m = AttackerFolder(out / "no_dev").model
         readings["no dev (this schedule)"] = whole(m, "no_dev")
         readings["no dev + AdaBN"] = whole(
             adapted(m, "no_dev", web_train, "realmask-train's train part"), "no_dev+adabn"
         )
     k = args.folds
-    if all((out / f"fold_{f}" / "model.pt").is_file() for f in range(k)):
+    if all(AttackerFolder(out / f"fold_{f}").model.is_file() for f in range(k)):
         plain: list[dict[str, Any] | None] = [None] * len(dev)
         ada: list[dict[str, Any] | None] = [None] * len(dev)
         for f in range(k):
-            m = out / f"fold_{f}" / "model.pt"
+            m = AttackerFolder(out / f"fold_{f}").model
             idx = np.flatnonzero(dev_fold == f)
-            seen = set(json.loads(m.with_suffix(".json").read_text())["real_photos"]["people"])
+            seen = people_seen(m)
             if seen & {dev.person[i] for i in idx}:
                 raise SystemExit(f"error: {m} saw people of its own fold")
             photos, p = combine(train, dev, np.flatnonzero(dev_fold != f), cfg)
@@ -165,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 plain[i], ada[i] = r, ra
         val_plain = val_ada = None
-        if (out / "all_dev" / "model.pt").is_file():
-            m = out / "all_dev" / "model.pt"
+        if AttackerFolder(out / "all_dev").model.is_file():
+            m = AttackerFolder(out / "all_dev").model
             photos, p = combine(train, dev, every_dev, cfg)
             ma = adapted(m, "all_dev", photos.resized(side)[p == "train"], "train part + every dev person")
             val_plain, val_ada = read_photos(m, train, val, "all_dev"), read_photos(ma, train, val, "all_dev+adabn")

@@ -32,16 +32,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maskprivacy.atomic import write_json
+from maskprivacy.bootstrap import N_RESAMPLES
 from maskprivacy.layout import CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
-from maskprivacy.privacy.ensemble import ensemble_dir
 from maskprivacy.training.config import FAMILY_DESCRIPTIONS
 
 # What the profiles mean for the stages outside training (training reads its own YAML profile).
 # dlib_n_train 0: the dlib-descriptor attacker fits its heads on every face of the train part.
 PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
     "smoke": {"dlib_n_train": 0, "pvi_boot": 200},
-    "cpu": {"dlib_n_train": 0, "pvi_boot": 2000},
-    "gpu": {"dlib_n_train": 0, "pvi_boot": 2000},
+    "cpu": {"dlib_n_train": 0, "pvi_boot": N_RESAMPLES},
+    "gpu": {"dlib_n_train": 0, "pvi_boot": N_RESAMPLES},
 }
 
 
@@ -76,16 +76,15 @@ class Context:
     def dev_photos(self):
         """realmask-dev's aligned masked photos when the real-mask training uses its person folds
         (``--real-masks`` and ``real.dev_folds`` > 0; training/dev_folds.py), else None."""
-        from maskprivacy.training.dev_folds import dev_photos_dir
         from maskprivacy.training.real_photos import load_real_photos
 
         if self.cfg_dev_folds() == 0:
             return None
-        return load_real_photos(dev_photos_dir(self.run))
+        return load_real_photos(RunLayout(self.run).real_dev)
 
     @property
     def mask_dir(self) -> Path:
-        return self.run / "mask"
+        return RunLayout(self.run).mask
 
 
 @dataclass
@@ -103,10 +102,10 @@ def _inspect(ctx: Context) -> None:
     m = build_manifest(ctx.data)
     if not m.ok:
         raise ValueError(f"no labelled image in {ctx.data}: is it UTKFace (names age_sex_race_datetime)?")
-    m.write_csv(ctx.run / "data" / "manifest.csv")
+    m.write_csv(RunLayout(ctx.run).manifest_csv)
     c = m.counts()
     write_json(
-        ctx.run / "data" / "counts.json",
+        RunLayout(ctx.run).counts_json,
         {"files": len(m.rows), "labelled": len(m.ok), **{k: dict(v) for k, v in c.items()}},
     )
 
@@ -131,15 +130,15 @@ def _figures(ctx: Context) -> None:
     from maskprivacy.data.sources import iter_source
     from maskprivacy.report.figures import distributions_figure, pipeline_figure
 
-    with (ctx.run / "data" / "manifest.csv").open() as f:
+    with RunLayout(ctx.run).manifest_csv.open() as f:
         rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
-    distributions_figure(rows, RunLayout(ctx.run).figures / "distributions.png")
+    distributions_figure(rows, RunLayout(ctx.run).figure("distributions"))
     with (ctx.mask_dir / "report.csv").open() as f:
         ok = sorted(r["name"] for r in csv.DictReader(f) if r["status"] == "ok")
     want = set(ok[len(ok) // 2 : len(ok) // 2 + 50])  # a stable choice, not the first file
     for item in iter_source(ctx.data):
         if item.name in want:
-            pipeline_figure(item.data, RunLayout(ctx.run).figures / "pipeline.png", style=ctx.style, color=ctx.color)
+            pipeline_figure(item.data, RunLayout(ctx.run).figure("pipeline"), style=ctx.style, color=ctx.color)
             return
 
 
@@ -256,13 +255,9 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
 def _family_outputs(family: str, condition: str) -> Callable[[Context], list[Path]]:
     def outputs(ctx: Context) -> list[Path]:
         fl = RunLayout(ctx.run).family_run(family)
-        if condition == REAL:  # its folders, the shared model and the fold models: --force retrains them all
-            from maskprivacy.training.dev_folds import FOLDS_DIR
-
-            folds = [fl.root / FOLDS_DIR] if ctx.cfg_dev_folds() else []
-            shared = ("shared",) if ctx.cfg["finetune"].get("shared_splits") else ()
-            return [fl.train_dir(REAL, s) for s in (*SPLITS, *shared)] + folds
-        return [fl.train_dir(condition, s) / "metrics.json" for s in SPLITS]
+        if condition == REAL:
+            return _real_folders(ctx, fl)
+        return [fl.attacker(condition, s).metrics for s in SPLITS]
 
     return outputs
 
@@ -279,9 +274,7 @@ def _real_photos(ctx: Context) -> None:
         progress=ctx.progress,
     )
     if ctx.cfg_dev_folds():
-        from maskprivacy.training.dev_folds import dev_photos_dir
-
-        build_real_photos(ctx.real_masks or "", dev_photos_dir(ctx.run), workers=ctx.workers, progress=ctx.progress)
+        build_real_photos(ctx.real_masks or "", RunLayout(ctx.run).real_dev, workers=ctx.workers, progress=ctx.progress)
     meta = ctx.real_photos().meta
     print(
         f"[real photos] {meta['n']} of {meta['listed']} photos aligned ({meta['status']}); "
@@ -304,13 +297,23 @@ def _train_real(ctx: Context) -> None:
             print(f"[real/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
 
 
-def _real_outputs(ctx: Context) -> list[Path]:
-    """The real-mask attacker's folders, with the one model both splits share (so --force retrains it)."""
-    from maskprivacy.training.dev_folds import FOLDS_DIR
-
+def _real_folders(ctx: Context, r: RunLayout) -> list[Path]:
+    """One family's real-mask attacker folders (``r``: its run folder), with the one model both splits
+    share and, with ``real.dev_folds``, its fold models: --force retrains them all."""
     shared = ("shared",) if ctx.cfg["finetune"].get("shared_splits") else ()
-    folds = [ctx.run / FOLDS_DIR] if ctx.cfg_dev_folds() else []
-    return [RunLayout(ctx.run).train_dir(REAL, s) for s in (*SPLITS, *shared)] + folds
+    folds = [r.real_folds] if ctx.cfg_dev_folds() else []
+    return [r.train_dir(REAL, s) for s in (*SPLITS, *shared)] + folds
+
+
+def _real_outputs(ctx: Context) -> list[Path]:
+    """The CNN's real-mask attacker folders (:func:`_real_folders`)."""
+    return _real_folders(ctx, RunLayout(ctx.run))
+
+
+def _real_photos_outputs(ctx: Context) -> list[Path]:
+    """realmask-train's aligned photos, and realmask-dev's where the real-mask training uses its folds."""
+    r = RunLayout(ctx.run)
+    return [r.real_photos("train")] + ([r.real_dev] if ctx.cfg_dev_folds() else [])
 
 
 def _readers(ctx: Context) -> None:
@@ -358,7 +361,7 @@ def _ensemble(ctx: Context) -> None:
     for cfg, run in runs:
         for condition in TRAIN_CONDITIONS:
             for split in SPLITS:
-                if (RunLayout(run).train_dir(condition, split) / "metrics.json").is_file():
+                if RunLayout(run).attacker(condition, split).metrics.is_file():
                     tp.evaluate_attacker(cfg, run, condition, split)
     for c, by_split in fit_ensembles(ctx.run, seed=ctx.seed).items():
         for s, m in by_split.items():
@@ -379,7 +382,7 @@ def _styles(ctx: Context) -> None:
         batch_size=int(ctx.cfg["eval"]["batch_size"]),
     )
     write_styles(ctx.run, res)
-    styles_figure(res, RunLayout(ctx.run).figures / "styles.png")
+    styles_figure(res, RunLayout(ctx.run).figure("styles"))
     print(
         f"[styles] best {res['best']}, worst {res['worst']} (strongest attacker's PVI), {res['wall_s']:.0f} s",
         flush=True,
@@ -401,11 +404,11 @@ def _realmask(ctx: Context) -> None:
         seed=ctx.seed,
         progress=ctx.progress,
     )
-    if ctx.cfg_dev_folds() or RunLayout(ctx.run).real_photos("dev").is_dir():  # real-mask readers saw these people
+    if ctx.cfg_dev_folds() or RunLayout(ctx.run).real_dev.is_dir():  # real-mask readers saw these people
         from maskprivacy.analysis.dev_cv import cross_validated_rows
 
         cross_validated_rows(d, ctx.run, ctx.cfg, n_boot=int(ctx.extras["pvi_boot"]), seed=ctx.seed)
-    write_json(ctx.run / "realmask.json", d)
+    write_json(RunLayout(ctx.run).realmask_json, d)
 
 
 def _pvi(ctx: Context) -> None:
@@ -420,7 +423,7 @@ def _report(ctx: Context) -> None:
     from maskprivacy.report.results import write_results
 
     pvi = json.loads(RunLayout(ctx.run).pvi_json.read_text()) if RunLayout(ctx.run).pvi_json.is_file() else None
-    counts = ctx.run / "data" / "counts.json"
+    counts = RunLayout(ctx.run).counts_json
     extra = {
         "profile": ctx.profile,
         "data": str(ctx.data),
@@ -431,30 +434,38 @@ def _report(ctx: Context) -> None:
     render_report(ctx.run)
 
 
-def _p(*parts: str) -> Callable[[Context], list[Path]]:
-    return lambda ctx: [ctx.run / p for p in parts]
+def _p(*paths: Callable[[RunLayout], Path]) -> Callable[[Context], list[Path]]:
+    """A stage's outputs, each given as where it lies in the run folder (:class:`RunLayout`)."""
+    return lambda ctx: [p(RunLayout(ctx.run)) for p in paths]
 
 
 STAGES: list[Stage] = [
-    Stage("inspect", _inspect, _p("data"), "labels from names, counts, problems"),
-    Stage("mask", _mask, _p("mask"), "localise, 68 key points, draw the mask"),
+    Stage("inspect", _inspect, _p(lambda r: r.data), "labels from names, counts, problems"),
+    Stage("mask", _mask, _p(lambda r: r.mask), "localise, 68 key points, draw the mask"),
     Stage(
         "figures",
         _figures,
-        _p("figures/pipeline.png", "figures/distributions.png"),
+        _p(lambda r: r.figure("pipeline"), lambda r: r.figure("distributions")),
         "pipeline and distribution figures",
     ),
-    Stage("cache", _cache, _p("cache"), "decode and resize once (masked and unmasked)"),
-    Stage("splits", _splits, _p("splits"), "random and uniform splits"),
+    Stage("cache", _cache, _p(lambda r: r.cache), "decode and resize once (masked and unmasked)"),
+    Stage("splits", _splits, _p(lambda r: r.splits), "random and uniform splits"),
     Stage(
         "mask_detector",
         _mask_detector,
-        _p("mask_detector"),
+        _p(lambda r: r.mask_detector_dir),
         "the masked-or-bare detector for real photos: bare train faces against random masks",
     ),
-    Stage("pretrain_masked", _pretrain("masked"), _p("pretrain/masked"), "MoCo v2 on masked train faces"),
+    Stage(
+        "pretrain_masked", _pretrain("masked"), _p(lambda r: r.pretrain_dir("masked")), "MoCo v2 on masked train faces"
+    ),
     *[
-        Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
+        Stage(
+            f"train_{c}_{s}",
+            _train(c, s),
+            _p(lambda r, c=c, s=s: r.train_dir(c, s)),
+            f"fine-tune + evaluate, {c} faces, {s} split",
+        )
         for c in ("masked",)
         for s in SPLITS
     ],
@@ -462,14 +473,24 @@ STAGES: list[Stage] = [
         Stage(
             f"train_robust_{s}",
             _train_robust(s),
-            _p(f"train/robust_{s}"),
+            _p(lambda r, s=s: r.train_dir(ROBUST, s)),
             f"the mask-robust attacker ({s} split): random masks on unmasked faces, from the masked attacker",
         )
         for s in SPLITS
     ],
-    Stage("pretrain_unmasked", _pretrain("unmasked"), _p("pretrain/unmasked"), "MoCo v2 on unmasked train faces"),
+    Stage(
+        "pretrain_unmasked",
+        _pretrain("unmasked"),
+        _p(lambda r: r.pretrain_dir("unmasked")),
+        "MoCo v2 on unmasked train faces",
+    ),
     *[
-        Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
+        Stage(
+            f"train_{c}_{s}",
+            _train(c, s),
+            _p(lambda r, c=c, s=s: r.train_dir(c, s)),
+            f"fine-tune + evaluate, {c} faces, {s} split",
+        )
         for c in ("unmasked",)
         for s in SPLITS
     ],
@@ -486,10 +507,7 @@ STAGES: list[Stage] = [
     Stage(
         "real_photos",
         _real_photos,
-        lambda ctx: (
-            [RunLayout(ctx.run).real_photos("train")]
-            + ([RunLayout(ctx.run).real_photos("dev")] if ctx.cfg_dev_folds() else [])
-        ),
+        _real_photos_outputs,
         "real masked photos (--real-masks-train DIR): the main face of each, aligned; near-duplicate clusters",
     ),
     Stage(
@@ -511,29 +529,34 @@ STAGES: list[Stage] = [
     Stage(
         "ensemble",
         _ensemble,
-        lambda ctx: [ensemble_dir(ctx.run, c, s) / "metrics.json" for c in CONDITIONS for s in SPLITS],
+        lambda ctx: [RunLayout(ctx.run).ensemble(c, s).metrics for c in CONDITIONS for s in SPLITS],
         "the ensemble attacker: every attacker's outputs combined, fitted on the validation faces",
     ),
     Stage(
         "styles",
         _styles,
-        _p("styles.json", "figures/styles.png"),
+        _p(lambda r: r.styles_json, lambda r: r.figure("styles")),
         "protection by mask style: every CNN attacker on the test faces wearing each style",
     ),
     Stage(
         "realmask",
         _realmask,
-        _p("realmask.json"),
+        _p(lambda r: r.realmask_json),
         "masked-face attackers on real masks (--real-masks DIR; a different population)",
     ),
     Stage(
         "readers",
         _readers,
-        _p("readers.json"),
+        _p(lambda r: r.readers_json),
         "which model analyze/evaluate/serve use per face (bare, digital mask, real mask), chosen on validation",
     ),
-    Stage("pvi", _pvi, _p("pvi.json"), "Privacy Vulnerability Index with bootstrap intervals"),
-    Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
+    Stage("pvi", _pvi, _p(lambda r: r.pvi_json), "Privacy Vulnerability Index with bootstrap intervals"),
+    Stage(
+        "report",
+        _report,
+        _p(lambda r: r.results_json, lambda r: r.report_md, lambda r: r.report_html),
+        "results.json, report.md, report.html",
+    ),
 ]
 STAGE_NAMES = tuple(s.name for s in STAGES)
 #: What ``--seeds N`` repeats: the stages that train a network (their seed changes the result).
@@ -566,7 +589,7 @@ def _remove(paths: list[Path]) -> None:
 
 def _check_settings(run: Path, settings: dict) -> None:
     """Refuse to resume a run folder made with settings that change the numbers."""
-    p = run / "reproduce.json"
+    p = RunLayout(run).reproduce_json
     if p.is_file():
         old = json.loads(p.read_text())
         diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
@@ -730,5 +753,7 @@ def reproduce(
     report = STAGES[STAGE_NAMES.index("report")]
     refresh = bool(ran) and (not only or RunLayout(run).results_json.is_file())
     _run_stages(ctx, [report], None if refresh else only, {} if refresh else done)
-    print(f"== all stages: {time.perf_counter() - t_all:.0f} s this run; report: {run / 'report.html'}", flush=True)
+    print(
+        f"== all stages: {time.perf_counter() - t_all:.0f} s this run; report: {RunLayout(run).report_html}", flush=True
+    )
     return json.loads(RunLayout(run).results_json.read_text()) if RunLayout(run).results_json.is_file() else {}

@@ -31,6 +31,7 @@ from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, age_to_bucket
 from maskprivacy.faces.align import resize_crop
 from maskprivacy.layout import REAL, ROBUST, SPLITS, RunLayout
 from maskprivacy.masking.draw import check_style, draw_mask
+from maskprivacy.tasks import CLASS_TASKS
 
 DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 
@@ -233,7 +234,7 @@ class ModelSet:
 def _reading(out: dict[str, np.ndarray], i: int, model: str) -> dict[str, Any]:
     """Row ``i`` of a predictor's output as labels, confidences and probabilities."""
     r: dict[str, Any] = {"model": model}
-    for t in ("sex", "race", "age_bucket"):
+    for t in CLASS_TASKS:
         if t in out:
             p = out[t][i].astype(float)
             k = int(np.argmax(p))
@@ -261,7 +262,7 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict
     if not before or not after:
         return None
     ch: dict[str, Any] = {}
-    for t in ("sex", "race", "age_bucket"):
+    for t in CLASS_TASKS:
         b, a = before.get(t), after.get(t)
         if not b or not a:
             continue

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci, by_framing, write_predictions_csv
-from maskprivacy.data.labels import CLASS_NAMES
-
-OOF_CSV = "oof_predictions.csv"
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resample_counts
+from maskprivacy.data.photo_labels import PHOTO_CLASS_TASKS
+from maskprivacy.layout import REAL, AttackerFolder, RunLayout
+from maskprivacy.tasks import CLASS_NAMES
 
 
 def read_photos(model: str | os.PathLike, photos: Any, rows: np.ndarray, name: str) -> list[dict[str, Any]]:
@@ -49,7 +50,7 @@ def read_photos(model: str | os.PathLike, photos: Any, rows: np.ndarray, name: s
             "sex_true": int(photos.sex[i]) if photos.sex[i] >= 0 else None,
             "race_true": int(photos.race[i]) if photos.race[i] >= 0 else None,
         }
-        for t in ("sex", "race"):
+        for t in PHOTO_CLASS_TASKS:  # what a real photo is labelled with
             p = out[t][j]
             r[f"{t}_pred"] = int(p.argmax())
             r.update({f"{t}_prob_{n}": float(v) for n, v in zip(CLASS_NAMES[t], p)})
@@ -59,21 +60,20 @@ def read_photos(model: str | os.PathLike, photos: Any, rows: np.ndarray, name: s
 
 def out_of_fold_rows(root: str | os.PathLike, dev: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every dev photo read by its fold's model (``root``/real_folds/, folds.json), in dev's order."""
-    from maskprivacy.training.dev_folds import fold_model, folds_json
+    from maskprivacy.training.dev_folds import people_seen
 
-    root = Path(root)
-    folds = json.loads(folds_json(root).read_text())
+    layout = RunLayout.of(root)
+    folds = json.loads(layout.folds_json.read_text())
     fold_of = {p["path"]: int(p["fold"]) for p in folds["photos"]}
     missing = [p for p in dev.paths if p not in fold_of]
     if missing:
-        raise ValueError(f"{folds_json(root)} has no fold for {len(missing)} dev photos (e.g. {missing[0]}): retrain")
+        raise ValueError(f"{layout.folds_json} has no fold for {len(missing)} dev photos (e.g. {missing[0]}): retrain")
     fold = np.array([fold_of[p] for p in dev.paths])
     rows: list[dict[str, Any] | None] = [None] * len(dev)
     for f in range(int(folds["k"])):
         idx = np.flatnonzero(fold == f)
-        model = fold_model(root, f)
-        seen = set((json.loads(model.with_suffix(".json").read_text()).get("real_photos") or {}).get("people") or [])
-        leak = sorted(seen & {dev.person[i] for i in idx})
+        model = layout.real_fold(f).model
+        leak = sorted(people_seen(model) & {dev.person[i] for i in idx})
         if leak:
             raise ValueError(f"{model} was trained on people of its own fold ({', '.join(leak[:5])}): not a figure")
         for i, r in zip(idx, read_photos(model, dev, idx, f"{model.parent.name}")):
@@ -82,7 +82,7 @@ def out_of_fold_rows(root: str | os.PathLike, dev: Any) -> tuple[list[dict[str, 
 
 
 def cv_entry(
-    rows: list[dict[str, Any]], folds: dict[str, Any], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    rows: list[dict[str, Any]], folds: dict[str, Any], n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
     """A realmask.json attacker entry from out-of-fold rows (the shape :func:`realmask_summary` writes)."""
     d: dict[str, Any] = {
@@ -94,7 +94,7 @@ def cv_entry(
             "what": "out-of-fold: every figure on a dev photo comes from a model trained without that person",
         },
     }
-    for task in ("sex", "race"):
+    for task in PHOTO_CLASS_TASKS:
         if any(r[f"{task}_true"] is not None for r in rows):
             d[task] = accuracy_with_ci(rows, task, n_boot, seed, level)
     if "sex" in d:
@@ -106,22 +106,21 @@ def cv_entry(
 
 
 def cross_validated_rows(
-    d: dict[str, Any], run: str | os.PathLike, cfg: dict, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    d: dict[str, Any], run: str | os.PathLike, cfg: dict, n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
     """Replace each family's ``<family>_real`` entry of realmask.json's content ``d`` (the shipped model,
     which saw these people) with its cross-validated entry, and write each family's out-of-fold
     predictions beside its fold models. A family whose real-mask attacker saw dev people but has no fold
     models loses its entry (listed under ``left_out``): no figure is better than a leaked one."""
-    from maskprivacy.training.dev_folds import FOLDS_DIR, dev_photos_dir, folds_json
     from maskprivacy.training.real_photos import load_real_photos
     from maskprivacy.training.runtime import family_roots
 
-    dev = load_real_photos(dev_photos_dir(run))
+    dev = load_real_photos(RunLayout.of(run).real_dev)
     for family, root in family_roots(run):
         key = f"{family}_real"
-        if folds_json(root).is_file():
+        if RunLayout.of(root).folds_json.is_file():
             rows, folds = out_of_fold_rows(root, dev)
-            write_predictions_csv(Path(root) / FOLDS_DIR / OOF_CSV, rows)
+            write_predictions_csv(RunLayout.of(root).oof_predictions, rows)
             d["attackers"][key] = cv_entry(rows, folds, n_boot, seed, level)
             # the masked photos whose face was not found, or that could not be read, as realmask_summary counts them
             d["attackers"][key]["not_found"] = sum(
@@ -138,23 +137,19 @@ def cross_validated_rows(
 
 
 def _saw_dev(root: Path, dev: Any) -> bool:
-    from maskprivacy.layout import REAL, RunLayout
+    from maskprivacy.training.dev_folds import people_seen
 
     people = set(p for p in dev.person if p)
-    for info in RunLayout(root).train.glob(f"{REAL}_*/model.json"):
-        if people & set((json.loads(info.read_text()).get("real_photos") or {}).get("people") or []):
-            return True
-    return False
+    return any(people & people_seen(AttackerFolder(d).model) for d in RunLayout(root).train.glob(f"{REAL}_*"))
 
 
 def paired_difference(
-    a: list[dict[str, Any]], b: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    a: list[dict[str, Any]], b: list[dict[str, Any]], n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
     """``b`` minus ``a`` (two readings of the same photos, same order) in sex balanced accuracy and AUC,
     with a paired bootstrap interval over people (or the photos' ``group`` key, else photos) and the
     share of resamples where the difference is not above 0 (a one-sided bootstrap p)."""
     from maskprivacy.analysis.evaluate import resampling_units, weighted_auc
-    from maskprivacy.privacy.pvi import bootstrap_counts, percentile_interval
 
     keep = [i for i, r in enumerate(a) if r["sex_true"] is not None]
     if [a[i]["path"] for i in keep] != [b[i]["path"] for i in keep]:
@@ -174,7 +169,7 @@ def paired_difference(
     one = np.ones((1, len(keep)))
     (ba, auca), (bb, aucb) = stats(a, one), stats(b, one)
     diffs_bal, diffs_auc = [], []
-    for _, c in bootstrap_counts(len(index), n_boot, seed):
+    for _, c in resample_counts(len(index), n_boot, seed):
         w = c[:, g].astype(float)
         (x0, u0), (x1, u1) = stats(a, w), stats(b, w)
         diffs_bal.append(x1 - x0)

@@ -14,8 +14,9 @@ training data of the kind the attackers lack. Both at once are honest only under
 * the model the run ships (RUN/train/real_<split>/) is trained on realmask-train's train part + every
   dev person; its reading of the dev photos is not a figure (it saw them).
 
-Files: ``<family run>/real_folds/fold_<f>/model.pt`` (+ its training log) and
-``<family run>/real_folds/folds.json`` (each dev photo's fold and person).
+Files (:class:`~maskprivacy.layout.RunLayout` of the family's run folder): ``real_folds/fold_<f>/model.pt``
+(+ its training log, ``real_fold(f)``) and ``real_folds/folds.json`` (each dev photo's fold and person,
+``folds_json``); realmask-dev's aligned photos in ``real/dev/`` (``real_dev``).
 """
 
 from __future__ import annotations
@@ -27,11 +28,9 @@ from typing import Any
 import numpy as np
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import RunLayout
+from maskprivacy.layout import REAL, AttackerFolder, RunLayout
 from maskprivacy.training.real_photos import RealPhotos, group_folds, seed_of
 from maskprivacy.training.stage_real import finetune_real, finetune_real_model, real_parts
-
-FOLDS_DIR = "real_folds"
 
 
 def dev_folds(cfg: dict) -> int:
@@ -108,13 +107,13 @@ def combine(train: RealPhotos, dev: RealPhotos, dev_rows: np.ndarray, cfg: dict)
     return photos, parts
 
 
-def fold_model(root: str | os.PathLike, fold: int) -> Path:
-    """The fold model of ``fold`` in a family's run folder."""
-    return Path(root) / FOLDS_DIR / f"fold_{int(fold)}" / "model.pt"
+def people_seen(model: str | os.PathLike) -> set[str]:
+    """The people a real-mask model learnt from, as its bundle's record lists them (empty: none, or a
+    model from before they were recorded)."""
+    import json
 
-
-def folds_json(root: str | os.PathLike) -> Path:
-    return Path(root) / FOLDS_DIR / "folds.json"
+    info = Path(model).with_suffix(".json")
+    return set((json.loads(info.read_text()).get("real_photos") or {}).get("people") or []) if info.is_file() else set()
 
 
 def fold_split(cfg: dict) -> str:
@@ -126,19 +125,20 @@ def fold_split(cfg: dict) -> str:
 def train_dev_folds(cfg: dict, root: str | os.PathLike, train: RealPhotos, dev: RealPhotos) -> dict[str, Any]:
     """Every fold model of a family (those already trained are kept), and folds.json."""
     root = Path(root)
+    layout = RunLayout(root)
     k = dev_folds(cfg)
     folds = person_folds(dev, k, int(cfg["seed"]))
     for f in range(k):
         photos, parts = combine(train, dev, np.flatnonzero(folds != f), cfg)
-        finetune_real_model(cfg, root, fold_split(cfg), photos, parts, fold_model(root, f))
+        finetune_real_model(cfg, root, fold_split(cfg), photos, parts, layout.real_fold(f).model)
     d = {
         "k": k,
         "seed": int(cfg["seed"]),
         "source": dev.meta.get("source"),
         "photos": [{"path": p, "person": who, "fold": int(f)} for p, who, f in zip(dev.paths, dev.person, folds)],
-        "models": [fold_model(root, f).relative_to(root).as_posix() for f in range(k)],
+        "models": [layout.real_fold(f).model.relative_to(root).as_posix() for f in range(k)],
     }
-    write_json(folds_json(root), d)
+    write_json(layout.folds_json, d)
     return d
 
 
@@ -159,18 +159,11 @@ def finetune_real_with_dev(
 def _refuse_stale(root: Path, dev: RealPhotos) -> None:
     """A real-mask attacker trained before the dev folds were on would be shipped as if it had learnt
     from the dev people: stop, and say how to retrain it."""
-    import json
-
     people = {p for p in dev.person if p}
-    for info in sorted((root / "train").glob("real_*/model.json")):
-        seen = set((json.loads(info.read_text()).get("real_photos") or {}).get("people") or [])
-        if seen != people:
+    for folder in sorted(RunLayout(root).train.glob(f"{REAL}_*")):
+        model = AttackerFolder(folder).model
+        if model.with_suffix(".json").is_file() and people_seen(model) != people:
             raise ValueError(
-                f"{info.parent} was trained without realmask-dev's people (real.dev_folds was off when it was made): "
+                f"{folder} was trained without realmask-dev's people (real.dev_folds was off when it was made): "
                 "retrain it with --force train_real (and --force train_<family>_real)"
             )
-
-
-def dev_photos_dir(run: str | os.PathLike) -> Path:
-    """Where realmask-dev's masked photos are aligned once (shared by every family and seed)."""
-    return RunLayout(run).real_photos("dev")

@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
+from maskprivacy.layout import RunLayout
 from maskprivacy.training.adabn import adapt_batchnorm
-from maskprivacy.training.dev_folds import check_dev_folder, combine, dev_folds, fold_model, folds_json, person_folds
+from maskprivacy.training.dev_folds import check_dev_folder, combine, dev_folds, person_folds
 from maskprivacy.training.real_photos import RealPhotos
 
 CFG = {"seed": 3, "real": {"val_fraction": 0.15, "dev_folds": 5}}
@@ -119,9 +120,10 @@ def test_a_fold_model_that_saw_its_own_people_is_refused(tmp_path: Path) -> None
         "k": 2,
         "photos": [{"path": p, "person": w, "fold": int(w == "p002")} for p, w in zip(dev.paths, dev.person)],
     }
-    folds_json(tmp_path).parent.mkdir(parents=True)
-    folds_json(tmp_path).write_text(json.dumps(folds))
-    m = fold_model(tmp_path, 0)
+    layout = RunLayout(tmp_path)
+    layout.folds_json.parent.mkdir(parents=True)
+    layout.folds_json.write_text(json.dumps(folds))
+    m = layout.real_fold(0).model
     m.parent.mkdir(parents=True)
     m.with_suffix(".json").write_text(json.dumps({"real_photos": {"people": ["p002", "p003"]}}))  # p003: fold 0
     with pytest.raises(ValueError, match=r"trained on people of its own fold \(p003\)"):
