@@ -168,7 +168,7 @@ def constant_mask_detector(run: Path, logit: float) -> None:
     import torch
 
     from maskprivacy.layout import RunLayout
-    from maskprivacy.models.mask_detector import CHANNELS, MaskDetectorNet, save_mask_detector
+    from maskprivacy.models.mask_classifier import CHANNELS, MaskDetectorNet, save_mask_detector
 
     net = MaskDetectorNet().eval()
     lin = net.head[-1]

@@ -48,7 +48,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "real_mask": (ROBUST, "a face that already wears a real mask"),
 }
 # Who decides whether a face already wears a mask when the caller does not say: the run's trained
-# detector (models/mask_detector.py) when it has one, else the colour check (faces/maskcheck.py).
+# detector (models/mask_classifier.py) when it has one, else the colour check (faces/maskcheck.py).
 MASK_CHECKS = ("auto", "detector", "colour")
 READER_WORDS = {
     "unmasked": "the attacker trained on bare faces",
@@ -405,7 +405,7 @@ class Analyzer:
         False: with this folder's own conditions (to compare one family's attackers).
         """
         from maskprivacy.faces.detect import get_detector
-        from maskprivacy.models.mask_detector import load_mask_detector
+        from maskprivacy.models.mask_classifier import load_mask_detector
 
         if mask_check not in MASK_CHECKS:
             raise ValueError(f"mask_check must be one of {', '.join(MASK_CHECKS)}, got {mask_check!r}")

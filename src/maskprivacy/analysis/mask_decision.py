@@ -3,7 +3,7 @@
 The decision routes every unlabelled face: a face behind a real mask goes to the mask-robust attacker,
 a bare one to the bare-face attacker and a digital mask. Both checks are measured on the same first
 cut of the largest face, as ``analyze`` runs them: the colour check (:mod:`maskprivacy.faces.maskcheck`)
-and, when the run has one, its trained detector (:mod:`maskprivacy.models.mask_detector`). Nothing here
+and, when the run has one, its trained detector (:mod:`maskprivacy.models.mask_classifier`). Nothing here
 is fitted to the photos: the thresholds are the package's.
 """
 
@@ -45,7 +45,7 @@ def mask_check_accuracy(
     from maskprivacy.faces.detect import get_detector
     from maskprivacy.faces.maskcheck import looks_masked
     from maskprivacy.faces.photo import first_cut
-    from maskprivacy.models.mask_detector import load_mask_detector
+    from maskprivacy.models.mask_classifier import load_mask_detector
 
     path = RunLayout.of(run).mask_detector if run is not None else None
     det_model = load_mask_detector(path) if path is not None and path.is_file() else None

@@ -6,7 +6,7 @@ One job per step (``detect``, ``align``, ``maskcheck``); this module only sequen
    key points (BlazeFace) or from dlib's 68 points (HOG/CNN box);
 2. the 68 points are found on that crop as the masking stage found them on UTKFace, and a mask check
    says whether the lower face is covered, unless the caller knows: the run's trained detector when
-   the caller passes one (``mask_check``; :mod:`maskprivacy.models.mask_detector`), else the colour
+   the caller passes one (``mask_check``; :mod:`maskprivacy.models.mask_classifier`), else the colour
    check (:mod:`.maskcheck`);
 3. a bare face is re-cut from the original photo with all 68 points against the template; a masked
    one from FaceMesh's eye, brow and nose-bridge points against where FaceMesh puts them on UTKFace's
