@@ -360,7 +360,7 @@ def _styles(ctx: Context) -> None:
 def _realmask(ctx: Context) -> None:
     """Every masked-face attacker on the real masks of ``--real-masks DIR`` (DIR/labels.csv), the
     "real masks" row of the protection-by-style table; a different population, and marked as one."""
-    from maskprivacy.analysis.evaluate import realmask_summary
+    from maskprivacy.analysis.realmask_row import realmask_summary
 
     root = Path(ctx.real_masks or "")
     d = realmask_summary(

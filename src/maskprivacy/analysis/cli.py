@@ -266,7 +266,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from maskprivacy.analysis.evaluate import evaluate
+    from maskprivacy.analysis.labelled_folder import evaluate
 
     res = evaluate(
         args.images,
@@ -307,7 +307,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             + (f"; per class: {per}" if per else "")
         )
     if res.framing is not None:
-        from maskprivacy.analysis.evaluate import framing_text
+        from maskprivacy.analysis.framing import framing_text
 
         b = res.framing["buckets"]
         print(f"  by framing ({res.framing['measure']}: none {b['none']}, some {b['some']}, most {b['most']}):")

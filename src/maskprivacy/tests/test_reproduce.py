@@ -133,7 +133,7 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
     for r in readers["roles"].values():
         assert (smoke_run / r["model"]).is_file() and r["name"] in r["candidates"]
     # the user's reader of a real mask is the recorded one
-    from maskprivacy.analysis.analyzer import ModelSet
+    from maskprivacy.analysis.model_set import ModelSet
 
     assert ModelSet(smoke_run).name("robust") == readers["roles"]["real_mask"]["name"]
     res = json.loads((smoke_run / "results.json").read_text())

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maskprivacy.analysis.analyzer import ModelSet
 from maskprivacy.analysis.demo_run import make_demo_run
+from maskprivacy.analysis.model_set import ModelSet
 from maskprivacy.analysis.reader_choice import choose_readers
 from maskprivacy.layout import RunLayout
 from maskprivacy.training.real_photos import RealPhotos
@@ -94,8 +94,8 @@ def test_readers_are_chosen_on_validation_recorded_and_used(two_family_run: Path
 
     an = Analyzer(two_family_run, mask_check="colour")
     bare = an.analyze(face_path, "a", already_masked=False)[0]
-    assert bare.as_is["model"] == "facenet/unmasked_uniform" and bare.masked["model"] == "masked_uniform"
-    assert an.analyze(face_path, None, already_masked=True)[0].as_is["model"] == real["name"]
+    assert bare.as_is.model == "facenet/unmasked_uniform" and bare.masked.model == "masked_uniform"
+    assert an.analyze(face_path, None, already_masked=True)[0].as_is.model == real["name"]
 
 
 def test_without_real_photos_the_best_mask_robust_attacker_reads_real_masks(two_family_run: Path) -> None:
