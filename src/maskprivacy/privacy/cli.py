@@ -163,7 +163,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _example(args: argparse.Namespace) -> int:
-    from maskprivacy.privacy.survey import write_example
+    from maskprivacy.privacy.survey_example import write_example
 
     path = write_example(args.out, args.n, args.seed)
     print(
