@@ -376,7 +376,7 @@ def _realmask(ctx: Context) -> None:
 
 
 def _pvi(ctx: Context) -> None:
-    from maskprivacy.privacy.run_pvi import pvi_for_run
+    from maskprivacy.privacy.pvi_for_run import pvi_for_run
 
     res = pvi_for_run(ctx.run, n_boot=int(ctx.extras["pvi_boot"]), seed=ctx.seed)
     write_json(RunLayout(ctx.run).pvi_json, res.to_dict())

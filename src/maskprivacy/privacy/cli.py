@@ -129,8 +129,8 @@ def _weights(args: argparse.Namespace) -> dict[str, float] | None:
 
 
 def _pvi(args: argparse.Namespace) -> int:
+    from maskprivacy.privacy.pvi_for_run import pvi_for_run
     from maskprivacy.privacy.report_text import format_pvi
-    from maskprivacy.privacy.run_pvi import pvi_for_run
 
     r = pvi_for_run(
         args.run_dir, args.attacker, args.split, _weights(args), args.baseline, args.age_measure, args.n_boot, args.seed

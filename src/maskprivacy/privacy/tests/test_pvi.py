@@ -22,7 +22,7 @@ from maskprivacy.privacy.pvi import (
     predictability,
     pvi_from_summary,
 )
-from maskprivacy.privacy.run_pvi import pvi_for_run
+from maskprivacy.privacy.pvi_for_run import pvi_for_run
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:

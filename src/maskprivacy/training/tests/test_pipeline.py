@@ -13,8 +13,8 @@ import pytest
 
 from maskprivacy.models.predictor import Predictor, load_run_predictors
 from maskprivacy.training.config import apply_overrides, cpu_native_bf16, load_profile
+from maskprivacy.training.metrics_table import format_table
 from maskprivacy.training.pipeline import run_training
-from maskprivacy.training.results import format_table
 from maskprivacy.training.splits import read_split
 
 CONTRACT_KEYS = {"sex", "race", "age_bucket", "age", "breakdown", "n_test", "config", "commit", "machine", "wall_s"}
