@@ -331,7 +331,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     # The models load now: a missing run fails with a clear error before a port is bound.
-    from maskprivacy.analysis.app import allowed_hosts_for, create_app
+    from maskprivacy.analysis.app import create_app
+    from maskprivacy.analysis.security import allowed_hosts_for
 
     app = create_app(
         args.model,
