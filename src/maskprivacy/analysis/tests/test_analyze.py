@@ -256,3 +256,16 @@ def test_a_memo_finds_told_faces_once_across_analyzers(tmp_path, face_path, monk
         assert a.to_dict() == b.to_dict()
     Analyzer(run).analyze_batch([real], None, already_masked=None, memo=memo)  # undecided faces are not memoised
     assert len(calls) == 2 and len(memo) == 1
+
+
+def test_the_shipped_portrait_is_read_bare_and_masked(demo_run, shipped_portrait):
+    """With no ../shared: the portrait matplotlib ships, through the whole analysis."""
+    res = analyze(shipped_portrait, model=demo_run, mask_style="a", already_masked=False)
+    assert len(res) == 1 and res.n_faces == 1
+    f = res[0]
+    _check_reading(f.as_is, "unmasked_uniform")
+    _check_reading(f.masked, "masked_uniform")
+    assert f.change is not None and set(f.change.class_changes()) == {"sex", "race", "age_bucket"}
+    d = res.to_dict()
+    assert list(d) == ["width", "height", "model", "mask_style", "mask_color", "n_faces", "faces", "summary", "notes"]
+    assert (d["width"], d["height"]) == (512, 600) and d["summary"].startswith("Found 1 face.")
