@@ -65,10 +65,10 @@ def _photos(n: int = 6) -> RealPhotos:
 
 
 def test_readers_are_chosen_on_validation_recorded_and_used(two_family_run: Path, monkeypatch, face_path) -> None:
-    import maskprivacy.training.stage_real as stage_real
+    import maskprivacy.analysis.reader_choice as reader_choice
 
     photos = _photos()
-    monkeypatch.setattr(stage_real, "real_parts", lambda p, cfg: np.array(["val"] * len(p), dtype=object))
+    monkeypatch.setattr(reader_choice, "real_parts", lambda p, cfg: np.array(["val"] * len(p), dtype=object))
     d = choose_readers(two_family_run, {"seed": 0, "real": {"val_fraction": 0.15}}, photos)
     roles = d["roles"]
     assert roles["bare"]["attacker"] == "facenet" and roles["bare"]["name"] == "facenet/unmasked_uniform"
