@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maskprivacy.atomic import write_json
+from maskprivacy.bootstrap import N_RESAMPLES
 from maskprivacy.layout import CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
 from maskprivacy.privacy.ensemble import ensemble_dir
 from maskprivacy.training.config import FAMILY_DESCRIPTIONS
@@ -40,8 +41,8 @@ from maskprivacy.training.config import FAMILY_DESCRIPTIONS
 # dlib_n_train 0: the dlib-descriptor attacker fits its heads on every face of the train part.
 PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
     "smoke": {"dlib_n_train": 0, "pvi_boot": 200},
-    "cpu": {"dlib_n_train": 0, "pvi_boot": 2000},
-    "gpu": {"dlib_n_train": 0, "pvi_boot": 2000},
+    "cpu": {"dlib_n_train": 0, "pvi_boot": N_RESAMPLES},
+    "gpu": {"dlib_n_train": 0, "pvi_boot": N_RESAMPLES},
 }
 
 

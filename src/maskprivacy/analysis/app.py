@@ -60,6 +60,7 @@ from maskprivacy.analysis.limits import (
     RETRY_AFTER_S,
     WAIT_S,
 )
+from maskprivacy.analysis.protect_api import protect_router
 from maskprivacy.analysis.schema import Photo
 from maskprivacy.analysis.security import CSP_DOCS, LOOPBACK, MAX_DETAIL, Guard, page_csp
 from maskprivacy.analysis.slots import OverBudget, Slots, Ticket
@@ -288,4 +289,5 @@ def create_app(
         d["model"] = model_name  # the run's name, not a path on this machine
         return d
 
+    app.include_router(protect_router(analyzer, slots, max_upload_bytes, max_pixels, budget_s, pace))
     return app

@@ -7,6 +7,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from maskprivacy.bootstrap import (
+    LEVEL,
+    N_RESAMPLES,
+    cluster_totals,
+    percentile_interval,
+    resample_counts,
+    resampled_means,
+)
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.data.photo_labels import person_of
 
@@ -22,19 +30,17 @@ def resampling_units(read: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
 
 
 def accuracy_with_ci(
-    rows: list[dict[str, Any]], task: str, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    rows: list[dict[str, Any]], task: str, n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
     """Accuracy and balanced accuracy of ``task`` over the read rows, with bootstrap intervals.
 
     Photos of one person are not independent (realmask-dev has 2-3 photos per person and condition),
     so when every path names its person (:func:`person_of`) people are resampled, not photos: the
     interval then reflects how many people were seen. Each resample uses the same people for both
-    figures (:func:`maskprivacy.privacy.pvi.bootstrap_means` on per-person sums; a ratio of means is
-    a ratio of sums). Percentile intervals at ``level``; ``ci`` is the accuracy's, ``balanced_ci`` the
+    figures (:func:`maskprivacy.bootstrap.cluster_totals` per person, then
+    :func:`~maskprivacy.bootstrap.resampled_means` of the totals; a ratio of means is a ratio of sums). Percentile intervals at ``level``; ``ci`` is the accuracy's, ``balanced_ci`` the
     balanced accuracy's.
     """
-    from maskprivacy.privacy.pvi import bootstrap_means, percentile_interval
-
     names = CLASS_NAMES[task]
     truth = f"{task}_true"
     read = [r for r in rows if r["found"] == 1 and r[truth] is not None and r[f"{task}_pred"] is not None]
@@ -49,14 +55,11 @@ def accuracy_with_ci(
         }
     keys, index, by_person = resampling_units(read)
     k = len(names)
-    sums = np.zeros((len(index), 2 + 2 * k))  # photos, hits, then per class: photos, hits
-    for key, r in zip(keys, read):
-        y, hit = int(r[truth]), float(r[truth] == r[f"{task}_pred"])
-        g = index[key]
-        sums[g, 0] += 1
-        sums[g, 1] += hit
-        sums[g, 2 + y] += 1
-        sums[g, 2 + k + y] += hit
+    y = np.array([int(r[truth]) for r in read])
+    hit = np.array([float(r[truth] == r[f"{task}_pred"]) for r in read])
+    onehot = (y[:, None] == np.arange(k)[None, :]).astype(float)
+    # per unit (first-seen order, as ``index``): photos, hits, then per class: photos, hits
+    sums, _ = cluster_totals(np.column_stack([np.ones(len(read)), hit, onehot, hit[:, None] * onehot]), keys)
 
     present = sums[:, 2 : 2 + k].sum(0) > 0  # classes with photos; a resample that lacks one skips it
 
@@ -69,7 +72,7 @@ def accuracy_with_ci(
 
     total = sums.sum(0)
     acc, bal = figures(total)
-    b_acc, b_bal = figures(bootstrap_means(sums, n_boot=n_boot, seed=seed))
+    b_acc, b_bal = figures(resampled_means(sums, n_boot=n_boot, seed=seed))
     # Per class: how many photos (and, when names say who is who, people) it has and its accuracy;
     # on a skewed set (realmask-dev: 5 women behind masks) balanced accuracy hangs on a few people.
     per_class: dict[str, dict[str, Any]] = {}
@@ -109,7 +112,7 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.nd
 
 
 def auc_with_ci(
-    rows: list[dict[str, Any]], task: str = "sex", n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    rows: list[dict[str, Any]], task: str = "sex", n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
     """ROC AUC of a two-class ``task`` from the rows' probability of its second class, with a
     bootstrap interval (people resampled when every path names its person, as :func:`accuracy_with_ci`).
@@ -120,8 +123,6 @@ def auc_with_ci(
     the threshold with a few labelled photos of its own would read. ``auc`` is None when the read rows
     lack either class or the probabilities.
     """
-    from maskprivacy.privacy.pvi import bootstrap_counts, percentile_interval
-
     names = CLASS_NAMES[task]
     if len(names) != 2:
         raise ValueError(f"AUC needs a two-class task, {task!r} has {len(names)} classes")
@@ -137,7 +138,7 @@ def auc_with_ci(
     if n_boot <= 0:
         return {"auc": auc, "auc_ci": [None, None]}
     # the resamples of accuracy_with_ci (the same seed draws the same people), as counts per person
-    boot = np.concatenate([weighted_auc(y, score, c[:, group]) for _, c in bootstrap_counts(len(index), n_boot, seed)])
+    boot = np.concatenate([weighted_auc(y, score, c[:, group]) for _, c in resample_counts(len(index), n_boot, seed)])
     return {"auc": auc, "auc_ci": percentile_interval(boot, level)}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES
+from maskprivacy.data.photo_labels import PHOTO_CLASS_TASKS
 from maskprivacy.faces.align import FRAMING_MOST, FRAMING_SOME, FRAMINGS, framing_of
 
 #: What ``beyond_frame`` measures, in words (the JSON blocks carry it beside the buckets).
@@ -25,7 +27,7 @@ def framing_bounds() -> dict[str, str]:
 
 
 def by_framing(
-    rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    rows: list[dict[str, Any]], n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, dict[str, Any]]:
     """The read rows' sex and race figures per framing bucket (:func:`~maskprivacy.faces.align.framing_of`
     of each row's ``beyond_frame``), every bucket present even when empty.
@@ -41,7 +43,7 @@ def by_framing(
     for bucket in FRAMINGS:
         sub = [r for r in read if framing_of(float(r["beyond_frame"])) == bucket]
         d: dict[str, Any] = {"n": len(sub)}
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             if any(r[f"{task}_true"] is not None for r in rows):
                 d[task] = accuracy_with_ci(sub, task, n_boot, seed, level)
         if "sex" in d:
@@ -50,7 +52,9 @@ def by_framing(
     return out
 
 
-def framing_block(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+def framing_block(
+    rows: list[dict[str, Any]], n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
+) -> dict[str, Any]:
     """``evaluate``'s framing figures: the buckets in words, :func:`by_framing` over every face read
     (``all_faces``) and over the faces read as already wearing a mask (``already_masked``), where the
     framing matters most."""

@@ -30,11 +30,12 @@ from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
 from maskprivacy.faces.align import resize_crop
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
 from maskprivacy.models.predictor import Predictor
+from maskprivacy.tasks import CLASS_TASKS
 from maskprivacy.training.real_photos import group_ids
 from maskprivacy.training.runtime import family_roots
 from maskprivacy.training.stage_real import real_parts
 
-UTK_TASKS = ("sex", "race", "age_bucket")
+UTK_TASKS = CLASS_TASKS
 
 
 def attacker_name(family: str, condition: str) -> str:

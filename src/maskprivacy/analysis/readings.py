@@ -6,8 +6,7 @@ import numpy as np
 
 from maskprivacy.analysis.schema import AgeChange, AgeReading, Change, ClassChange, ClassReading, Reading
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, age_to_bucket
-
-CLASS_TASKS = ("sex", "race", "age_bucket")
+from maskprivacy.tasks import CLASS_TASKS
 
 
 def reading_of(out: dict[str, np.ndarray], i: int, model: str) -> Reading:

@@ -14,9 +14,11 @@ from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
 from maskprivacy.analysis.framing import FRAMING_MEASURE, by_framing, framing_bounds
 from maskprivacy.analysis.labelled_folder import EvalResult, evaluate_rows
 from maskprivacy.analysis.mask_decision import mask_check_accuracy
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES
 from maskprivacy.data.labels import CLASS_NAMES
-from maskprivacy.data.photo_labels import person_of, read_labels
+from maskprivacy.data.photo_labels import PHOTO_CLASS_TASKS, person_of, read_labels
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, RunLayout
+from maskprivacy.privacy.ensemble import mean_combiner
 from maskprivacy.training.runtime import family_roots
 
 
@@ -51,14 +53,13 @@ def mean_reading(results: list[EvalResult]) -> EvalResult:
     rows = []
     for path in common:
         row = dict(read[0][path], model="mean of " + ", ".join(sorted({d[path]["model"] for d in read})))
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             cols = [f"{task}_prob_{n}" for n in CLASS_NAMES[task]]
-            probs = np.array([[d[path][c] if d[path][c] is not None else np.nan for c in cols] for d in read])
-            mean = probs.mean(axis=0)
+            mean = mean_combiner([[d[path][c] if d[path][c] is not None else np.nan for c in cols] for d in read])
             row[task + "_pred"] = None if np.isnan(mean).any() else int(np.argmax(mean))
             row.update({c: None if np.isnan(v) else float(v) for c, v in zip(cols, mean)})
         ages = [d[path]["age_pred"] for d in read]
-        row["age_pred"] = None if None in ages else float(np.mean(ages))
+        row["age_pred"] = None if None in ages else float(mean_combiner(ages))
         rows.append(row)
     missing = sorted({r["path"] for res in results for r in res.rows} - set(common))
     return EvalResult(n=first.n, faces_found=len(common), metrics={}, not_found=missing, rows=rows)
@@ -73,9 +74,9 @@ def realmask_summary(
     labels_csv: str | os.PathLike,
     split: str = "uniform",
     detector: str = "auto",
-    n_boot: int = 2000,
+    n_boot: int = N_RESAMPLES,
     seed: int = 0,
-    level: float = 0.95,
+    level: float = LEVEL,
     progress: bool = False,
 ) -> dict[str, Any]:
     """The "real masks" row of a protection-by-style table: each masked-face attacker on real masks.
@@ -119,7 +120,7 @@ def realmask_summary(
 
     def entry(res: EvalResult, model: str, photos: str) -> dict[str, Any]:
         d: dict[str, Any] = {"model": model, "photos": photos}
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             if any(getattr(r, task) is not None for r in rows):
                 d[task] = accuracy_with_ci(res.rows, task, n_boot, seed, level)
         if "sex" in d:

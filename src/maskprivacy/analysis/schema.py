@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from maskprivacy.data.imageio import encode_jpeg
+from maskprivacy.tasks import CLASS_TASKS
 
 
 def _absent(v: Any) -> bool:
@@ -77,7 +78,7 @@ class Change(BaseModel):
 
     def class_changes(self) -> dict[str, ClassChange]:
         """The class tasks that both readings have, in task order."""
-        return {t: c for t in ("sex", "race", "age_bucket") if (c := getattr(self, t)) is not None}
+        return {t: c for t in CLASS_TASKS if (c := getattr(self, t)) is not None}
 
 
 class Images(BaseModel):

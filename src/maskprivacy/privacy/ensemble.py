@@ -15,7 +15,7 @@ Two combiners per attribute, and the validation faces choose between them:
 
 The stacker can weigh a strong member above a weak one, but with several members it has many
 weights to learn from a few hundred validation faces (705 in the cpu profile), and a stacker fitted
-on so few can lose to its best member on the test faces (docs/RESULTS.md, issue 13). So each
+on so few can lose to its best member on the test faces. So each
 combiner is scored on the validation faces (the stacker by 5-fold cross-validation, the mean, which
 learns nothing, on all of them) and the better one is kept, the mean on a tie. Both are a few lines
 of scikit-learn / NumPy; what was chosen and why (members, weights, both validation scores and each
@@ -33,7 +33,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,7 @@ from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS, RunLayout
 from maskprivacy.privacy.runs import AttackerDir, discover, task_score
 from maskprivacy.provenance import git_commit, machine
+from maskprivacy.tasks import TASK_NAMES
 
 ENSEMBLE = "ensemble"
 MIN_MEMBERS = 2
@@ -111,11 +112,17 @@ def _cv_score(task: str, X: np.ndarray, y: np.ndarray, seed: int) -> float | Non
     return float(np.abs(pred - y).mean()) if task == "age" else float((pred == y).mean())
 
 
+def mean_combiner(outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """The ``mean`` combiner: the members' outputs for the same faces (class probabilities (n, k) or
+    ages (n,)) averaged, nothing fitted; a face a member left blank (NaN) stays blank."""
+    return np.mean([np.asarray(o, float) for o in outputs], axis=0)
+
+
 def _mean_output(task: str, frames: list[pd.DataFrame]) -> np.ndarray:
-    """The ``mean`` combiner: the members' predicted ages, or class probabilities, averaged."""
+    """The ``mean`` combiner on the members' prediction tables."""
     if task == "age":
-        return np.mean([f["age_pred"].to_numpy(float) for f in frames], axis=0)
-    return np.mean([_probabilities(f, task) for f in frames], axis=0)
+        return mean_combiner([f["age_pred"].to_numpy(float) for f in frames])
+    return mean_combiner([_probabilities(f, task) for f in frames])
 
 
 def _score(task: str, out: np.ndarray, y: np.ndarray) -> float:
@@ -158,7 +165,7 @@ def fit_ensemble(
         return None
     probs: dict[str, np.ndarray] = {}
     record: dict[str, Any] = {}
-    for task in (*CLASS_NAMES, "age"):
+    for task in TASK_NAMES:
         y = val[0][f"{task}_true"].to_numpy(float if task == "age" else int)
         Xv = _features(val, task)
         stack_cv = _cv_score(task, Xv, y, seed)
@@ -191,7 +198,7 @@ def fit_ensemble(
             "members_val": {a.attacker: task_score(task, f) for a, f in zip(found, val)},
             **fitted,
         }
-    truth = {t: test[0][f"{t}_true"].to_numpy() for t in (*CLASS_NAMES, "age")}
+    truth = {t: test[0][f"{t}_true"].to_numpy() for t in TASK_NAMES}
     cols = predictions_table(test_names, truth, probs)
     d.mkdir(parents=True, exist_ok=True)
     write_predictions(d / PREDICTIONS, cols)

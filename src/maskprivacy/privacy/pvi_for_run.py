@@ -17,9 +17,10 @@ from typing import Mapping
 
 import pandas as pd
 
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES
 from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
 from maskprivacy.privacy.baselines import baselines_from_split
-from maskprivacy.privacy.pvi import ATTRIBUTES, DEFAULT_N_BOOT, PVIResult, compute_pvi, measure_of
+from maskprivacy.privacy.pvi import ATTRIBUTES, PVIResult, compute_pvi, measure_of
 from maskprivacy.privacy.runs import TASK_COLUMNS, expected_dir, find_attacker, read_predictions
 from maskprivacy.privacy.strongest import RULE, strongest_attackers
 
@@ -33,9 +34,9 @@ def pvi_for_run(
     weights: Mapping[str, float] | None = None,
     baseline: str = "majority",
     age_measure: str = "regression",
-    n_boot: int = DEFAULT_N_BOOT,
+    n_boot: int = N_RESAMPLES,
     seed: int = 0,
-    level: float = 0.95,
+    level: float = LEVEL,
 ) -> PVIResult:
     """Read the attackers' ``predictions.csv`` of ``split`` and the training part of
     ``RUN/splits/<split>.csv``, and compute the PVI.

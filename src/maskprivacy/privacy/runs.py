@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.tasks import TASKS
 
 DEFAULT_ATTACKER = "cnn"
 ROBUST_ATTACKER = "cnn_robust"
@@ -45,12 +46,7 @@ _ROBUST_RE = re.compile(r"^(?P<kind>robust|real)_(?P<split>uniform|random)$")
 _DIR_RE = re.compile(r"^(?:(?P<attacker>.+?)_)?(?P<condition>masked|unmasked)_(?P<split>uniform|random)$")
 
 # predictions.csv: (true, predicted) column pairs per task
-TASK_COLUMNS: dict[str, tuple[str, str]] = {
-    "sex": ("sex_true", "sex_pred"),
-    "race": ("race_true", "race_pred"),
-    "age_bucket": ("age_bucket_true", "age_bucket_pred"),
-    "age": ("age_true", "age_pred"),
-}
+TASK_COLUMNS: dict[str, tuple[str, str]] = {name: task.columns for name, task in TASKS.items()}
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,10 @@ import pandas as pd
 
 from maskprivacy.privacy.ensemble import ENSEMBLE, ensemble_val_score
 from maskprivacy.privacy.runs import TASK_COLUMNS, AttackerDir, discover, read_metrics, read_predictions, task_score
+from maskprivacy.tasks import TASKS
 
 # the figure each task is ranked and reported by, and whether higher is better
-TASK_METRIC: dict[str, tuple[str, bool]] = {
-    "sex": ("accuracy", True),
-    "race": ("accuracy", True),
-    "age_bucket": ("accuracy", True),
-    "age": ("mae", False),
-}
+TASK_METRIC: dict[str, tuple[str, bool]] = {n: (t.metric, t.higher_is_better) for n, t in TASKS.items()}
 RULE = (
     "per attribute and condition, the attacker with the best validation score (accuracy; MAE for age) among "
     "the run's attackers with a test figure for it, its test figure reported; ranked on the test figures "

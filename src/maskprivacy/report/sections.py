@@ -49,6 +49,7 @@ from maskprivacy.report.blocks import (
     table_block,
 )
 from maskprivacy.report.results import METRICS, answer_problems, build_results, load_attackers, read_json, value_of
+from maskprivacy.tasks import CLASS_TASKS, TASK_NAMES
 
 FIGURES = {
     "pipeline": "figures/pipeline.png",
@@ -364,7 +365,7 @@ def _strongest_cell(styles: dict, style: str) -> tuple[str, dict] | None:
 
 
 ANSWER_SPLIT = "uniform"  # the paper's split: the one the verdict and the PVI answer for
-ANSWER_TASKS = ("sex", "race", "age_bucket", "age")
+ANSWER_TASKS = TASK_NAMES
 
 
 def answer_side(res: Mapping, condition: str) -> dict[str, dict] | None:
@@ -536,7 +537,7 @@ def _answer_rows(res: Mapping, style: str) -> list[list[str]]:
         [
             style,
             _answer_name(side),
-            *(fmt_pct_ci(side[t]["accuracy"], side[t].get("accuracy_ci")) for t in ("sex", "race", "age_bucket")),
+            *(fmt_pct_ci(side[t]["accuracy"], side[t].get("accuracy_ci")) for t in CLASS_TASKS),
             f"{side['age']['mae']:.2f}{fmt_ci(side['age'].get('mae_ci'))}",
             f"{pvi[cond]:.3f}{fmt_ci(pvi.get(cond + '_ci'))}" if ok else NOT_RUN,
             fmt_pct_ci(reduction, pvi.get("reduction_ci")) if ok and reduction is not None else "-",

@@ -93,8 +93,8 @@ def build_config(args: argparse.Namespace) -> dict:
 def _train(args: argparse.Namespace) -> int:
     import os
 
-    # OpenMP threads that spin while waiting collapse when the CPU is shared (measured: 2 threads 3-6x
-    # slower than passive waiting on a loaded 2-core machine). Must be set before torch loads OpenMP.
+    # OpenMP threads that spin while waiting collapse when the CPU is shared (several times slower than
+    # passive waiting on a loaded 2-core machine). Must be set before torch loads OpenMP.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from maskprivacy.training import pipeline as P
     from maskprivacy.training.config import dump

@@ -16,6 +16,7 @@ import numpy as np
 
 from maskprivacy.atomic import replacing
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES, age_to_bucket
+from maskprivacy.tasks import CLASS_TASKS
 
 
 def classification_metrics(true: np.ndarray, pred: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def predictions_table(
 ) -> dict[str, np.ndarray | list]:
     """Columns of predictions.csv (contract order), from class probabilities and predicted ages."""
     cols: dict[str, Any] = {"name": list(names)}
-    for t in ("sex", "race", "age_bucket"):
+    for t in CLASS_TASKS:
         cols[f"{t}_true"] = truth[t]
         if t in probs:
             cols[f"{t}_pred"] = probs[t].argmax(1)
@@ -109,7 +110,7 @@ def breakdown(cols: dict[str, Any]) -> list[dict[str, Any]]:
                     "age_bucket": AGE_BUCKET_NAMES[b],
                     "n": n,
                 }
-                for t in ("sex", "race", "age_bucket"):
+                for t in CLASS_TASKS:
                     if f"{t}_pred" in cols:
                         row[f"{t}_acc"] = float(
                             (np.asarray(cols[f"{t}_pred"])[m] == np.asarray(cols[f"{t}_true"])[m]).mean()

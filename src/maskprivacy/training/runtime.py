@@ -13,13 +13,14 @@ from typing import Any
 
 from maskprivacy.layout import REAL, ROBUST, RunLayout
 from maskprivacy.provenance import git_commit
+from maskprivacy.tasks import HEAD_ORDER
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.config import FAMILIES, dump
 
 APPROACHES = ("multitask", "per_task")
 
 
-TASKS = ("sex", "race", "age", "age_bucket")
+TASKS = HEAD_ORDER  # the tasks a network of the pipeline reads, in the order its heads are built
 
 
 def is_rank_zero() -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 from maskprivacy.atomic import write_json
 from maskprivacy.layout import PREDICTIONS, VAL_PREDICTIONS, RunLayout
 from maskprivacy.provenance import git_commit, machine
+from maskprivacy.tasks import TASK_NAMES
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.rows import split_rows
 from maskprivacy.training.runtime import (
@@ -122,7 +123,7 @@ def _predict_parts(
         if not len(rows):  # e.g. a split without validation faces: nothing to write
             continue
         joined = {t: np.concatenate(v) for t, v in probs[part].items()}
-        truth = {"sex": c.sex[rows], "race": c.race[rows], "age_bucket": c.age_bucket[rows], "age": c.age[rows]}
+        truth = {t: getattr(c, t)[rows] for t in TASK_NAMES}
         out[part] = predictions_table([c.names[i] for i in rows], truth, joined)
         write_predictions(path, out[part])
     return out

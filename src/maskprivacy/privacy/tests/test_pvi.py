@@ -13,7 +13,6 @@ from maskprivacy.layout import CONDITIONS
 from maskprivacy.privacy.baselines import Baselines, baselines_from_labels, baselines_from_split
 from maskprivacy.privacy.pvi import (
     ATTRIBUTES,
-    bootstrap_means,
     compute_pvi,
     normalise_weights,
     pair_predictions,
@@ -165,16 +164,6 @@ def test_bad_weight_strings(text, message):
 
 
 # ---------------------------------------------------------------- bootstrap
-
-
-def test_bootstrap_means_equal_explicit_resampling():
-    rng = np.random.default_rng(0)
-    scores = rng.random((50, 3))
-    got = bootstrap_means(scores, n_boot=40, seed=7)
-    idx = np.random.default_rng(7).integers(0, 50, size=(40, 50))  # one block: same draws
-    np.testing.assert_allclose(got, scores[idx].mean(axis=1))
-    # small blocks draw the same stream in pieces: same result
-    np.testing.assert_allclose(bootstrap_means(scores, 40, 7, max_cells=50 * 7), got)
 
 
 def test_bootstrap_interval_contains_point_and_is_seeded():

@@ -1,4 +1,5 @@
-"""Masking runs shared by the training tests: of the sample in ../shared, and of faces made from a shipped portrait."""
+"""Masking runs shared by the training tests: of the sample in ../shared, and of faces made from a shipped
+portrait (each made once per test run)."""
 
 from __future__ import annotations
 
