@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from maskprivacy.bootstrap import N_RESAMPLES
-from maskprivacy.privacy.runs import TASK_COLUMNS, read_predictions, task_score
+from maskprivacy.privacy.discovery import TASK_COLUMNS, read_predictions, task_score
 from maskprivacy.privacy.significance import figure_intervals, paired_tests
 from maskprivacy.provenance import git_commit, machine_line
 

@@ -28,8 +28,9 @@ import pandas as pd
 
 from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
 from maskprivacy.faces.align import resize_crop
-from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, RunLayout
 from maskprivacy.models.predictor import Predictor
+from maskprivacy.records import attacker_name
 from maskprivacy.tasks import CLASS_TASKS
 from maskprivacy.training.real_photos import group_ids
 from maskprivacy.training.runtime import family_roots
@@ -38,27 +39,23 @@ from maskprivacy.training.stage_real import real_parts
 UTK_TASKS = CLASS_TASKS
 
 
-def attacker_name(family: str, condition: str) -> str:
-    """``cnn``, ``cnn_robust``, ``facenet_real``...: the names results.json and the report use."""
-    return family if condition in ("masked", "unmasked") else f"{family}_{condition}"
-
-
 def candidates(run: str | os.PathLike, split: str, conditions: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every trained single-network attacker of ``run`` for ``split`` among ``conditions``."""
     run = Path(run)
     out = []
     for family, root in family_roots(run):
         for cond in conditions:
-            d = RunLayout(root).train_dir(cond, split)
-            if (d / "model.pt").is_file():
+            folder = RunLayout(root).attacker(cond, split)
+            d = folder.path
+            if folder.model.is_file():
                 out.append(
                     {
                         "attacker": attacker_name(family, cond),
                         "family": family,
                         "condition": cond,
-                        "model": (d / "model.pt").relative_to(run).as_posix(),
+                        "model": folder.model.relative_to(run).as_posix(),
                         "name": d.relative_to(run).as_posix().replace("train/", ""),
-                        "val": d / VAL_PREDICTIONS,
+                        "val": folder.val_predictions,
                     }
                 )
     return out

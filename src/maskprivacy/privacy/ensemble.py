@@ -21,9 +21,9 @@ learns nothing, on all of them) and the better one is kept, the mean on a tie. B
 of scikit-learn / NumPy; what was chosen and why (members, weights, both validation scores and each
 member's) goes to metrics.json.
 
-Members: every attacker of the run evaluated on the condition and split (``privacy.runs.discover``)
+Members: every attacker of the run evaluated on the test faces and split (``privacy.discovery.discover``)
 that has both prediction files, the ensemble itself excluded. The output is an ordinary attacker
-folder, ``RUN/train/ensemble_<condition>_<split>/``, so the PVI, the report and ``strongest`` read it
+folder, ``RUN/train/ensemble_<test_faces>_<split>/``, so the PVI, the report and ``strongest`` read it
 like any other (attacker name ``ensemble``).
 """
 
@@ -38,27 +38,28 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from maskprivacy.atomic import write_json
 from maskprivacy.data.labels import CLASS_NAMES
-from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS, RunLayout
-from maskprivacy.privacy.runs import AttackerDir, discover, task_score
+from maskprivacy.layout import CONDITIONS, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.privacy.discovery import AttackerDir, discover, task_score
 from maskprivacy.provenance import git_commit, machine
+from maskprivacy.records import ENSEMBLE, AttackerMetrics, AttackerRecord, write_metrics
 from maskprivacy.tasks import TASK_NAMES
 
-ENSEMBLE = "ensemble"
+__all__ = ["ENSEMBLE", "MIN_MEMBERS", "ensemble_dir", "ensemble_val_score", "fit_ensemble", "fit_ensembles", "members"]
+
 MIN_MEMBERS = 2
 
 
-def ensemble_dir(run: str | os.PathLike, condition: str, split: str) -> Path:
-    return RunLayout(Path(run)).train / f"{ENSEMBLE}_{condition}_{split}"
+def ensemble_dir(run: str | os.PathLike, test_faces: str, split: str) -> Path:
+    return RunLayout(Path(run)).ensemble(test_faces, split).path
 
 
-def members(run: str | os.PathLike, condition: str, split: str) -> list[AttackerDir]:
-    """The attackers of ``condition``/``split`` with predictions on both the test and the val faces."""
+def members(run: str | os.PathLike, test_faces: str, split: str) -> list[AttackerDir]:
+    """The attackers of ``test_faces``/``split`` with predictions on both the test and the val faces."""
     return [
         a
         for a in discover(run)
-        if (a.condition, a.split) == (condition, split)
+        if (a.test_faces, a.split) == (test_faces, split)
         and a.attacker != ENSEMBLE
         and a.predictions_path.is_file()
         and a.val_predictions_path.is_file()
@@ -143,19 +144,20 @@ def ensemble_val_score(metrics: dict[str, Any], task: str) -> float | None:
 
 
 def fit_ensemble(
-    run: str | os.PathLike, condition: str, split: str, seed: int = 0, force: bool = False
+    run: str | os.PathLike, test_faces: str, split: str, seed: int = 0, force: bool = False
 ) -> dict[str, Any] | None:
-    """Fit and score the ensemble of one condition and split; writes its attacker folder.
+    """Fit and score the ensemble of one kind of test faces and split; writes its attacker folder.
 
     Returns its metrics, or None when fewer than :data:`MIN_MEMBERS` attackers have validation
     predictions (nothing to combine). Reruns keep an existing result unless ``force``.
     """
     from maskprivacy.training.metrics import compute_metrics, confusion_pngs, predictions_table, write_predictions
 
-    d = ensemble_dir(run, condition, split)
-    if (d / "metrics.json").is_file() and not force:
-        return json.loads((d / "metrics.json").read_text())
-    found = members(run, condition, split)
+    folder = RunLayout(Path(run)).ensemble(test_faces, split)
+    d = folder.path
+    if folder.metrics.is_file() and not force:
+        return json.loads(folder.metrics.read_text())
+    found = members(run, test_faces, split)
     if len(found) < MIN_MEMBERS:
         return None
     t0 = time.perf_counter()
@@ -201,14 +203,14 @@ def fit_ensemble(
     truth = {t: test[0][f"{t}_true"].to_numpy() for t in TASK_NAMES}
     cols = predictions_table(test_names, truth, probs)
     d.mkdir(parents=True, exist_ok=True)
-    write_predictions(d / PREDICTIONS, cols)
+    write_predictions(folder.predictions, cols)
     metrics = compute_metrics(cols)
-    confusion_pngs(d, metrics, lambda task, acc: f"ensemble, {condition}, {split}: {task} (accuracy {acc:.1%})")
+    confusion_pngs(d, metrics, lambda task, acc: f"ensemble, {test_faces}, {split}: {task} (accuracy {acc:.1%})")
     metrics.update(
         {
-            "attacker": ENSEMBLE,
-            "condition": condition,
-            "split": split,
+            "attacker": AttackerRecord(
+                name=ENSEMBLE, family=ENSEMBLE, trained_on=None, test_faces=test_faces, split=split
+            ),
             "config": {
                 "members": [a.attacker for a in found],
                 "member_dirs": [str(a.path) for a in found],
@@ -226,12 +228,13 @@ def fit_ensemble(
             "wall_s": {"fit": round(time.perf_counter() - t0, 2)},
         }
     )
-    write_json(d / "metrics.json", metrics)
-    return metrics
+    out = AttackerMetrics(**metrics)
+    write_metrics(d, out)
+    return out.as_dict()
 
 
 def fit_ensembles(run: str | os.PathLike, seed: int = 0, force: bool = False) -> dict[str, dict[str, Any]]:
-    """:func:`fit_ensemble` for every condition and split; ``{condition: {split: metrics}}``."""
+    """:func:`fit_ensemble` for every kind of test faces and split; ``{test_faces: {split: metrics}}``."""
     out: dict[str, dict[str, Any]] = {}
     for c in CONDITIONS:
         for s in SPLITS:

@@ -21,7 +21,7 @@ from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
 from maskprivacy.paper import (
     PAPER_RESULTS,
 )
-from maskprivacy.privacy.runs import DEFAULT_ATTACKER, AttackerDir
+from maskprivacy.privacy.discovery import DEFAULT_ATTACKER, AttackerDir
 from maskprivacy.privacy.significance import ALPHA, figure_intervals, paired_tests
 from maskprivacy.privacy.strongest import RULE, load_predictions, rank, read_attackers, validation_scores
 

@@ -33,7 +33,7 @@ from maskprivacy.paper import (
     PAPER_PVI_REDUCTION,
     PAPER_RESULTS,
 )
-from maskprivacy.privacy.runs import DEFAULT_ATTACKER, AttackerDir
+from maskprivacy.privacy.discovery import DEFAULT_ATTACKER, AttackerDir
 from maskprivacy.provenance import machine_line
 from maskprivacy.report.blocks import (
     NOT_RUN,
@@ -705,10 +705,10 @@ def _sec_confusion(attackers: list[AttackerDir], metrics: dict) -> list[Block]:
     if not attackers:
         return out + [paragraph(f"{NOT_RUN}.")]
     for a in attackers:
-        m = metrics.get((a.attacker, a.condition, a.split), {})
+        m = metrics.get(a.key, {})
         inner: list[Block] = []
         for task, names in CLASS_NAMES.items():
-            png = a.path / f"confusion_{task}.png"
+            png = a.files.confusion_png(task)
             conf = (m.get(task) or {}).get("confusion")
             if png.is_file():
                 inner.append(image_block(png, f"{task}"))
@@ -716,7 +716,7 @@ def _sec_confusion(attackers: list[AttackerDir], metrics: dict) -> list[Block]:
                 inner += [heading(4, task), _confusion_table(conf, names)]
             else:
                 inner.append(paragraph(f"{task}: {NOT_RUN}"))
-        out.append(Block("details", f"{a.attacker}, {a.condition}, {a.split} split", children=tuple(inner)))
+        out.append(Block("details", f"{a.attacker}, {a.test_faces}, {a.split} split", children=tuple(inner)))
     return out
 
 

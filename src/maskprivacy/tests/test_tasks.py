@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from maskprivacy.data.labels import age_to_bucket
 from maskprivacy.models.factory import TASKS as HEAD_SIZES
-from maskprivacy.privacy.runs import TASK_COLUMNS
+from maskprivacy.privacy.discovery import TASK_COLUMNS
 from maskprivacy.privacy.strongest import TASK_METRIC
 from maskprivacy.tasks import AGE_BUCKET_NAMES, AGE_BUCKETS, CLASS_NAMES, CLASS_TASKS, HEAD_ORDER, MAX_AGE, TASKS
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from maskprivacy.atomic import replacing
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES, age_to_bucket
+from maskprivacy.layout import AttackerFolder
 from maskprivacy.tasks import CLASS_TASKS
 
 
@@ -129,7 +130,9 @@ def confusion_pngs(folder: str | os.PathLike, metrics: dict[str, Any], title: Ca
     for task, names in CLASS_NAMES.items():
         if task in metrics:
             acc = metrics[task]["accuracy"] or 0.0
-            confusion_png(Path(folder) / f"confusion_{task}.png", metrics[task]["confusion"], names, title(task, acc))
+            confusion_png(
+                AttackerFolder(Path(folder)).confusion_png(task), metrics[task]["confusion"], names, title(task, acc)
+            )
 
 
 def confusion_png(path: str | os.PathLike, conf: list[list[int]], names: tuple[str, ...], title: str) -> None:

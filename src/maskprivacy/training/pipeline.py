@@ -54,7 +54,6 @@ from maskprivacy.training.runtime import (  # noqa: F401
     model_path,
     say,
     setup_torch,
-    test_condition,
     train_dir,
 )
 from maskprivacy.training.splits import ensure_splits
@@ -82,7 +81,7 @@ def prepare_cache(
     return cache_mod.build_caches(
         data,
         mask_run,
-        run / "cache",
+        RunLayout.of(run).cache,
         int(cfg["cache"]["size"]),
         conditions,
         limit=cfg["data"].get("limit"),
