@@ -5,8 +5,9 @@ With ``real.dev_folds`` the real-mask attacker a run ships learnt from every rea
 realmask row reports instead is out-of-fold: each dev photo is read by the fold model trained without
 its person's fold, and the readings of all folds are pooled into one set of rows, scored like any
 other reading (:func:`~maskprivacy.analysis.evaluate.accuracy_with_ci`, :func:`auc_with_ci`: people
-resampled, since a person's photos are not independent; :func:`by_framing`). A fold model whose
-training record names a person of its own fold is refused: the figure would be a leak, not a reading.
+resampled, since a person's photos are not independent; :func:`~maskprivacy.analysis.framing.by_framing`).
+A fold model whose training record names a person of its own fold is refused: the figure would be a
+leak, not a reading.
 """
 
 from __future__ import annotations
@@ -18,19 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci, by_framing, write_predictions_csv
+from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci, resampling_units, weighted_auc
+from maskprivacy.analysis.framing import by_framing
+from maskprivacy.analysis.labelled_folder import write_predictions_csv
 from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resample_counts
 from maskprivacy.data.photo_labels import PHOTO_CLASS_TASKS
+from maskprivacy.faces.align import resize_crop
 from maskprivacy.layout import REAL, AttackerFolder, RunLayout
+from maskprivacy.models.predictor import Predictor
 from maskprivacy.tasks import CLASS_NAMES
+from maskprivacy.training.dev_folds import people_seen
+from maskprivacy.training.real_photos import load_real_photos
+from maskprivacy.training.runtime import family_roots
 
 
 def read_photos(model: str | os.PathLike, photos: Any, rows: np.ndarray, name: str) -> list[dict[str, Any]]:
     """One evaluate-style row per photo ``rows`` of ``photos`` (:class:`RealPhotos`) as ``model`` reads its
     aligned crop (resized to the model's training side, as the reader of real masks sees it)."""
-    from maskprivacy.faces.align import resize_crop
-    from maskprivacy.models.predictor import Predictor
-
     pred = Predictor.load(model, device="cpu")
     side = pred.info.get("cache_size")
     rows = np.asarray(rows, np.int64)
@@ -60,8 +65,6 @@ def read_photos(model: str | os.PathLike, photos: Any, rows: np.ndarray, name: s
 
 def out_of_fold_rows(root: str | os.PathLike, dev: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every dev photo read by its fold's model (``root``/real_folds/, folds.json), in dev's order."""
-    from maskprivacy.training.dev_folds import people_seen
-
     layout = RunLayout.of(root)
     folds = json.loads(layout.folds_json.read_text())
     fold_of = {p["path"]: int(p["fold"]) for p in folds["photos"]}
@@ -84,7 +87,8 @@ def out_of_fold_rows(root: str | os.PathLike, dev: Any) -> tuple[list[dict[str, 
 def cv_entry(
     rows: list[dict[str, Any]], folds: dict[str, Any], n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
-    """A realmask.json attacker entry from out-of-fold rows (the shape :func:`realmask_summary` writes)."""
+    """A realmask.json attacker entry from out-of-fold rows (the shape
+    :func:`~maskprivacy.analysis.realmask_row.realmask_summary` writes)."""
     d: dict[str, Any] = {
         "model": f"{folds['k']} fold models (person-disjoint), pooled out of fold",
         "photos": "real masks (masked=1), aligned once; each read by the fold model that never saw its person",
@@ -112,9 +116,6 @@ def cross_validated_rows(
     which saw these people) with its cross-validated entry, and write each family's out-of-fold
     predictions beside its fold models. A family whose real-mask attacker saw dev people but has no fold
     models loses its entry (listed under ``left_out``): no figure is better than a leaked one."""
-    from maskprivacy.training.real_photos import load_real_photos
-    from maskprivacy.training.runtime import family_roots
-
     dev = load_real_photos(RunLayout.of(run).real_dev)
     for family, root in family_roots(run):
         key = f"{family}_real"
@@ -137,8 +138,6 @@ def cross_validated_rows(
 
 
 def _saw_dev(root: Path, dev: Any) -> bool:
-    from maskprivacy.training.dev_folds import people_seen
-
     people = set(p for p in dev.person if p)
     return any(people & people_seen(AttackerFolder(d).model) for d in RunLayout(root).train.glob(f"{REAL}_*"))
 
@@ -149,8 +148,6 @@ def paired_difference(
     """``b`` minus ``a`` (two readings of the same photos, same order) in sex balanced accuracy and AUC,
     with a paired bootstrap interval over people (or the photos' ``group`` key, else photos) and the
     share of resamples where the difference is not above 0 (a one-sided bootstrap p)."""
-    from maskprivacy.analysis.evaluate import resampling_units, weighted_auc
-
     keep = [i for i, r in enumerate(a) if r["sex_true"] is not None]
     if [a[i]["path"] for i in keep] != [b[i]["path"] for i in keep]:
         raise ValueError("paired readings must list the same photos in the same order")

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from maskprivacy.atomic import write_json
+from maskprivacy.models.predictor import Predictor
+from maskprivacy.models.preprocess import nhwc_uint8_to_nchw
 
 
 def batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -55,7 +57,6 @@ def adapt_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> int:
 def adapt_predictor(pred: Any, faces: np.ndarray, batch_size: int = 128) -> int:
     """AdaBN on a :class:`~maskprivacy.models.predictor.Predictor` from uint8 (N, H, W, 3) faces, seen as
     the predictor sees them (its preprocessing, and mirrored as its test-time flip reads them)."""
-    from maskprivacy.models.preprocess import nhwc_uint8_to_nchw
 
     def batches() -> Iterable[torch.Tensor]:
         for s in range(0, len(faces), batch_size):
@@ -71,8 +72,6 @@ def adapt_predictor(pred: Any, faces: np.ndarray, batch_size: int = 128) -> int:
 def ensure_adapted(target: str | os.PathLike, faces: np.ndarray, what: str) -> dict[str, Any]:
     """AdaBN on the bundle ``target`` (its JSON twin records it), once: a bundle that already says
     ``adabn`` is left alone, so a resumed stage never adapts twice."""
-    from maskprivacy.models.predictor import Predictor
-
     target = Path(target)
     meta = target.with_suffix(".json")
     info = json.loads(meta.read_text()) if meta.is_file() else {}

@@ -21,6 +21,7 @@ Files (:class:`~maskprivacy.layout.RunLayout` of the family's run folder): ``rea
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from maskprivacy.atomic import write_json
+from maskprivacy.data.photo_labels import person_of, read_labels
 from maskprivacy.layout import REAL, AttackerFolder, RunLayout
 from maskprivacy.training.real_photos import RealPhotos, group_folds, seed_of
 from maskprivacy.training.stage_real import finetune_real, finetune_real_model, real_parts
@@ -44,8 +46,6 @@ def dev_folds(cfg: dict) -> int:
 def check_dev_folder(folder: str | os.PathLike, k: int) -> None:
     """Before any work: a ``--real-masks`` folder the folds cannot cut (a masked photo without a ``pNNN_``
     person id, or fewer people than folds) is an error that says what to change."""
-    from maskprivacy.data.photo_labels import person_of, read_labels
-
     if k == 0:
         return
     rows = [r for r in read_labels(Path(folder) / "labels.csv", []) if r.masked is not False]
@@ -110,8 +110,6 @@ def combine(train: RealPhotos, dev: RealPhotos, dev_rows: np.ndarray, cfg: dict)
 def people_seen(model: str | os.PathLike) -> set[str]:
     """The people a real-mask model learnt from, as its bundle's record lists them (empty: none, or a
     model from before they were recorded)."""
-    import json
-
     info = Path(model).with_suffix(".json")
     return set((json.loads(info.read_text()).get("real_photos") or {}).get("people") or []) if info.is_file() else set()
 
