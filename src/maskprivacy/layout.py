@@ -25,6 +25,7 @@ __all__ = [
     "CONDITIONS",
     "ROBUST",
     "REAL",
+    "ADAPTIVE",
     "MASKED_FACE_CONDITIONS",
     "TRAIN_CONDITIONS",
     "SPLITS",
@@ -42,8 +43,11 @@ ROBUST = "robust"
 #: The real-mask attacker: the mask-robust attacker also trained on real photos of masked faces
 #: (``reproduce --real-masks-train DIR``); tested on the masked faces like the other two.
 REAL = "real"
+#: The adaptive attacker: the mask-robust one trained further on random occluders (sunglasses, caps,
+#: hoods, blur...) over random masks (training/stage_adaptive.py); tested on the masked faces too.
+ADAPTIVE = "adaptive"
 #: The attackers that read masked faces (all tested on the paper's mask "a").
-MASKED_FACE_CONDITIONS: tuple[str, ...] = ("masked", ROBUST, REAL)
+MASKED_FACE_CONDITIONS: tuple[str, ...] = ("masked", ROBUST, REAL, ADAPTIVE)
 #: What ``train --condition`` accepts (one attacker per entry).
 TRAIN_CONDITIONS: tuple[str, ...] = (*CONDITIONS, ROBUST)
 #: The paper's uniform split (its headline) and a seeded random one.
@@ -166,6 +170,16 @@ class RunLayout:
     @property
     def realmask_json(self) -> Path:
         return self.root / "realmask.json"
+
+    @property
+    def occlusions_json(self) -> Path:
+        """What each occluder hides from the naive and the adaptive attackers (privacy/occlusions.py)."""
+        return self.root / "occlusions.json"
+
+    @property
+    def occlusions_dir(self) -> Path:
+        """The protection stage's reusable work: validation scores of the readers of occluded faces."""
+        return self.root / "occlusions"
 
     @property
     def pvi_json(self) -> Path:

@@ -15,6 +15,8 @@ Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
     mask_detector/                        the masked-or-bare detector that analyze uses on real photos
     dlib_<condition>_<split>/             the dlib-descriptor attacker
     styles.json, figures/styles.png       protection by mask style (privacy/by_style.py)
+    train/adaptive_<split>/               the adaptive attacker, trained on occluders too (training/stage_adaptive.py)
+    occlusions.json, figures/occlusions.png  what each occluder hides, naive and adaptive attackers (privacy/occlusions.py)
     realmask.json                         optional: real masked photos (a different population), read if present
     results.json, report.md, report.html
 """
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
+from maskprivacy.layout import ADAPTIVE, CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
 from maskprivacy.privacy.ensemble import ensemble_dir
 from maskprivacy.training.config import FAMILY_DESCRIPTIONS
 
@@ -188,6 +190,21 @@ def _train_robust(split: str) -> Callable[[Context], None]:
     return go
 
 
+def _train_adaptive(split: str) -> Callable[[Context], None]:
+    def go(ctx: Context) -> None:
+        from maskprivacy.training import pipeline as tp
+        from maskprivacy.training.stage_adaptive import finetune_adaptive
+
+        finetune_adaptive(ctx.cfg, ctx.run, split)
+        m = tp.evaluate_attacker(
+            ctx.cfg, ctx.run, ADAPTIVE, split, "multitask", tp.stage_walls(ctx.run, ctx.cfg, ADAPTIVE, split, "multitask")
+        )
+        if m is not None:
+            print(f"[adaptive/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
+
+    return go
+
+
 def _family(family: str, condition: str) -> Callable[[Context], None]:
     """Train and evaluate one condition of another attacker family (its profile section) in RUN/<family>/.
 
@@ -200,6 +217,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
         from maskprivacy.training import cache as cache_mod
         from maskprivacy.training import pipeline as tp
         from maskprivacy.training.config import family_config
+        from maskprivacy.training.stage_adaptive import finetune_adaptive
         from maskprivacy.training.stage_real import finetune_real
 
         cfg = family_config(ctx.cfg, family)
@@ -212,7 +230,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
             return
         frun = RunLayout(ctx.run).family_run(family).root
         tp.check_run_config(frun, cfg)
-        derived = condition in (ROBUST, REAL)  # trained on the unmasked cache, tested on the masked one
+        derived = condition in (ROBUST, REAL, ADAPTIVE)  # trained on the unmasked cache, tested on the masked one
         tp.prepare_cache(cfg, ctx.data, ctx.mask_dir, frun, CONDITIONS if derived else (condition,))
         fsplits = RunLayout(frun).splits
         fsplits.mkdir(parents=True, exist_ok=True)
@@ -226,6 +244,8 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
                 tp.finetune_robust(cfg, frun, split)
             elif condition == REAL:
                 finetune_real(cfg, frun, split, ctx.real_photos())
+            elif condition == ADAPTIVE:
+                finetune_adaptive(cfg, frun, split)
             else:
                 tp.finetune(cfg, frun, condition, split, "multitask")
             m = tp.evaluate_attacker(
@@ -357,6 +377,22 @@ def _styles(ctx: Context) -> None:
     )
 
 
+def _protection(ctx: Context) -> None:
+    """Every occlusion (and bare, and the paper's mask) against the naive and the adaptive attackers."""
+    from maskprivacy.privacy.occlusions import protection_by_occlusion, write_occlusions
+    from maskprivacy.report.frontier import frontier_figure
+
+    res = protection_by_occlusion(ctx.run, ctx.cfg, "uniform", seed=ctx.seed, n_boot=int(ctx.extras["pvi_boot"]))
+    write_occlusions(ctx.run, res)
+    frontier_figure(res, RunLayout(ctx.run).figures / "occlusions.png")
+    best = res.get("best") or {}
+    print(
+        f"[protection] {len(res['occlusions'])} rows x {', '.join(res['attackers'])}; best against the adaptive "
+        f"attacker: {best.get('occlusion')}, {res['wall_s']:.0f} s",
+        flush=True,
+    )
+
+
 def _realmask(ctx: Context) -> None:
     """Every masked-face attacker on the real masks of ``--real-masks DIR`` (DIR/labels.csv), the
     "real masks" row of the protection-by-style table; a different population, and marked as one."""
@@ -434,6 +470,15 @@ STAGES: list[Stage] = [
         )
         for s in SPLITS
     ],
+    *[
+        Stage(
+            f"train_adaptive_{s}",
+            _train_adaptive(s),
+            _p(f"train/adaptive_{s}"),
+            f"the adaptive attacker ({s} split): random occluders over random masks, from the mask-robust attacker",
+        )
+        for s in SPLITS
+    ],
     Stage("pretrain_unmasked", _pretrain("unmasked"), _p("pretrain/unmasked"), "MoCo v2 on unmasked train faces"),
     *[
         Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
@@ -448,7 +493,7 @@ STAGES: list[Stage] = [
             f"{what}, {c} faces, both splits",
         )
         for family, what in FAMILY_DESCRIPTIONS.items()
-        for c in ("masked", ROBUST, "unmasked")
+        for c in ("masked", ROBUST, ADAPTIVE, "unmasked")
     ],
     Stage(
         "real_photos",
@@ -489,6 +534,12 @@ STAGES: list[Stage] = [
         _realmask,
         _p("realmask.json"),
         "masked-face attackers on real masks (--real-masks DIR; a different population)",
+    ),
+    Stage(
+        "protection",
+        _protection,
+        _p("occlusions.json", "figures/occlusions.png"),
+        "what would protect me: every occlusion against the naive and the adaptive attackers, same test faces",
     ),
     Stage(
         "readers",

@@ -29,7 +29,7 @@ import numpy as np
 
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, age_to_bucket
 from maskprivacy.faces.align import resize_crop
-from maskprivacy.layout import REAL, ROBUST, SPLITS, RunLayout
+from maskprivacy.layout import ADAPTIVE, REAL, ROBUST, SPLITS, RunLayout
 from maskprivacy.masking.draw import check_style, draw_mask
 
 DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
@@ -38,7 +38,7 @@ DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 # Attackers a run may hold, by the faces they were trained on: bare faces, faces wearing the paper's
 # digital mask (type "a", white), faces wearing masks drawn from many styles ("mask-robust"), and those
 # plus real photos of masked faces ("real-mask").
-READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL)
+READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL, ADAPTIVE)
 REAL_MASK_READERS = ("auto", "masked", "robust", "real")
 #: The roles of the readers a run chooses on validation (RUN/readers.json, analysis/reader_choice.py):
 #: role -> the ModelSet slot it fills and what it reads.
@@ -46,6 +46,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "bare": ("unmasked", "a face as photographed, without a mask"),
     "digital": ("masked", "a bare face wearing the mask the tool draws"),
     "real_mask": (ROBUST, "a face that already wears a real mask"),
+    "occluded": (ADAPTIVE, "a face behind sunglasses, a cap, a hood or a blur"),
 }
 # Who decides whether a face already wears a mask when the caller does not say: the run's trained
 # detector (models/mask_detector.py) when it has one, else the colour check (faces/maskcheck.py).
@@ -55,6 +56,7 @@ READER_WORDS = {
     "masked": "the attacker trained on the paper's white type-a mask",
     "robust": "the mask-robust attacker, trained on many mask styles",
     "real": "the real-mask attacker, trained on many mask styles and real photos of masked faces",
+    "adaptive": "the adaptive attacker, trained on masks and occluders (sunglasses, caps, hoods, blur)",
 }
 
 

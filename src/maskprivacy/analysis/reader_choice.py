@@ -12,7 +12,10 @@ not a fixed family. Three roles, each chosen among the models that could fill it
 * ``real_mask``: a face that already wears a real mask: every masked-face attacker, scored on the
   validation part of the real masked photos (``--real-masks-train``; mean of sex balanced accuracy
   and race accuracy over the labelled photos), or, for a run without them, the mask-robust attackers
-  scored as ``digital``.
+  scored as ``digital``;
+* ``occluded``: a face behind sunglasses, a cap, a hood, a blur...: every masked-face attacker, the
+  adaptive ones (trained on occluders) included, scored on the split's validation faces each wearing
+  a random occlusion (privacy/occluded_readers.py); ``maskprivacy protect`` reads with it.
 
 Test faces are never used: the choice is part of the attacker, and its test figures stay honest.
 """
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.privacy.occluded_readers import choose_occluded
 
 UTK_TASKS = ("sex", "race", "age_bucket")
 
@@ -169,5 +173,8 @@ def choose_readers(run: str | os.PathLike, cfg: dict, photos: Any = None) -> dic
                 "why": why,
                 "candidates": cand,
             }
+        occluded = choose_occluded(run, cfg, split)
+        if occluded is not None:
+            roles["occluded"] = occluded
         splits[split] = {r: {k: v for k, v in d.items() if k not in ("real_score",)} for r, d in roles.items()}
     return {"splits": splits, "roles": splits.get("uniform", {})}

@@ -190,7 +190,7 @@ class Predictor:
         return out
 
 
-_RUN_DIR = re.compile(r"^(masked|unmasked|robust|real)_(random|uniform)$")
+_RUN_DIR = re.compile(r"^(masked|unmasked|robust|real|adaptive)_(random|uniform)$")
 
 
 def load_run_predictors(

@@ -15,7 +15,8 @@ Folder names say which attacker, condition and split they hold:
 
 * ``train/robust_<split>/``: the mask-robust CNN attacker (attacker ``cnn_robust``, condition
   ``masked``: it is tested on the same masked faces as ``cnn``); ``train/real_<split>/`` likewise the
-  real-mask attacker (``cnn_real``, also trained on real masked photos)
+  real-mask attacker (``cnn_real``, also trained on real masked photos), ``train/adaptive_<split>/`` the
+  adaptive attacker (``cnn_adaptive``, also trained on random occluders)
 * ``<family>/train/<condition>_<split>/`` and ``<family>/train/robust_<split>/``: another attacker
   family trained by the same pipeline in its own run folder (``training.config.FAMILIES``, e.g.
   ``facenet``): attackers ``<family>`` and ``<family>_robust``
@@ -40,8 +41,10 @@ from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS,
 DEFAULT_ATTACKER = "cnn"
 ROBUST_ATTACKER = "cnn_robust"
 REAL_ATTACKER = "cnn_real"
-# The attackers tested on the masked faces that are not the paper-style one: mask-robust and real-mask.
-_ROBUST_RE = re.compile(r"^(?P<kind>robust|real)_(?P<split>uniform|random)$")
+ADAPTIVE_ATTACKER = "cnn_adaptive"
+# The attackers tested on the masked faces that are not the paper-style one: mask-robust, real-mask
+# and adaptive (trained on occluders too).
+_ROBUST_RE = re.compile(r"^(?P<kind>robust|real|adaptive)_(?P<split>uniform|random)$")
 _DIR_RE = re.compile(r"^(?:(?P<attacker>.+?)_)?(?P<condition>masked|unmasked)_(?P<split>uniform|random)$")
 
 # predictions.csv: (true, predicted) column pairs per task
@@ -147,7 +150,7 @@ def expected_dir(run: str | os.PathLike, attacker: str, condition: str, split: s
     """Where an attacker's folder is expected (for error messages)."""
     if attacker == DEFAULT_ATTACKER:
         return RunLayout.of(run).train_dir(condition, split)
-    if attacker in (ROBUST_ATTACKER, REAL_ATTACKER) and condition == "masked":
+    if attacker in (ROBUST_ATTACKER, REAL_ATTACKER, ADAPTIVE_ATTACKER) and condition == "masked":
         return RunLayout.of(run).train / f"{attacker[len(DEFAULT_ATTACKER) + 1 :]}_{split}"
     if attacker.startswith(DEFAULT_ATTACKER + "_"):  # cnn_per_task -> train/<condition>_<split>/per_task
         return RunLayout.of(run).train / f"{condition}_{split}" / attacker[len(DEFAULT_ATTACKER) + 1 :]

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from maskprivacy.layout import REAL, ROBUST, RunLayout
+from maskprivacy.layout import ADAPTIVE, REAL, ROBUST, RunLayout
 from maskprivacy.provenance import git_commit
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.config import FAMILIES, dump
@@ -51,9 +51,9 @@ def train_dir(run: Path, condition: str, split: str) -> Path:
 
 
 def test_condition(condition: str) -> str:
-    """The cache a condition's attacker is tested on: the robust and real-mask attackers are tested on
-    the paper's mask, exactly like the paper-style masked attacker (same faces, same pixels)."""
-    return "masked" if condition in (ROBUST, REAL) else condition
+    """The cache a condition's attacker is tested on: the robust, real-mask and adaptive attackers are
+    tested on the paper's mask, exactly like the paper-style masked attacker (same faces, same pixels)."""
+    return "masked" if condition in (ROBUST, REAL, ADAPTIVE) else condition
 
 
 def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
@@ -73,14 +73,16 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
             "robust",
             "mask_detector",
             "real",
+            "occlusions",
             *FAMILIES,
         ):  # a run from before this attacker: it only adds stages
             if added not in old and added in cfg:
                 old[added] = cfg[added]
         for f in FAMILIES:  # and a family's own settings for such an attacker
-            if isinstance(old.get(f), dict) and isinstance(cfg.get(f), dict) and "real" not in old[f]:
-                if "real" in cfg[f]:
-                    old[f]["real"] = cfg[f]["real"]
+            for section in ("real", "occlusions"):
+                if isinstance(old.get(f), dict) and isinstance(cfg.get(f), dict) and section not in old[f]:
+                    if section in cfg[f]:
+                        old[f][section] = cfg[f][section]
         if strip(old) != strip(cfg):
             diff = [k for k in set(strip(old)) | set(strip(cfg)) if strip(old).get(k) != strip(cfg).get(k)]
             raise ValueError(

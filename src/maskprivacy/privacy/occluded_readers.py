@@ -1,0 +1,175 @@
+"""Who reads an occluded face best: every masked-face attacker scored on occluded validation faces.
+
+The protection stage needs two attackers beside the paper-style one: the strongest *naive* reader
+(any attacker as trained before occluders existed) and the strongest *adaptive* one (trained on
+occluders, training/stage_adaptive.py); ``readers.json`` needs the reader of role ``occluded``
+(``maskprivacy protect`` reads photos with it). All three are chosen the same way, never on test
+faces: each single-network attacker of every family (the CNN's run folder and RUN/<family>/) reads
+the split's validation faces, each wearing one occlusion drawn for it (which one and how, seeded by
+the face's name), and is scored by the mean accuracy of sex, race and age bucket.
+
+The scores are kept in ``RUN/occlusions/val_<split>.json`` with the size and time of every model they
+came from, so the protection stage and the reader choice pay for them once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from maskprivacy.atomic import write_json
+from maskprivacy.layout import ADAPTIVE, MASKED_FACE_CONDITIONS, RunLayout
+
+CLASS_TASKS = ("sex", "race", "age_bucket")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One single-network attacker of a run: its name in results.json and where its model lives."""
+
+    attacker: str  # cnn, cnn_robust, facenet_adaptive...
+    family: str
+    condition: str
+    root: Path  # the family's run folder
+    model: Path
+
+    @property
+    def adaptive(self) -> bool:
+        return self.condition == ADAPTIVE
+
+    def describe(self, run: Path) -> dict[str, Any]:
+        return {
+            "attacker": self.attacker,
+            "family": self.family,
+            "condition": self.condition,
+            "model": self.model.relative_to(run).as_posix(),
+            "name": self.model.parent.relative_to(run).as_posix().replace("train/", ""),
+        }
+
+
+def readers(run: str | os.PathLike, split: str, conditions: Sequence[str] = MASKED_FACE_CONDITIONS) -> list[Reader]:
+    """Every trained single-network attacker of ``run`` for ``split`` among ``conditions``."""
+    from maskprivacy.training.runtime import family_roots
+
+    run = Path(run)
+    out = []
+    for family, root in family_roots(run):
+        for cond in conditions:
+            model = RunLayout(root).train_dir(cond, split) / "model.pt"
+            if model.is_file():
+                name = family if cond in ("masked", "unmasked") else f"{family}_{cond}"
+                out.append(Reader(name, family, cond, root, model))
+    return out
+
+
+def family_cfg(cfg: dict, family: str) -> dict:
+    """The profile a family's models were trained with (the CNN's own for ``cnn``)."""
+    from maskprivacy.training.config import family_config
+
+    if family == "cnn":
+        return cfg
+    fc = family_config(cfg, family)
+    if fc is None:
+        raise ValueError(f"the profile has no enabled section {family!r}, but the run holds its models")
+    return fc
+
+
+def device(cfg: dict) -> str:
+    """Where the models read: the GPU when the profile trains on one and it is there."""
+    import torch
+
+    return "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
+
+
+def face_seed(seed: int, what: str, key: str) -> int:
+    """A face's seed for one drawing: depends only on the seed, what is drawn and the face's name."""
+    return zlib.crc32(f"{seed}:{what}:{key}".encode()) & 0x7FFFFFFF
+
+
+def random_occlusions(names: Sequence[str], keys: Sequence[str], seed: int) -> np.ndarray:
+    """Which of ``names`` each face wears on the validation faces (an index per key, seeded by name)."""
+    return np.array([face_seed(seed, "which", k) % len(names) for k in keys], dtype=np.int64)
+
+
+def _signature(models: list[Reader]) -> list[list[Any]]:
+    return sorted([r.model.as_posix(), r.model.stat().st_size, r.model.stat().st_mtime_ns] for r in models)
+
+
+def occluded_val_scores(
+    run: str | os.PathLike, cfg: dict, split: str, names: Sequence[str], seed: int = 0, batch_size: int = 256
+) -> dict[str, Any]:
+    """``{"scores": {attacker: score}, "n": validation faces, "occlusions": names}`` (see the module
+    docstring), read back from RUN/occlusions/val_<split>.json when it was computed from the same models
+    and occlusions."""
+    from maskprivacy.models.predictor import Predictor
+    from maskprivacy.training import cache as cache_mod
+    from maskprivacy.training.occluded import occlude_faces
+    from maskprivacy.training.rows import split_rows
+    from maskprivacy.training.runtime import cache_path
+
+    run = Path(run)
+    cands = readers(run, split)
+    path = RunLayout(run).occlusions_dir / f"val_{split}.json"
+    sig = {"models": _signature(cands), "occlusions": list(names), "seed": int(seed)}
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old.get("signature") == sig:
+            return old
+    scores: dict[str, float] = {}
+    n = 0
+    by_family: dict[str, list[Reader]] = {}
+    for r in cands:
+        by_family.setdefault(r.family, []).append(r)
+    for family, group in by_family.items():
+        fcfg = family_cfg(cfg, family)
+        udir = cache_path(group[0].root, fcfg, "unmasked")
+        c = cache_mod.load_cache(udir)
+        rows = split_rows(c.names, RunLayout(group[0].root).split_csv(split))["val"]
+        if not len(rows):
+            continue
+        keys = [c.names[i] for i in rows]
+        which = random_occlusions(names, keys, seed)
+        seeds = np.array([face_seed(seed, names[w], k) for w, k in zip(which, keys)])
+        faces = occlude_faces(np.ascontiguousarray(c.images[rows]), cache_mod.ensure_points(udir)[rows], which, seeds, names)
+        n = len(rows)
+        for r in group:
+            p = Predictor.load(r.model, device=device(cfg))
+            p.tta = False
+            out = p.predict(faces, batch_size=batch_size)
+            truth = {"sex": c.sex[rows], "race": c.race[rows], "age_bucket": c.age_bucket[rows]}
+            accs = [float((out[t].argmax(1) == truth[t]).mean()) for t in CLASS_TASKS if t in out]
+            scores[r.attacker] = float(np.mean(accs)) if accs else float("nan")
+    res = {"scores": scores, "n": n, "occlusions": list(names), "signature": sig}
+    write_json(path, res)
+    return res
+
+
+def best_reader(cands: list[Reader], scores: dict[str, float]) -> Reader | None:
+    """The candidate with the highest score (ties: the name that sorts last; deterministic)."""
+    scored = [r for r in cands if np.isfinite(scores.get(r.attacker, float("nan")))]
+    return max(scored, key=lambda r: (scores[r.attacker], r.attacker)) if scored else None
+
+
+WHY = "best mean accuracy of sex, race and age bucket on the split's validation faces, each wearing a random occlusion"
+
+
+def choose_occluded(run: str | os.PathLike, cfg: dict, split: str, seed: int = 0) -> dict[str, Any] | None:
+    """readers.json's role ``occluded``: the best reader of occluded faces among every masked-face
+    attacker (adaptive or not), or None when the run has none."""
+    from maskprivacy.training.occluded import occlusion_names
+
+    run = Path(run)
+    cands = readers(run, split)
+    if not cands:
+        return None
+    val = occluded_val_scores(run, cfg, split, occlusion_names("all"), seed)
+    b = best_reader(cands, val["scores"])
+    if b is None:
+        return None
+    return {**b.describe(run), "why": WHY, "candidates": {r.describe(run)["name"]: val["scores"].get(r.attacker) for r in cands}}
