@@ -197,7 +197,12 @@ def _train_adaptive(split: str) -> Callable[[Context], None]:
 
         finetune_adaptive(ctx.cfg, ctx.run, split)
         m = tp.evaluate_attacker(
-            ctx.cfg, ctx.run, ADAPTIVE, split, "multitask", tp.stage_walls(ctx.run, ctx.cfg, ADAPTIVE, split, "multitask")
+            ctx.cfg,
+            ctx.run,
+            ADAPTIVE,
+            split,
+            "multitask",
+            tp.stage_walls(ctx.run, ctx.cfg, ADAPTIVE, split, "multitask"),
         )
         if m is not None:
             print(f"[adaptive/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)

@@ -134,9 +134,9 @@ def occluded_val_scores(
         if not len(rows):
             continue
         keys = [c.names[i] for i in rows]
-        which = random_occlusions(names, keys, seed)
-        seeds = np.array([face_seed(seed, names[w], k) for w, k in zip(which, keys)])
-        faces = occlude_faces(np.ascontiguousarray(c.images[rows]), cache_mod.ensure_points(udir)[rows], which, seeds, names)
+        worn = [names[w] for w in random_occlusions(names, keys, seed)]
+        seeds = [face_seed(seed, w, k) for w, k in zip(worn, keys)]
+        faces = occlude_faces(np.ascontiguousarray(c.images[rows]), cache_mod.ensure_points(udir)[rows], worn, seeds)
         n = len(rows)
         for r in group:
             p = Predictor.load(r.model, device=device(cfg))
@@ -162,14 +162,18 @@ WHY = "best mean accuracy of sex, race and age bucket on the split's validation 
 def choose_occluded(run: str | os.PathLike, cfg: dict, split: str, seed: int = 0) -> dict[str, Any] | None:
     """readers.json's role ``occluded``: the best reader of occluded faces among every masked-face
     attacker (adaptive or not), or None when the run has none."""
-    from maskprivacy.training.occluded import occlusion_names
+    from maskprivacy.masking.occluders import OCCLUSIONS
 
     run = Path(run)
     cands = readers(run, split)
     if not cands:
         return None
-    val = occluded_val_scores(run, cfg, split, occlusion_names("all"), seed)
+    val = occluded_val_scores(run, cfg, split, list(OCCLUSIONS), seed)
     b = best_reader(cands, val["scores"])
     if b is None:
         return None
-    return {**b.describe(run), "why": WHY, "candidates": {r.describe(run)["name"]: val["scores"].get(r.attacker) for r in cands}}
+    return {
+        **b.describe(run),
+        "why": WHY,
+        "candidates": {r.describe(run)["name"]: val["scores"].get(r.attacker) for r in cands},
+    }

@@ -54,9 +54,9 @@ BARE, MASK = "bare", "mask"
 #: The attackers of the table, in the order the report shows them.
 ROLES = ("naive_paper", "naive", "adaptive")
 ROLE_WORDS = {
-    "naive_paper": "the paper-style attacker (trained on the white mask a)",
-    "naive": "the strongest attacker as trained before occluders (chosen on occluded validation faces)",
-    "adaptive": "the adaptive attacker, trained on occluders (chosen on occluded validation faces)",
+    "naive_paper": "the paper-style attacker, trained on the white mask a",
+    "naive": "the strongest attacker as trained before occluders, chosen on occluded validation faces",
+    "adaptive": "the adaptive attacker, trained on occluders, chosen on occluded validation faces",
 }
 
 
@@ -188,19 +188,22 @@ def protection_by_occlusion(
     occlusions: list[str] | None = None,
 ) -> dict[str, Any]:
     """The table of the module docstring for a trained run; returns occlusions.json's content."""
+    from maskprivacy.masking.occluders import OCCLUSIONS
     from maskprivacy.models.predictor import Predictor
     from maskprivacy.privacy.baselines import baselines_from_split
     from maskprivacy.training import cache as cache_mod
     from maskprivacy.training.metrics import predictions_table
-    from maskprivacy.training.occluded import occlusion_names
     from maskprivacy.training.rows import split_rows
     from maskprivacy.training.runtime import cache_path
 
     t0 = time.perf_counter()
     run = Path(run)
     oc = cfg.get("occlusions") or {}
-    names = list(occlusions or occlusion_names("all"))
-    chosen, val, ref = _choose(run, cfg, split, seed, list(occlusion_names("all")))
+    unknown = [n for n in occlusions or () if n not in OCCLUSIONS]
+    if unknown:
+        raise ValueError(f"unknown occlusion(s) {', '.join(unknown)}: choose from {', '.join(OCCLUSIONS)}")
+    names = [n for n in (occlusions or OCCLUSIONS) if n != MASK]  # the paper's mask: its own row, as tested
+    chosen, val, ref = _choose(run, cfg, split, seed, list(OCCLUSIONS))
     u = cache_mod.load_cache(cache_path(run, cfg, "unmasked"))
     test = [u.names[i] for i in split_rows(u.names, RunLayout(run).split_csv(split))["test"]]
     if not test:
@@ -254,7 +257,9 @@ def protection_by_occlusion(
             for n, t in enumerate(TASKS)
         }
         cell["age"] = {"mae": float(point[j + 3]), "ci": percentile_interval(boot[:, j + 3], level)}
-        p = compute_pvi({"masked": frames[(name, role)], "unmasked": ref_frame}, base, n_boot=n_boot, seed=seed, level=level)
+        p = compute_pvi(
+            {"masked": frames[(name, role)], "unmasked": ref_frame}, base, n_boot=n_boot, seed=seed, level=level
+        )
         cell.update(
             pvi=p.pvi("masked"),
             pvi_ci=p.conditions["masked"]["pvi_ci"],

@@ -37,14 +37,27 @@ def frontier_points(res: dict) -> dict[str, list[tuple[str, float, float]]]:
 
 
 def frontier_figure(res: dict, out: str | os.PathLike) -> Path:
-    """Draw the frontier of occlusions.json's content ``res`` to ``out`` (PNG)."""
+    """Draw the frontier of occlusions.json's content ``res`` to ``out`` (PNG). When the bare-face
+    reader reads nothing beyond guessing (its PVI is 0, e.g. a tiny run), there is no reduction to
+    plot and the figure says so instead of failing the stage."""
+    if not res.get("occlusions"):
+        raise ValueError("occlusions.json holds no occlusion to plot")
     pts = frontier_points(res)
-    if not pts.get("adaptive"):
-        raise ValueError("no occlusion with a PVI reduction against the adaptive attacker to plot")
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8.5, 6.0))
+    if not pts.get("adaptive"):
+        ref = res.get("reference") or {}
+        ax.text(
+            0.5,
+            0.5,
+            f"{ref.get('attacker', 'the bare-face reader')} reads nothing beyond guessing on bare faces "
+            f"(PVI {ref.get('pvi')}):\nno PVI reduction to plot",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     naive = {n: (x, y) for n, x, y in pts.get("naive", [])}
-    for n, x, y in pts["adaptive"]:
+    for n, x, y in pts.get("adaptive", []):
         if n in naive:
             ax.plot([naive[n][0], x], [naive[n][1], y], color="#999", lw=0.7, zorder=1)
     for role, (label, face, color) in MARKS.items():
@@ -61,7 +74,7 @@ def frontier_figure(res: dict, out: str | os.PathLike) -> Path:
             label=label,
             zorder=2,
         )
-    for n, x, y in pts["adaptive"]:
+    for n, x, y in pts.get("adaptive", []):
         ax.annotate(n, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7, color="#223")
     ax.axhline(0, color="#333", lw=0.8, ls="--")
     ax.set_xlim(-0.02, 1.02)
@@ -70,5 +83,6 @@ def frontier_figure(res: dict, out: str | os.PathLike) -> Path:
     ax.set_title(
         f"What protects, and what only surprises the attacker ({res.get('split', '')} split, n={res.get('n_test', '?')})"
     )
-    ax.legend(loc="upper left", fontsize=8)
+    if pts:
+        ax.legend(loc="upper left", fontsize=8)
     return _save(fig, out)

@@ -9,7 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from maskprivacy.report.blocks import NOT_RUN, Block, fmt_ci, fmt_pct, fmt_pct_ci, heading, image_block, paragraph, table_block
+from maskprivacy.report.blocks import (
+    NOT_RUN,
+    Block,
+    fmt_ci,
+    fmt_num,
+    fmt_pct,
+    fmt_pct_ci,
+    heading,
+    image_block,
+    paragraph,
+    table_block,
+)
 
 FIGURE = "figures/occlusions.png"
 COLUMNS = (
@@ -36,7 +47,11 @@ def answer_sentence(occ: Mapping[str, Any]) -> str:
     in face hidden, and what the same occlusion seemed to do against the naive attacker."""
     best = occ.get("best")
     if not best:
-        return "No occlusion could be measured against the adaptive attacker."
+        ref = occ.get("reference") or {}
+        return (
+            f"No occlusion's protection could be measured: {ref.get('attacker')} reads nothing beyond guessing on "
+            f"these bare faces (PVI {fmt_num(ref.get('pvi'), 3)}), so there is no PVI to reduce."
+        )
     row = occ["occlusions"][best["occlusion"]]
     lvl = f"{100 * float(occ.get('ci_level', 0.95)):.0f}%"
     text = (
@@ -59,7 +74,9 @@ def protection_blocks(run: Path, res: Mapping[str, Any]) -> list[Block]:
     if not occ:
         return out + [paragraph(f"{NOT_RUN} (reproduce stage `protection`).")]
     lvl = f"{100 * float(occ.get('ci_level', 0.95)):.0f}%"
-    who = "; ".join(f"{ROLE_LABELS[r]}: {a['attacker']} ({a['words']})" for r, a in (occ.get("attackers") or {}).items())
+    who = "; ".join(
+        f"{ROLE_LABELS[r]}: {a['attacker']} ({a['words']})" for r, a in (occ.get("attackers") or {}).items()
+    )
     ref = occ.get("reference") or {}
     out.append(paragraph(answer_sentence(occ)))
     out.append(
@@ -91,7 +108,7 @@ def protection_blocks(run: Path, res: Mapping[str, Any]) -> list[Block]:
                     fmt_pct_ci(c["age_bucket"]["accuracy"], c["age_bucket"]["ci"]),
                     f"{c['age']['mae']:.2f}{fmt_ci(c['age']['ci'])}",
                     f"{c['pvi']:.3f}{fmt_ci(c.get('pvi_ci'))}",
-                    NOT_RUN if c.get("reduction") is None else fmt_pct_ci(c["reduction"], c.get("reduction_ci")),
+                    "undefined" if c.get("reduction") is None else fmt_pct_ci(c["reduction"], c.get("reduction_ci")),
                 ]
             )
     out.append(table_block(list(COLUMNS), rows))

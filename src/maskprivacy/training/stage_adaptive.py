@@ -44,7 +44,7 @@ def _finetune_adaptive_one(cfg: dict, run: Path, split: str) -> Path:
     import lightning as L
     import torch
 
-    from maskprivacy.training.occluded import OcclusionMasker, OcclusionMix
+    from maskprivacy.training.occluded import OcclusionMasker, mask_share, occlusion_distribution
     from maskprivacy.training.robust import RandomMasker, distribution
 
     target = model_path(run, ADAPTIVE, split, "multitask")
@@ -54,7 +54,7 @@ def _finetune_adaptive_one(cfg: dict, run: Path, split: str) -> Path:
     init = str(oc.get("init", "robust"))
     if init not in INITS:
         raise ValueError(f"occlusions.init {init!r}: choose from {', '.join(INITS)}")
-    mix = OcclusionMix.from_cfg(cfg)
+    occ, mask_prob = occlusion_distribution(cfg), mask_share(cfg)
     dist = distribution(cfg)
     init_path = adaptive_init_model(cfg, run, init)
     if init != "pretrain" and not init_path.is_file():
@@ -69,8 +69,8 @@ def _finetune_adaptive_one(cfg: dict, run: Path, split: str) -> Path:
     rows = fit_rows(run, c.names, split)
     bs = min(int(oc.get("batch_size") or fc["batch_size"]), max(2, len(rows["train"])))
     say(
-        f"[finetune adaptive/{split}] {len(rows['train'])} train / {len(rows['val'])} val faces, occluded "
-        f"{mix.share:.0%} of the time ({len(mix.names)} occlusions), {oc['epochs']} epochs from {init}, batch {bs}"
+        f"[finetune adaptive/{split}] {len(rows['train'])} train / {len(rows['val'])} val faces with random occluders "
+        f"over random masks ({mask_prob:.0%} of faces), {oc['epochs']} epochs from {init}, batch {bs}"
     )
     L.seed_everything(int(cfg["seed"]) + 4, workers=True, verbose=False)
     module = finetune_module(cfg, TASKS, float(oc["lr"]), int(oc["epochs"]), oc.get("sizes"))
@@ -83,7 +83,9 @@ def _finetune_adaptive_one(cfg: dict, run: Path, split: str) -> Path:
     paper = paper_masked_faces(cfg, run, c.names)
     masks = RandomMasker(bank.images, points, dist, int(cfg["seed"]) + 11, paper)
     module.attach(
-        bank, resident=bool(cfg["data"].get("resident")), masker=OcclusionMasker(masks, mix, int(cfg["seed"]) + 13)
+        bank,
+        resident=bool(cfg["data"].get("resident")),
+        masker=OcclusionMasker(masks, occ, mask_prob, int(cfg["seed"]) + 13),
     )
     info = {
         "condition": ADAPTIVE,
@@ -93,7 +95,7 @@ def _finetune_adaptive_one(cfg: dict, run: Path, split: str) -> Path:
         "init": init,
         "init_model": str(init_path.relative_to(run)) if init != "pretrain" else None,
         "trained_on": "unmasked cache + random occluders over random masks, some faces bare",
-        "occlusions": mix.to_dict(),
+        "occlusions": {"mask_prob": mask_prob, "draw": occ.to_dict()},
         "mask_distribution": dist.to_dict(),
         "test_mask": {"style": "a", "color": "white", "cache": "masked"},
     }
