@@ -60,7 +60,7 @@ ROLE_WORDS = {
 }
 
 
-def test_subset(names: list[str], n: int | None, seed: int) -> list[str]:
+def fixed_test_faces(names: list[str], n: int | None, seed: int) -> list[str]:
     """A fixed subset of ``n`` test faces (all when ``n`` is null or larger), in name order."""
     if n is None or int(n) >= len(names):
         return sorted(names)
@@ -208,7 +208,7 @@ def protection_by_occlusion(
     test = [u.names[i] for i in split_rows(u.names, RunLayout(run).split_csv(split))["test"]]
     if not test:
         raise ValueError(f"no test faces in {RunLayout(run).split_csv(split)}")
-    subset = test_subset(test, oc.get("test_faces"), seed)
+    subset = fixed_test_faces(test, oc.get("test_faces"), seed)
     tta = bool(oc.get("tta", False))
     bs = int(cfg["eval"]["batch_size"])
     rows = [BARE, MASK, *names]

@@ -84,5 +84,5 @@ def frontier_figure(res: dict, out: str | os.PathLike) -> Path:
         f"What protects, and what only surprises the attacker ({res.get('split', '')} split, n={res.get('n_test', '?')})"
     )
     if pts:
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     return _save(fig, out)

@@ -1,0 +1,25 @@
+"""The protection stage's fixed choices: which test faces, which occlusion each validation face wears."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskprivacy.privacy.occluded_readers import face_seed, random_occlusions
+from maskprivacy.privacy.occlusions import fixed_test_faces
+
+
+def test_the_test_subset_is_fixed_per_seed_and_in_name_order():
+    names = [f"f{i:03d}" for i in range(50)]
+    a = fixed_test_faces(list(reversed(names)), 10, seed=3)
+    assert a == fixed_test_faces(names, 10, seed=3) and a == sorted(a) and len(set(a)) == 10
+    assert set(a) <= set(names) and a != fixed_test_faces(names, 10, seed=4)
+    assert fixed_test_faces(names, None, 3) == names and fixed_test_faces(names, 500, 3) == names
+
+
+def test_a_face_wears_the_same_occlusion_whatever_faces_come_with_it():
+    occl = ["cap", "hood", "blur-mid"]
+    keys = [f"face{i}" for i in range(40)]
+    whole = random_occlusions(occl, keys, seed=0)
+    assert np.array_equal(random_occlusions(occl, keys[10:20], seed=0), whole[10:20])
+    assert set(whole) == {0, 1, 2}  # every occlusion is worn by some face
+    assert face_seed(0, "cap", "face1") == face_seed(0, "cap", "face1") != face_seed(0, "hood", "face1")
