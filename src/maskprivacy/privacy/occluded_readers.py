@@ -68,16 +68,13 @@ def readers(run: str | os.PathLike, split: str, conditions: Sequence[str] = MASK
     return out
 
 
-def family_cfg(cfg: dict, family: str) -> dict:
-    """The profile a family's models were trained with (the CNN's own for ``cnn``)."""
+def family_cfg(cfg: dict, family: str) -> dict | None:
+    """The profile a family's models were trained with (the CNN's own for ``cnn``); None when the
+    profile does not say (no such section, or no cache size), so its faces cannot be found."""
     from maskprivacy.training.config import family_config
 
-    if family == "cnn":
-        return cfg
-    fc = family_config(cfg, family)
-    if fc is None:
-        raise ValueError(f"the profile has no enabled section {family!r}, but the run holds its models")
-    return fc
+    fc = cfg if family == "cnn" else family_config(cfg, family)
+    return fc if fc is not None and "size" in (fc.get("cache") or {}) else None
 
 
 def device(cfg: dict) -> str:
@@ -128,7 +125,9 @@ def occluded_val_scores(
         by_family.setdefault(r.family, []).append(r)
     for family, group in by_family.items():
         fcfg = family_cfg(cfg, family)
-        udir = cache_path(group[0].root, fcfg, "unmasked")
+        udir = cache_path(group[0].root, fcfg, "unmasked") if fcfg is not None else None
+        if udir is None or not cache_mod.is_complete(udir):  # e.g. a run copied without its caches
+            continue
         c = cache_mod.load_cache(udir)
         rows = split_rows(c.names, RunLayout(group[0].root).split_csv(split))["val"]
         if not len(rows):

@@ -215,7 +215,12 @@ def protection_by_occlusion(
     families: dict[str, FamilyFaces] = {}
     for r in (*chosen.values(), ref):
         if r.family not in families:
-            families[r.family] = FamilyFaces(r.root, family_cfg(cfg, r.family), subset, seed)
+            fcfg = family_cfg(cfg, r.family)
+            if fcfg is None:
+                raise ValueError(
+                    f"the profile has no enabled section {r.family!r} with a cache size, but the run holds its models"
+                )
+            families[r.family] = FamilyFaces(r.root, fcfg, subset, seed)
     models = {}
     for role, r in (*chosen.items(), ("reference", ref)):
         models[role] = Predictor.load(r.model, device=device(cfg))

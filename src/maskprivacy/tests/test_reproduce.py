@@ -92,7 +92,14 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     assert set(d["attackers"]) == {
         f"{family}_{a}"
         for family in ("cnn", "facenet", "agenet")
-        for a in ("masked", "robust", "masked_digital_a", "masked_covered", *(["real"] if trained_on_real else []))
+        for a in (
+            "masked",
+            "robust",
+            "adaptive",
+            "masked_digital_a",
+            "masked_covered",
+            *(["real"] if trained_on_real else []),
+        )
     } | {"ensemble_robust"}  # the mask-robust attackers' mean
     for a in d["attackers"].values():
         assert a["n"] + a["not_found"] == 4
