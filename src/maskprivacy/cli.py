@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "maskprivacy.training.cli",
     "maskprivacy.privacy.cli",
     "maskprivacy.analysis.cli",
+    "maskprivacy.analysis.protect_cli",
 )
 
 

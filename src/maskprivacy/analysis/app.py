@@ -65,6 +65,7 @@ from maskprivacy.analysis.limits import (
     RETRY_AFTER_S,
     WAIT_S,
 )
+from maskprivacy.analysis.protect_api import protect_router
 from maskprivacy.analysis.slots import OverBudget, Slots, Ticket
 from maskprivacy.analysis.uploads import (
     CLOSE,
@@ -459,4 +460,5 @@ def create_app(
         d["model"] = model_name  # the run's name, not a path on this machine
         return d
 
+    app.include_router(protect_router(analyzer, slots, max_upload_bytes, max_pixels, budget_s, pace))
     return app

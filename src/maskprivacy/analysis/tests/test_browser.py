@@ -104,3 +104,27 @@ def test_non_image_upload_shows_the_reason(browser, server, tmp_path):
     assert "not a readable image" in page.inner_text("#error")
     assert page.locator("#result").is_hidden()
     page.close()
+
+
+def test_protect_panel_ranks_the_occlusions_and_shows_the_grid(browser, server, face_path, tmp_path):
+    from maskprivacy.masking.occluders import OCCLUSIONS
+
+    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    page.goto(server)
+    page.set_input_files("#photo", str(face_path))
+    page.click("#protect")
+    page.wait_for_selector("#protect-result table.ranking", timeout=120_000)
+    assert page.locator("#protect-result").is_visible() and page.locator("#result").is_hidden()
+    note = page.inner_text("#protect-attacker")
+    assert "masked_uniform" in note and "never trained on occlusions" in note  # the demo run has no adaptive one
+    assert page.locator("table.ranking tr.occlusion").count() == len(OCCLUSIONS)
+    assert page.locator("table.ranking tr.bare").count() == 1
+    first = page.locator("table.ranking tr.occlusion").first.inner_text()
+    assert first.startswith("1") and "%" in first
+    page.wait_for_function("document.getElementById('protect-grid').complete")
+    w, h = page.locator("#protect-grid").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert w >= 600 and h > 400
+    shot = tmp_path / "protect-panel.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()

@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import yaml
@@ -182,6 +182,26 @@ def apply_occlusion(image: np.ndarray, landmarks: np.ndarray, name: str, seed: i
     return OccludedFace(out, hidden, name)
 
 
+def face_seed(seed: int, key: str | int) -> int:
+    """The seed one face of a batch is drawn with: it depends on (``seed``, the face's ``key``) only, not
+    on the occlusion, the batch or its order, so a face wears the same cap alone and in "mask+cap"."""
+    return int(image_rng(seed, f"face:{key}").integers(2**31))
+
+
+def occlusion_batch(
+    images: np.ndarray, points: np.ndarray, name: str, seed: int, keys: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, S, S, 3) uint8 faces and their (N, 68, 2) key points in the same pixels -> the faces wearing
+    ``name`` and the (N, S, S) pixels hidden; face i drawn with :func:`face_seed` (``seed``, ``keys[i]``
+    or i). ``bare`` returns copies and nothing hidden."""
+    out = np.empty_like(images)
+    hidden = np.zeros(images.shape[:3], dtype=bool)
+    for i in range(len(images)):
+        o = apply_occlusion(images[i], points[i], name, face_seed(seed, keys[i] if keys is not None else i))
+        out[i], hidden[i] = o.image, o.hidden
+    return out, hidden
+
+
 def occlusion_names(kind: str | None = None) -> tuple[str, ...]:
     """The entries of the catalog (of one ``kind``), in the file's order."""
     return tuple(n for n, o in OCCLUSIONS.items() if kind is None or o.kind == kind)
@@ -195,7 +215,9 @@ __all__ = [
     "Occlusion",
     "PAINTERS",
     "apply_occlusion",
+    "face_seed",
     "load_catalog",
+    "occlusion_batch",
     "occlusion_names",
     "occlusion_parts",
 ]

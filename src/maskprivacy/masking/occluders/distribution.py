@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from maskprivacy.masking.occluders.catalog import BARE, OCCLUSIONS
+from maskprivacy.masking.occluders.catalog import BARE, OCCLUSIONS, apply_occlusion
 
 EYES = (
     "sunglasses-round-dark",
@@ -108,4 +108,30 @@ def random_occlusion(rng: np.random.Generator, dist: OcclusionDistribution = DEF
     return "+".join(parts) if parts else BARE
 
 
-__all__ = ["DEFAULT_OCCLUSIONS", "EDITS", "EYES", "HEAD", "OcclusionDistribution", "random_occlusion"]
+def random_occlusion_batch(
+    images: np.ndarray,
+    points: np.ndarray,
+    rng: np.random.Generator,
+    dist: OcclusionDistribution = DEFAULT_OCCLUSIONS,
+) -> tuple[np.ndarray, list[str]]:
+    """(N, S, S, 3) uint8 faces and their (N, 68, 2) key points -> each face wearing a fresh draw of
+    :func:`random_occlusion`, and the names drawn. One generator per batch, as ``mask_batch``: the
+    occlusions depend only on the generator's state, not on timing or threads."""
+    out = np.empty_like(images)
+    names = []
+    for i in range(len(images)):
+        name = random_occlusion(rng, dist)
+        out[i] = apply_occlusion(images[i], points[i], name, int(rng.integers(2**31))).image
+        names.append(name)
+    return out, names
+
+
+__all__ = [
+    "DEFAULT_OCCLUSIONS",
+    "EDITS",
+    "EYES",
+    "HEAD",
+    "OcclusionDistribution",
+    "random_occlusion",
+    "random_occlusion_batch",
+]

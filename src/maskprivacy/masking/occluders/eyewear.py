@@ -70,7 +70,7 @@ def glasses(layer: Layer, frame: FaceFrame, params: Mapping[str, Any], rng: np.r
     left, right = _lenses(frame, str(params.get("lens", "round")))
     rim_color = pick_color(params.get("colors") or ["black"], rng)
     cover = np.maximum(polygon_mask(frame, left), polygon_mask(frame, right))
-    _, b = frame.grid()
+    a, b = frame.grid()
     top = float(min(left[:, 1].min(), right[:, 1].min()))
     t = np.clip((b - top) / 0.55, 0.0, 1.0)[:, :, None]  # 0 at the lenses' top edge, 1 at their bottom
     if tint == "dark":
@@ -79,7 +79,6 @@ def glasses(layer: Layer, frame: FaceFrame, params: Mapping[str, Any], rng: np.r
     elif tint == "mirrored":
         sky = pick_color(params.get("mirror") or ["light-blue"], rng)
         shade = sky * (1.05 - 0.6 * t)
-        a, _ = frame.grid()
         glare = np.clip(1 - np.abs((a + b - top * 0.5) % 1.1 - 0.3) / 0.06, 0, 1)[:, :, None]
         layer.blend(cover, np.minimum(255, shade + 90 * glare))
     else:

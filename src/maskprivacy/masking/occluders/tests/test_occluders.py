@@ -228,3 +228,40 @@ def test_random_occlusions_are_seeded_and_cover_the_catalog():
         OcclusionDistribution.from_dict({"sunglasses_prob": 0.3})
     with pytest.raises(ValueError, match="eyes"):
         OcclusionDistribution(eyes=("mask+cap",))
+
+
+def test_batches_are_seeded_per_face_and_combine_like_single_faces(faces):
+    from maskprivacy.masking.occluders import face_seed, occlusion_batch, random_occlusion_batch
+
+    ims = np.stack([cv2.resize(rgb, (72, 72), interpolation=cv2.INTER_AREA) for rgb, _ in faces[:3]])
+    pts = np.stack([p * (72 / rgb.shape[1]) for rgb, p in faces[:3]])
+    keys = ["x", "y", "z"]
+    capped, hidden = occlusion_batch(ims, pts, "cap", 5, keys)
+    assert hidden.shape == ims.shape[:3] and hidden.any(axis=(1, 2)).all()
+    assert np.array_equal(capped[1], apply_occlusion(ims[1], pts[1], "cap", face_seed(5, "y")).image)
+    reordered, _ = occlusion_batch(ims[::-1], pts[::-1], "cap", 5, keys[::-1])
+    assert np.array_equal(reordered[::-1], capped)  # a face's draw does not depend on its place in the batch
+    masked, _ = occlusion_batch(ims, pts, "mask", 5, keys)
+    both, _ = occlusion_batch(ims, pts, "mask+cap", 5, keys)
+    assert np.array_equal(both, occlusion_batch(masked, pts, "cap", 5, keys)[0])
+    a, names = random_occlusion_batch(ims, pts, np.random.default_rng(1))
+    b, again = random_occlusion_batch(ims, pts, np.random.default_rng(1))
+    assert names == again and np.array_equal(a, b) and len(names) == 3
+
+
+@pytest.mark.parametrize(
+    "doc, why",
+    [
+        ({"occlusions": {"Cap": {"kind": "drawn", "paint": "cap"}}}, "lower-case"),
+        ({"occlusions": {"cap": {"kind": "worn", "paint": "cap"}}}, "kind 'worn'"),
+        ({"occlusions": {"cap": {"kind": "drawn", "paint": "helmet"}}}, "paint 'helmet'"),
+        ({"occlusions": {"cap": {"kind": "drawn", "paint": "cap", "jitter": 2}}}, "jitter"),
+        ({"occlusions": {"a+b": {"parts": ["a", "b"]}}}, "parts"),
+        ({"occluders": {}}, "occlusions:"),
+    ],
+)
+def test_a_bad_catalog_entry_is_named_with_the_reason(doc, why):
+    from maskprivacy.masking.occluders.catalog import _parse
+
+    with pytest.raises(ValueError, match=re.escape(why)):
+        _parse(doc)
