@@ -84,14 +84,24 @@ def device(cfg: dict) -> str:
     return "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
 
 
-def face_seed(seed: int, what: str, key: str) -> int:
-    """A face's seed for one drawing: depends only on the seed, what is drawn and the face's name."""
-    return zlib.crc32(f"{seed}:{what}:{key}".encode()) & 0x7FFFFFFF
-
-
 def random_occlusions(names: Sequence[str], keys: Sequence[str], seed: int) -> np.ndarray:
-    """Which of ``names`` each face wears on the validation faces (an index per key, seeded by name)."""
-    return np.array([face_seed(seed, "which", k) % len(names) for k in keys], dtype=np.int64)
+    """Which of ``names`` each validation face wears: an index per face that depends only on (``seed``,
+    its key), not on the faces it comes with."""
+    return np.array([zlib.crc32(f"{seed}:which:{k}".encode()) % len(names) for k in keys], dtype=np.int64)
+
+
+def occluded_faces(faces: np.ndarray, points: np.ndarray, keys: Sequence[str], names: Sequence[str], seed: int):
+    """The faces, each wearing the occlusion :func:`random_occlusions` gives it (drawn as the protection
+    table draws it: ``occlusion_batch``, each face seeded by (``seed``, its key))."""
+    from maskprivacy.masking.occluders import occlusion_batch
+
+    which = random_occlusions(names, keys, seed)
+    out = np.empty_like(faces)
+    for k, name in enumerate(names):
+        idx = np.flatnonzero(which == k)
+        if len(idx):
+            out[idx] = occlusion_batch(faces[idx], points[idx], name, seed, keys=[keys[i] for i in idx])[0]
+    return out
 
 
 def _signature(models: list[Reader]) -> list[list[Any]]:
@@ -106,14 +116,13 @@ def occluded_val_scores(
     and occlusions."""
     from maskprivacy.models.predictor import Predictor
     from maskprivacy.training import cache as cache_mod
-    from maskprivacy.training.occluded import occlude_faces
     from maskprivacy.training.rows import split_rows
     from maskprivacy.training.runtime import cache_path
 
     run = Path(run)
     cands = readers(run, split)
     path = RunLayout(run).occlusions_dir / f"val_{split}.json"
-    sig = {"models": _signature(cands), "occlusions": list(names), "seed": int(seed)}
+    sig = {"models": _signature(cands), "occlusions": list(names), "seed": int(seed), "drawn_by": "occlusion_batch"}
     if path.is_file():
         old = json.loads(path.read_text())
         if old.get("signature") == sig:
@@ -133,9 +142,9 @@ def occluded_val_scores(
         if not len(rows):
             continue
         keys = [c.names[i] for i in rows]
-        worn = [names[w] for w in random_occlusions(names, keys, seed)]
-        seeds = [face_seed(seed, w, k) for w, k in zip(worn, keys)]
-        faces = occlude_faces(np.ascontiguousarray(c.images[rows]), cache_mod.ensure_points(udir)[rows], worn, seeds)
+        faces = occluded_faces(
+            np.ascontiguousarray(c.images[rows]), cache_mod.ensure_points(udir)[rows], keys, names, seed
+        )
         n = len(rows)
         for r in group:
             p = Predictor.load(r.model, device=device(cfg))

@@ -13,7 +13,7 @@ and of two adversaries:
 
 Rows: ``bare`` (nothing), ``mask`` (the paper's mask alone, exactly as the masked attacker is tested on
 it: the masked cache) and every registered occlusion, drawn once per face from the face's key points
-with a seed that depends only on (seed, occlusion, face name), on a fixed subset of the split's test
+with a seed that depends only on (seed, face name), on a fixed subset of the split's test
 faces (``occlusions.test_faces``; the same faces for every row and attacker). Each attacker reads its
 own family's cache of those faces (same names, its own size).
 
@@ -41,7 +41,6 @@ from maskprivacy.privacy.occluded_readers import (
     Reader,
     best_reader,
     device,
-    face_seed,
     family_cfg,
     occluded_val_scores,
     readers,
@@ -120,7 +119,7 @@ class FamilyFaces:
     def row(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The faces wearing row ``name`` and the fraction of each face's area hidden (drawn afresh:
         a row of every face at every size would not fit in memory together)."""
-        from maskprivacy.masking.occluders import apply_occlusion
+        from maskprivacy.masking.occluders import occlusion_batch
 
         n, regions = len(self.faces), self.regions
         if name == BARE:
@@ -130,13 +129,8 @@ class FamilyFaces:
                 raise FileNotFoundError("the masked cache is not built: the paper's mask row needs it")
             changed = (np.abs(self.masked.astype(np.int16) - self.faces) > 8).any(-1)
             return self.masked, np.array([_fraction(c, r) for c, r in zip(changed, regions)])
-        out = np.empty_like(self.faces)
-        hidden = np.empty(n)
-        for i in range(n):
-            o = apply_occlusion(self.faces[i], self.points[i], name, face_seed(self.seed, name, self.names[i]))
-            out[i] = o.image
-            hidden[i] = _fraction(np.asarray(o.hidden, bool), regions[i])
-        return out, hidden
+        out, hidden = occlusion_batch(self.faces, self.points, name, self.seed, keys=self.names)
+        return out, np.array([_fraction(h, r) for h, r in zip(hidden, regions)])
 
 
 def _fraction(hidden: np.ndarray, region: np.ndarray) -> float:
@@ -284,7 +278,12 @@ def protection_by_occlusion(
         if "naive" in chosen:
             e["adaptive_vs_naive"] = paired_tests(frames[(name, "adaptive")], frames[(name, "naive")])
     ranked = [n for n in rows if n != BARE and out_rows[n]["attackers"]["adaptive"]["reduction"] is not None]
-    best = max(ranked, key=lambda n: out_rows[n]["attackers"]["adaptive"]["reduction"]) if ranked else None
+    # ties (e.g. several rows that leave nothing readable) go to the one that hides the least face
+    best = (
+        max(ranked, key=lambda n: (out_rows[n]["attackers"]["adaptive"]["reduction"], -out_rows[n]["hidden"]))
+        if ranked
+        else None
+    )
     ref_pvi = compute_pvi({"unmasked": ref_frame}, base, n_boot=n_boot, seed=seed, level=level)
     return {
         "split": split,

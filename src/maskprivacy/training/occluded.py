@@ -18,7 +18,7 @@ draws the same faces, and validation faces are the same every epoch.
 from __future__ import annotations
 
 import zlib
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,18 +44,6 @@ def mask_share(cfg: dict[str, Any]) -> float:
     return p
 
 
-def occlude_faces(faces: np.ndarray, points: np.ndarray, names: Sequence[str], seeds: Sequence[int]) -> np.ndarray:
-    """Copies of (N, S, S, 3) uint8 ``faces``, face i wearing occlusion ``names[i]`` (``bare``: none)
-    drawn from its key points with ``seeds[i]``."""
-    from maskprivacy.masking.occluders import BARE, apply_occlusion
-
-    out = np.array(faces, copy=True)
-    for i, name in enumerate(names):
-        if name != BARE:
-            out[i] = apply_occlusion(out[i], points[i], name, int(seeds[i])).image
-    return out
-
-
 class OcclusionMasker:
     """``masker(rows, x, part, epoch, batch_idx, rank)`` -> x wearing random masks and occluders."""
 
@@ -65,19 +53,17 @@ class OcclusionMasker:
         self.mask_prob = float(mask_prob)
         self.seed = int(seed)
 
-    def plan(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """Per face: whether it wears a random mask, what it wears on top, and that drawing's seed."""
-        from maskprivacy.masking.occluders import random_occlusion
+    def dress(self, faces: np.ndarray, points: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+        """``faces`` (already wearing their masks) with random occluders on top, and what each drew."""
+        from maskprivacy.masking.occluders import random_occlusion_batch
 
-        masked = rng.random(n) < self.mask_prob
-        names = [random_occlusion(rng, self.dist) for _ in range(n)]
-        return masked, names, rng.integers(0, 2**31 - 1, size=n)
+        return random_occlusion_batch(faces, points, rng, self.dist)
 
     def __call__(
         self, rows: torch.Tensor, x: torch.Tensor, part: str, epoch: int, batch_idx: int, rank: int = 0
     ) -> torch.Tensor:
         rng = np.random.default_rng([self.seed, zlib.crc32(part.encode()), int(epoch), int(batch_idx), int(rank)])
-        masked, names, seeds = self.plan(rng, len(rows))
+        masked = rng.random(len(rows)) < self.mask_prob
         r = rows.detach().cpu().numpy()
         m = self.masks
         on_host = m.images.device.type == "cpu"
@@ -88,5 +74,5 @@ class OcclusionMasker:
             sel = torch.from_numpy(np.flatnonzero(masked))
             dressed = m(rows[sel.to(rows.device)], x[sel.to(x.device)], part, epoch, batch_idx, rank)
             faces[sel.numpy()] = dressed.permute(0, 2, 3, 1).cpu().numpy()
-        out = occlude_faces(faces, m.points[r], names, seeds)
+        out, _ = self.dress(faces, m.points[r], rng)
         return torch.from_numpy(out).permute(0, 3, 1, 2).to(x.device, non_blocking=True)
