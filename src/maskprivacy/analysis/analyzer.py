@@ -39,7 +39,7 @@ DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 # digital mask (type "a", white), faces wearing masks drawn from many styles ("mask-robust"), and those
 # plus real photos of masked faces ("real-mask").
 READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL, ADAPTIVE)
-REAL_MASK_READERS = ("auto", "masked", "robust", "real")
+REAL_MASK_READERS = ("auto", "masked", "robust", "real", ADAPTIVE)
 #: The roles of the readers a run chooses on validation (RUN/readers.json, analysis/reader_choice.py):
 #: role -> the ModelSet slot it fills and what it reads.
 ROLES: dict[str, tuple[str, str]] = {
