@@ -13,9 +13,10 @@ not a fixed family. Three roles, each chosen among the models that could fill it
   validation part of the real masked photos (``--real-masks-train``; mean of sex balanced accuracy
   and race accuracy over the labelled photos), or, for a run without them, the mask-robust attackers
   scored as ``digital``;
-* ``occluded``: a face behind sunglasses, a cap, a hood, a blur...: every masked-face attacker, the
-  adaptive ones (trained on occluders) included, scored on the split's validation faces each wearing
-  a random occlusion (privacy/occluded_readers.py); ``maskprivacy protect`` reads with it.
+* ``occluded``: a face behind sunglasses, a cap, a hood, a blur...: the adaptive attackers (trained
+  on occluders), scored on the split's validation faces each wearing a random occlusion, every other
+  masked-face attacker scored beside them (privacy/occluded_readers.py); ``maskprivacy protect`` reads
+  with it. No role in a run without an adaptive attacker.
 
 Test faces are never used: the choice is part of the attacker, and its test figures stay honest.
 """

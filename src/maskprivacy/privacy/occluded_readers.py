@@ -2,8 +2,8 @@
 
 The protection stage needs two attackers beside the paper-style one: the strongest *naive* reader
 (any attacker as trained before occluders existed) and the strongest *adaptive* one (trained on
-occluders, training/stage_adaptive.py); ``readers.json`` needs the reader of role ``occluded``
-(``maskprivacy protect`` reads photos with it). All three are chosen the same way, never on test
+occluders, training/stage_adaptive.py); ``readers.json`` needs the reader of role ``occluded``, the
+same adaptive one (``maskprivacy protect`` reads photos with it). All are chosen the same way, never on test
 faces: each single-network attacker of every family (the CNN's run folder and RUN/<family>/) reads
 the split's validation faces, each wearing one occlusion drawn for it (which one and how, seeded by
 the face's name), and is scored by the mean accuracy of sex, race and age bucket.
@@ -164,24 +164,33 @@ def best_reader(cands: list[Reader], scores: dict[str, float]) -> Reader | None:
     return max(scored, key=lambda r: (scores[r.attacker], r.attacker)) if scored else None
 
 
-WHY = "best mean accuracy of sex, race and age bucket on the split's validation faces, each wearing a random occlusion"
+WHY = (
+    "the adaptive attacker (trained on occluders) with the best mean accuracy of sex, race and age bucket on "
+    "the split's validation faces, each wearing a random occlusion; every masked-face attacker's score is recorded"
+)
 
 
 def choose_occluded(run: str | os.PathLike, cfg: dict, split: str, seed: int = 0) -> dict[str, Any] | None:
-    """readers.json's role ``occluded``: the best reader of occluded faces among every masked-face
-    attacker (adaptive or not), or None when the run has none."""
+    """readers.json's role ``occluded``: the best reader of occluded faces among the adaptive attackers,
+    every masked-face attacker scored the same way beside it (``candidates``; ``best_overall`` names a
+    naive one that scored higher), or None when the run has no adaptive attacker: ``maskprivacy protect``
+    then says plainly that its reader never saw an occlusion."""
     from maskprivacy.masking.occluders import OCCLUSIONS
 
     run = Path(run)
     cands = readers(run, split)
-    if not cands:
+    if not any(r.adaptive for r in cands):
         return None
     val = occluded_val_scores(run, cfg, split, list(OCCLUSIONS), seed)
-    b = best_reader(cands, val["scores"])
+    b = best_reader([r for r in cands if r.adaptive], val["scores"])
     if b is None:
         return None
-    return {
+    out = {
         **b.describe(run),
         "why": WHY,
         "candidates": {r.describe(run)["name"]: val["scores"].get(r.attacker) for r in cands},
     }
+    top = best_reader(cands, val["scores"])
+    if top is not None and top != b:
+        out["best_overall"] = {**top.describe(run), "score": val["scores"][top.attacker]}
+    return out

@@ -188,7 +188,8 @@ def test_protection_stage_reads_every_occlusion_with_the_naive_and_the_adaptive_
     # the reader of occluded faces, chosen on occluded validation faces, is the one protect reads with
     chosen = json.loads((smoke_run / "readers.json").read_text())["roles"]["occluded"]
     assert chosen["name"] in chosen["candidates"] and (smoke_run / chosen["model"]).is_file()
-    assert any("adaptive" in n for n in chosen["candidates"])
+    assert chosen["condition"] == "adaptive" and chosen["attacker"] == roles["adaptive"]["attacker"]
+    assert {"masked_uniform", "robust_uniform", "adaptive_uniform"} <= set(chosen["candidates"])
     assert ModelSet(smoke_run).name("adaptive") == chosen["name"]
 
 
