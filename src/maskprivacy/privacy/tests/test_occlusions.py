@@ -22,3 +22,18 @@ def test_a_face_wears_the_same_occlusion_whatever_faces_come_with_it():
     whole = random_occlusions(occl, keys, seed=0)
     assert np.array_equal(random_occlusions(occl, keys[10:20], seed=0), whole[10:20])
     assert set(whole) == {0, 1, 2}  # every occlusion is worn by some face
+
+
+def test_no_occluded_reader_without_an_adaptive_attacker_or_faces_to_score_it_on(tmp_path):
+    import shutil
+
+    from maskprivacy.analysis.demo_run import make_demo_run
+    from maskprivacy.layout import RunLayout
+    from maskprivacy.privacy.occluded_readers import choose_occluded, readers
+
+    run = make_demo_run(tmp_path / "run", input_size=32)
+    assert choose_occluded(run, {"seed": 0}, "uniform") is None  # protect then says its reader is naive
+    layout = RunLayout(run)
+    shutil.copytree(layout.train_dir("masked", "uniform"), layout.train_dir("adaptive", "uniform"))
+    assert [r.attacker for r in readers(run, "uniform") if r.adaptive] == ["cnn_adaptive"]
+    assert choose_occluded(run, {"seed": 0}, "uniform") is None  # no cache in the profile: nothing to score on
