@@ -16,7 +16,7 @@ beside the figures, and this process's CPU time next to the wall time (on a shar
 per CPU-second is what the work costs; wall-clock figures also count the time other jobs held the
 cores).
 
-    python scripts/bench_analyze.py                 # ~2 minutes on 2 cores
+    python scripts/bench_analyze.py                 # a few minutes on 2 cores
 """
 
 from __future__ import annotations

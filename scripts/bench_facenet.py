@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark: the face-network attacker's trade-offs (input size, frozen layers, cached features).
 
-Issue 13 asks for the input size, what to freeze and whether to cache frozen features to be chosen by
+The input size, what to freeze and whether to cache frozen features are profile choices, made by
 measurement. This script trains each candidate with the repository's own pipeline (the facenet
 section of a profile, ``training.pipeline.finetune`` + ``evaluate_attacker``) on the same subset of
 masked faces (``--limit`` faces drawn with a fixed seed from a masking run, not the first by name,

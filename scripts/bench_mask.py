@@ -118,7 +118,7 @@ def main() -> None:
         if len(sample) >= args.sample:
             break
     t_paper, paper_pts, faces = paper_recipe(sample, out / "paper")
-    get_batch_predictor()  # parse dlib's model into the cache once (~10 s), before any clock starts
+    get_batch_predictor()  # parse dlib's model into the cache once (seconds), before any clock starts
 
     # 2. the whole dataset through `maskprivacy mask` (fast path, all cores). CPU seconds are
     # recorded too: on a shared machine, wall time alone says more about the neighbours than the code.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark: does the self-supervised stage (MoCo v2) earn its time? (issue 13 item 6)
+"""Benchmark: does the self-supervised stage (MoCo v2) earn its time?
 
 The CNN attacker of the cpu profile pretrains MoCo v2 for one epoch at 48 px, then fine-tunes the
 four heads. This script trains, with the repository's own pipeline (``training.pipeline.pretrain``,

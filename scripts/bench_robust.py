@@ -9,8 +9,8 @@ figures hold on a shared machine. The wall-time estimate divides the training CP
 threads (perfect scaling: training can only be slower, so the robust/masked ratio printed is an
 upper bound). From the profile's epochs and sizes it prints the robust stage's training time as a
 fraction of the masked attacker's fine-tuning (the masked stage also pretrains and evaluates, so the
-fraction of the whole masked stage is lower still). The issue's budget: the robust stage at most
-~75% of the masked training stage.
+fraction of the whole masked stage is lower still). The budget it is held to: the robust stage
+at most ~75% of the masked training stage.
 
     python scripts/bench_robust.py                    # the cpu profile
     python scripts/bench_robust.py --profile gpu --steps 2

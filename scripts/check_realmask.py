@@ -86,13 +86,14 @@ def eye_geometry(c: np.ndarray) -> tuple[float, float, float]:
 def _print_summary(args: argparse.Namespace, labels: Path) -> None:
     from maskprivacy.analysis.evaluate import per_class_text, realmask_summary
     from maskprivacy.analysis.mask_decision import decision_counts
+    from maskprivacy.data.photo_labels import PHOTO_CLASS_TASKS
 
     d = realmask_summary(args.run, args.data, labels, split=args.split, detector=args.detector)
     print(f"\n== attackers on real masks: {args.run} ({args.split} split); {d['population']}")
     width = max(map(len, d["attackers"]), default=0)
     for name, a in d["attackers"].items():
         parts = []
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             if task in a and a[task]["accuracy"] is not None:
                 m = a[task]
                 parts.append(

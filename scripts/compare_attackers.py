@@ -18,7 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from maskprivacy.privacy.runs import TASK_COLUMNS, read_predictions, task_score
+from maskprivacy.bootstrap import N_RESAMPLES
+from maskprivacy.privacy.discovery import TASK_COLUMNS, read_predictions, task_score
 from maskprivacy.privacy.significance import figure_intervals, paired_tests
 from maskprivacy.provenance import git_commit, machine_line
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("a", type=Path, help="first attacker folder (holds predictions.csv)")
     p.add_argument("b", type=Path, help="second attacker folder, same test faces")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--n-boot", type=int, default=N_RESAMPLES, help="bootstrap resamples (default %(default)s)")
     args = p.parse_args(argv)
     a, b = _read(args.a), _read(args.b)
     ia, ib = figure_intervals(a, n_boot=args.n_boot), figure_intervals(b, n_boot=args.n_boot)

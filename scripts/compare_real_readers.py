@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, RunLayout
+from maskprivacy.tasks import CLASS_TASKS
 from maskprivacy.training.runtime import family_roots
 
 
@@ -50,7 +51,7 @@ def rows(run: Path, split: str) -> list[list[str]]:
             out.append(
                 [
                     f"{run.name}:{name}" + (" (chosen)" if name == chosen else ""),
-                    "/".join(_pct(m[t]["accuracy"]) for t in ("sex", "race", "age_bucket")),
+                    "/".join(_pct(m[t]["accuracy"]) for t in CLASS_TASKS),
                     _ci(vs.get("balanced_accuracy"), vs.get("balanced_ci")),
                     _ci(vs.get("auc"), vs.get("auc_ci"), pct=False),
                     _ci((v.get("race") or {}).get("accuracy"), (v.get("race") or {}).get("ci")),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskprivacy.bootstrap import N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.layout import RunLayout
 from maskprivacy.provenance import git_commit, machine_line
 
@@ -46,13 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("model_b", type=Path, help="model.pt of attacker B")
     ap.add_argument("--split", default="uniform", choices=("uniform", "random"))
     ap.add_argument("--seed", type=int, default=0, help="mask seed (the styles stage's: 0)")
-    ap.add_argument("--n-boot", type=int, default=2000)
+    ap.add_argument("--n-boot", type=int, default=N_RESAMPLES)
     args = ap.parse_args(argv)
 
     from maskprivacy.masking.random_masks import mask_style_batch
     from maskprivacy.masking.styles.table import style_names
     from maskprivacy.models.predictor import Predictor
-    from maskprivacy.privacy.pvi import bootstrap_means, percentile_interval
     from maskprivacy.training import cache as cache_mod
     from maskprivacy.training.pipeline import split_rows
 
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         line = "".join(f" {cells[k][j]:9.2f}" if j == 3 else f" {cells[k][j]:9.3f}" for j in range(4) for k in range(2))
         print(f"{style:10s}{line}", flush=True)
     diff = (np.stack(scores[1]) - np.stack(scores[0])).mean(0)  # per face, B - A averaged over styles
-    boot = bootstrap_means(diff, n_boot=args.n_boot, seed=0)  # faces resampled, every measure alike
+    boot = resampled_means(diff, n_boot=args.n_boot, seed=0)  # faces resampled, every measure alike
     for j, m in enumerate(MEASURES):
         lo, hi = percentile_interval(boot[:, j], 0.95)
         print(f"every style, B - A, {m}: {diff[:, j].mean():+.4f} [95% {lo:+.4f}, {hi:+.4f}] (faces resampled)")

@@ -36,7 +36,7 @@ whether the server survived. Exit status 1 when
 the server died, answered any 5xx other than "503 busy" with a Retry-After header, or answered a
 kind of request with a code that kind should never get; 0 otherwise.
 
-    python scripts/load_serve.py                          # 300 requests, 8 at a time (~5 min on 2 cores)
+    python scripts/load_serve.py                          # 300 requests, 8 at a time (minutes on 2 cores)
     python scripts/load_serve.py --requests 60 --concurrency 4
 """
 

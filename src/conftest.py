@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 import struct
@@ -22,6 +21,7 @@ import pytest
 from PIL import Image
 
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES, age_to_bucket
+from maskprivacy.records import AttackerMetrics, AttackerRecord, write_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MASKPRIVACY_SHARED", REPO.parent / "shared"))
@@ -325,7 +325,8 @@ def make_fake_run(
     figures: bool = True,
     confusion_png: bool = True,
 ) -> Path:
-    """Write a fake run under ``root``; return it. cnn in train/<cond>_<split>, dlib in train/dlib_<cond>_<split>."""
+    """Write a fake run under ``root``; return it. cnn in train/<cond>_<split>, dlib in train/dlib_<cond>_<split>;
+    each folder's metrics.json holds its attacker record."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     for split in splits:
@@ -340,7 +341,8 @@ def make_fake_run(
             d = root / "train" / (f"{cond}_{split}" if attacker == "cnn" else f"{attacker}_{cond}_{split}")
             rows = fake_predictions(test, flip, noise, rng)
             write_predictions(d / "predictions.csv", rows)
-            (d / "metrics.json").write_text(json.dumps(metrics_from_rows(rows)))
+            record = AttackerRecord(name=attacker, family=attacker, trained_on=cond, split=split)
+            write_metrics(d, AttackerMetrics(attacker=record, **metrics_from_rows(rows)))
             if confusion_png:
                 for task in CLASS_NAMES:
                     (d / f"confusion_{task}.png").write_bytes(tiny_png((10, 20, 30)))

@@ -30,9 +30,13 @@ __all__ = [
     "TRAIN_CONDITIONS",
     "SPLITS",
     "PARTS",
+    "METRICS",
+    "MODEL",
     "PREDICTIONS",
     "VAL_PREDICTIONS",
+    "AttackerFolder",
     "RunLayout",
+    "scored_on",
     "check_choice",
 ]
 
@@ -54,10 +58,51 @@ TRAIN_CONDITIONS: tuple[str, ...] = (*CONDITIONS, ROBUST)
 SPLITS: tuple[str, ...] = ("uniform", "random")
 #: The parts of a split.
 PARTS: tuple[str, ...] = ("train", "val", "test")
-#: An attacker folder's predictions on its split's test faces, and on its validation faces (what an
-#: ensemble of attackers is fitted on; never the test faces).
+#: The files of an attacker folder (:class:`AttackerFolder`): its record and test metrics
+#: (``maskprivacy.records``), its trained bundle, its predictions on its split's test faces, and on
+#: its validation faces (what an ensemble of attackers is fitted on; never the test faces).
+METRICS = "metrics.json"
+MODEL = "model.pt"
 PREDICTIONS = "predictions.csv"
 VAL_PREDICTIONS = "val_predictions.csv"
+
+
+def scored_on(trained_on: str) -> str:
+    """The faces a model trained on ``trained_on`` is tested on: the mask-robust, real-mask and
+    adaptive attackers read the paper's mask "a" exactly like the masked one (same faces, same pixels)."""
+    return "masked" if trained_on in MASKED_FACE_CONDITIONS else trained_on
+
+
+@dataclass(frozen=True)
+class AttackerFolder:
+    """The files of one attacker folder; each name is spelled here once."""
+
+    path: Path
+
+    @property
+    def metrics(self) -> Path:
+        """The attacker's record and test metrics (``maskprivacy.records.write_metrics``)."""
+        return self.path / METRICS
+
+    @property
+    def model(self) -> Path:
+        """The multi-task bundle (``models.predictor.Predictor``)."""
+        return self.path / MODEL
+
+    def task_model(self, task: str) -> Path:
+        """One task's bundle of the per-task approach."""
+        return self.path / f"{Path(MODEL).stem}_{task}{Path(MODEL).suffix}"
+
+    @property
+    def predictions(self) -> Path:
+        return self.path / PREDICTIONS
+
+    @property
+    def val_predictions(self) -> Path:
+        return self.path / VAL_PREDICTIONS
+
+    def confusion_png(self, task: str) -> Path:
+        return self.path / f"confusion_{task}.png"
 
 
 def check_choice(what: str, value: str, choices: Iterable[str]) -> str:
@@ -80,9 +125,27 @@ class RunLayout:
 
     # masking, data and splits ----------------------------------------------------------------
     @property
-    def masks(self) -> Path:
+    def data(self) -> Path:
+        """What ``reproduce`` found in the data: manifest.csv, counts.json."""
+        return self.root / "data"
+
+    @property
+    def manifest_csv(self) -> Path:
+        return self.data / "manifest.csv"
+
+    @property
+    def counts_json(self) -> Path:
+        return self.data / "counts.json"
+
+    @property
+    def reproduce_json(self) -> Path:
+        """The settings ``reproduce`` made the run with (a resumed run must use the same)."""
+        return self.root / "reproduce.json"
+
+    @property
+    def mask(self) -> Path:
         """The masking run (``maskprivacy mask --out``) that reproduce makes."""
-        return self.root / "masks"
+        return self.root / "mask"
 
     @property
     def splits(self) -> Path:
@@ -122,9 +185,18 @@ class RunLayout:
     def train(self) -> Path:
         return self.root / "train"
 
-    def train_dir(self, condition: str, split: str) -> Path:
+    def train_dir(self, trained_on: str, split: str) -> Path:
         """One CNN attacker: metrics.json, predictions.csv, confusion PNGs, model.pt."""
-        return self.train / f"{condition}_{split}"
+        return self.train / f"{trained_on}_{split}"
+
+    def attacker(self, trained_on: str, split: str, approach: str = "multitask") -> AttackerFolder:
+        """A trained network's folder: the multi-task one, or its per-task networks in ``per_task/``."""
+        d = self.train_dir(trained_on, split)
+        return AttackerFolder(d if approach == "multitask" else d / approach)
+
+    def ensemble(self, test_faces: str, split: str) -> AttackerFolder:
+        """The ensemble attacker of one kind of test faces and split (``privacy.ensemble``)."""
+        return AttackerFolder(self.train / f"ensemble_{test_faces}_{split}")
 
     def family_run(self, family: str) -> "RunLayout":
         """Another attacker family's own run folder (e.g. RUN/facenet/), laid out like this one."""
@@ -141,9 +213,14 @@ class RunLayout:
         found = [p for p in d.glob("seed_*") if p.is_dir() and p.name[5:].isdigit()] if d.is_dir() else []
         return [RunLayout(p) for p in sorted(found, key=lambda p: int(p.name[5:]))]
 
-    def dlib_dir(self, condition: str, split: str) -> Path:
+    @property
+    def dlib_cache(self) -> Path:
+        """The dlib-descriptor attacker's face descriptors, computed once for every split."""
+        return self.root / "dlib_cache"
+
+    def dlib_dir(self, trained_on: str, split: str) -> Path:
         """One dlib-descriptor attacker (``training.dlib_attacker``)."""
-        return self.root / f"dlib_{condition}_{split}"
+        return self.root / f"dlib_{trained_on}_{split}"
 
     @property
     def mask_detector_dir(self) -> Path:
@@ -152,12 +229,20 @@ class RunLayout:
 
     @property
     def mask_detector(self) -> Path:
-        return self.mask_detector_dir / "model.pt"
+        return AttackerFolder(self.mask_detector_dir).model
+
+    @property
+    def mask_detector_metrics(self) -> Path:
+        return AttackerFolder(self.mask_detector_dir).metrics
 
     # analysis and report ---------------------------------------------------------------------
     @property
     def figures(self) -> Path:
         return self.root / "figures"
+
+    def figure(self, name: str) -> Path:
+        """One of the run's figures: ``pipeline``, ``distributions``, ``styles``."""
+        return self.figures / f"{name}.png"
 
     @property
     def stages_json(self) -> Path:
@@ -181,6 +266,11 @@ class RunLayout:
         """The protection stage's reusable work: validation scores of the readers of occluded faces."""
         return self.root / "occlusions"
 
+    def occluded_val_json(self, split: str) -> Path:
+        """Every masked-face attacker's score on ``split``'s occluded validation faces
+        (privacy/occluded_readers.py), with the models it came from."""
+        return self.occlusions_dir / f"val_{split}.json"
+
     @property
     def pvi_json(self) -> Path:
         return self.root / "pvi.json"
@@ -188,3 +278,11 @@ class RunLayout:
     @property
     def results_json(self) -> Path:
         return self.root / "results.json"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"

@@ -2,7 +2,7 @@
 
 Forking a process that already runs threads (OpenCV's and PyTorch's thread pools, tqdm's monitor,
 MediaPipe's) can deadlock the child on a lock some thread held at fork time: a masking run inside a
-test session hung exactly so. ``forkserver`` forks workers from a clean single-threaded server
+pytest run hung exactly so. ``forkserver`` forks workers from a clean single-threaded server
 instead, and ``spawn`` is the fallback where it does not exist (Windows, macOS defaults).
 """
 

@@ -1,8 +1,8 @@
 """Where a figure came from: the commit of the code and the machine that produced it.
 
-Every metrics file and benchmark records both, in one shape, because the brief's rule is that a
-number without its commit and machine is not a result (and the same training ran 3.5x faster on one
-2-core machine than on another).
+Every metrics file and benchmark records both, in one shape, because a number without its commit
+and machine is not a result (the same training can run several times faster on one 2-core machine
+than on another).
 """
 
 from __future__ import annotations

@@ -34,16 +34,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import ADAPTIVE, CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
-from maskprivacy.privacy.ensemble import ensemble_dir
+from maskprivacy.bootstrap import N_RESAMPLES
+from maskprivacy.layout import ADAPTIVE, CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout, scored_on
 from maskprivacy.training.config import FAMILY_DESCRIPTIONS
 
 # What the profiles mean for the stages outside training (training reads its own YAML profile).
 # dlib_n_train 0: the dlib-descriptor attacker fits its heads on every face of the train part.
 PROFILE_EXTRAS: dict[str, dict[str, Any]] = {
     "smoke": {"dlib_n_train": 0, "pvi_boot": 200},
-    "cpu": {"dlib_n_train": 0, "pvi_boot": 2000},
-    "gpu": {"dlib_n_train": 0, "pvi_boot": 2000},
+    "cpu": {"dlib_n_train": 0, "pvi_boot": N_RESAMPLES},
+    "gpu": {"dlib_n_train": 0, "pvi_boot": N_RESAMPLES},
 }
 
 
@@ -71,7 +71,7 @@ class Context:
 
     @property
     def mask_dir(self) -> Path:
-        return self.run / "mask"
+        return RunLayout(self.run).mask
 
 
 @dataclass
@@ -89,10 +89,10 @@ def _inspect(ctx: Context) -> None:
     m = build_manifest(ctx.data)
     if not m.ok:
         raise ValueError(f"no labelled image in {ctx.data}: is it UTKFace (names age_sex_race_datetime)?")
-    m.write_csv(ctx.run / "data" / "manifest.csv")
+    m.write_csv(RunLayout(ctx.run).manifest_csv)
     c = m.counts()
     write_json(
-        ctx.run / "data" / "counts.json",
+        RunLayout(ctx.run).counts_json,
         {"files": len(m.rows), "labelled": len(m.ok), **{k: dict(v) for k, v in c.items()}},
     )
 
@@ -117,15 +117,15 @@ def _figures(ctx: Context) -> None:
     from maskprivacy.data.sources import iter_source
     from maskprivacy.report.figures import distributions_figure, pipeline_figure
 
-    with (ctx.run / "data" / "manifest.csv").open() as f:
+    with RunLayout(ctx.run).manifest_csv.open() as f:
         rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
-    distributions_figure(rows, RunLayout(ctx.run).figures / "distributions.png")
+    distributions_figure(rows, RunLayout(ctx.run).figure("distributions"))
     with (ctx.mask_dir / "report.csv").open() as f:
         ok = sorted(r["name"] for r in csv.DictReader(f) if r["status"] == "ok")
     want = set(ok[len(ok) // 2 : len(ok) // 2 + 50])  # a stable choice, not the first file
     for item in iter_source(ctx.data):
         if item.name in want:
-            pipeline_figure(item.data, RunLayout(ctx.run).figures / "pipeline.png", style=ctx.style, color=ctx.color)
+            pipeline_figure(item.data, RunLayout(ctx.run).figure("pipeline"), style=ctx.style, color=ctx.color)
             return
 
 
@@ -235,7 +235,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
             return
         frun = RunLayout(ctx.run).family_run(family).root
         tp.check_run_config(frun, cfg)
-        derived = condition in (ROBUST, REAL, ADAPTIVE)  # trained on the unmasked cache, tested on the masked one
+        derived = scored_on(condition) != condition  # trained on the unmasked cache, tested on the masked one
         tp.prepare_cache(cfg, ctx.data, ctx.mask_dir, frun, CONDITIONS if derived else (condition,))
         fsplits = RunLayout(frun).splits
         fsplits.mkdir(parents=True, exist_ok=True)
@@ -265,7 +265,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
 def _family_outputs(family: str, condition: str) -> Callable[[Context], list[Path]]:
     def outputs(ctx: Context) -> list[Path]:
         fl = RunLayout(ctx.run).family_run(family)
-        return [fl.train_dir(condition, s) / "metrics.json" for s in SPLITS]
+        return [fl.attacker(condition, s).metrics for s in SPLITS]
 
     return outputs
 
@@ -354,7 +354,7 @@ def _ensemble(ctx: Context) -> None:
     for cfg, run in runs:
         for condition in TRAIN_CONDITIONS:
             for split in SPLITS:
-                if (RunLayout(run).train_dir(condition, split) / "metrics.json").is_file():
+                if RunLayout(run).attacker(condition, split).metrics.is_file():
                     tp.evaluate_attacker(cfg, run, condition, split)
     for c, by_split in fit_ensembles(ctx.run, seed=ctx.seed).items():
         for s, m in by_split.items():
@@ -375,7 +375,7 @@ def _styles(ctx: Context) -> None:
         batch_size=int(ctx.cfg["eval"]["batch_size"]),
     )
     write_styles(ctx.run, res)
-    styles_figure(res, RunLayout(ctx.run).figures / "styles.png")
+    styles_figure(res, RunLayout(ctx.run).figure("styles"))
     print(
         f"[styles] best {res['best']}, worst {res['worst']} (strongest attacker's PVI), {res['wall_s']:.0f} s",
         flush=True,
@@ -389,7 +389,7 @@ def _protection(ctx: Context) -> None:
 
     res = protection_by_occlusion(ctx.run, ctx.cfg, "uniform", seed=ctx.seed, n_boot=int(ctx.extras["pvi_boot"]))
     write_occlusions(ctx.run, res)
-    frontier_figure(res, RunLayout(ctx.run).figures / "occlusions.png")
+    frontier_figure(res, RunLayout(ctx.run).figure("occlusions"))
     best = res.get("best") or {}
     print(
         f"[protection] {len(res['occlusions'])} rows x {', '.join(res['attackers'])}; best against the adaptive "
@@ -413,7 +413,7 @@ def _realmask(ctx: Context) -> None:
         seed=ctx.seed,
         progress=ctx.progress,
     )
-    write_json(ctx.run / "realmask.json", d)
+    write_json(RunLayout(ctx.run).realmask_json, d)
 
 
 def _pvi(ctx: Context) -> None:
@@ -428,7 +428,7 @@ def _report(ctx: Context) -> None:
     from maskprivacy.report.results import write_results
 
     pvi = json.loads(RunLayout(ctx.run).pvi_json.read_text()) if RunLayout(ctx.run).pvi_json.is_file() else None
-    counts = ctx.run / "data" / "counts.json"
+    counts = RunLayout(ctx.run).counts_json
     extra = {
         "profile": ctx.profile,
         "data": str(ctx.data),
@@ -439,30 +439,38 @@ def _report(ctx: Context) -> None:
     render_report(ctx.run)
 
 
-def _p(*parts: str) -> Callable[[Context], list[Path]]:
-    return lambda ctx: [ctx.run / p for p in parts]
+def _p(*paths: Callable[[RunLayout], Path]) -> Callable[[Context], list[Path]]:
+    """A stage's outputs, each given as where it lies in the run folder (:class:`RunLayout`)."""
+    return lambda ctx: [p(RunLayout(ctx.run)) for p in paths]
 
 
 STAGES: list[Stage] = [
-    Stage("inspect", _inspect, _p("data"), "labels from names, counts, problems"),
-    Stage("mask", _mask, _p("mask"), "localise, 68 key points, draw the mask"),
+    Stage("inspect", _inspect, _p(lambda r: r.data), "labels from names, counts, problems"),
+    Stage("mask", _mask, _p(lambda r: r.mask), "localise, 68 key points, draw the mask"),
     Stage(
         "figures",
         _figures,
-        _p("figures/pipeline.png", "figures/distributions.png"),
+        _p(lambda r: r.figure("pipeline"), lambda r: r.figure("distributions")),
         "pipeline and distribution figures",
     ),
-    Stage("cache", _cache, _p("cache"), "decode and resize once (masked and unmasked)"),
-    Stage("splits", _splits, _p("splits"), "random and uniform splits"),
+    Stage("cache", _cache, _p(lambda r: r.cache), "decode and resize once (masked and unmasked)"),
+    Stage("splits", _splits, _p(lambda r: r.splits), "random and uniform splits"),
     Stage(
         "mask_detector",
         _mask_detector,
-        _p("mask_detector"),
+        _p(lambda r: r.mask_detector_dir),
         "the masked-or-bare detector for real photos: bare train faces against random masks",
     ),
-    Stage("pretrain_masked", _pretrain("masked"), _p("pretrain/masked"), "MoCo v2 on masked train faces"),
+    Stage(
+        "pretrain_masked", _pretrain("masked"), _p(lambda r: r.pretrain_dir("masked")), "MoCo v2 on masked train faces"
+    ),
     *[
-        Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
+        Stage(
+            f"train_{c}_{s}",
+            _train(c, s),
+            _p(lambda r, c=c, s=s: r.train_dir(c, s)),
+            f"fine-tune + evaluate, {c} faces, {s} split",
+        )
         for c in ("masked",)
         for s in SPLITS
     ],
@@ -470,7 +478,7 @@ STAGES: list[Stage] = [
         Stage(
             f"train_robust_{s}",
             _train_robust(s),
-            _p(f"train/robust_{s}"),
+            _p(lambda r, s=s: r.train_dir(ROBUST, s)),
             f"the mask-robust attacker ({s} split): random masks on unmasked faces, from the masked attacker",
         )
         for s in SPLITS
@@ -479,14 +487,24 @@ STAGES: list[Stage] = [
         Stage(
             f"train_adaptive_{s}",
             _train_adaptive(s),
-            _p(f"train/adaptive_{s}"),
+            _p(lambda r, s=s: r.train_dir(ADAPTIVE, s)),
             f"the adaptive attacker ({s} split): random occluders over random masks, from the mask-robust attacker",
         )
         for s in SPLITS
     ],
-    Stage("pretrain_unmasked", _pretrain("unmasked"), _p("pretrain/unmasked"), "MoCo v2 on unmasked train faces"),
+    Stage(
+        "pretrain_unmasked",
+        _pretrain("unmasked"),
+        _p(lambda r: r.pretrain_dir("unmasked")),
+        "MoCo v2 on unmasked train faces",
+    ),
     *[
-        Stage(f"train_{c}_{s}", _train(c, s), _p(f"train/{c}_{s}"), f"fine-tune + evaluate, {c} faces, {s} split")
+        Stage(
+            f"train_{c}_{s}",
+            _train(c, s),
+            _p(lambda r, c=c, s=s: r.train_dir(c, s)),
+            f"fine-tune + evaluate, {c} faces, {s} split",
+        )
         for c in ("unmasked",)
         for s in SPLITS
     ],
@@ -525,35 +543,40 @@ STAGES: list[Stage] = [
     Stage(
         "ensemble",
         _ensemble,
-        lambda ctx: [ensemble_dir(ctx.run, c, s) / "metrics.json" for c in CONDITIONS for s in SPLITS],
+        lambda ctx: [RunLayout(ctx.run).ensemble(c, s).metrics for c in CONDITIONS for s in SPLITS],
         "the ensemble attacker: every attacker's outputs combined, fitted on the validation faces",
     ),
     Stage(
         "styles",
         _styles,
-        _p("styles.json", "figures/styles.png"),
+        _p(lambda r: r.styles_json, lambda r: r.figure("styles")),
         "protection by mask style: every CNN attacker on the test faces wearing each style",
     ),
     Stage(
         "realmask",
         _realmask,
-        _p("realmask.json"),
+        _p(lambda r: r.realmask_json),
         "masked-face attackers on real masks (--real-masks DIR; a different population)",
     ),
     Stage(
         "protection",
         _protection,
-        _p("occlusions.json", "figures/occlusions.png"),
+        _p(lambda r: r.occlusions_json, lambda r: r.figure("occlusions")),
         "what would protect me: every occlusion against the naive and the adaptive attackers, same test faces",
     ),
     Stage(
         "readers",
         _readers,
-        _p("readers.json"),
+        _p(lambda r: r.readers_json),
         "which model analyze/evaluate/serve use per face (bare, digital mask, real mask), chosen on validation",
     ),
-    Stage("pvi", _pvi, _p("pvi.json"), "Privacy Vulnerability Index with bootstrap intervals"),
-    Stage("report", _report, _p("results.json", "report.md", "report.html"), "results.json, report.md, report.html"),
+    Stage("pvi", _pvi, _p(lambda r: r.pvi_json), "Privacy Vulnerability Index with bootstrap intervals"),
+    Stage(
+        "report",
+        _report,
+        _p(lambda r: r.results_json, lambda r: r.report_md, lambda r: r.report_html),
+        "results.json, report.md, report.html",
+    ),
 ]
 STAGE_NAMES = tuple(s.name for s in STAGES)
 #: What ``--seeds N`` repeats: the stages that train a network (their seed changes the result).
@@ -586,7 +609,7 @@ def _remove(paths: list[Path]) -> None:
 
 def _check_settings(run: Path, settings: dict) -> None:
     """Refuse to resume a run folder made with settings that change the numbers."""
-    p = run / "reproduce.json"
+    p = RunLayout(run).reproduce_json
     if p.is_file():
         old = json.loads(p.read_text())
         diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
@@ -746,5 +769,7 @@ def reproduce(
     report = STAGES[STAGE_NAMES.index("report")]
     refresh = bool(ran) and (not only or RunLayout(run).results_json.is_file())
     _run_stages(ctx, [report], None if refresh else only, {} if refresh else done)
-    print(f"== all stages: {time.perf_counter() - t_all:.0f} s this run; report: {run / 'report.html'}", flush=True)
+    print(
+        f"== all stages: {time.perf_counter() - t_all:.0f} s this run; report: {RunLayout(run).report_html}", flush=True
+    )
     return json.loads(RunLayout(run).results_json.read_text()) if RunLayout(run).results_json.is_file() else {}

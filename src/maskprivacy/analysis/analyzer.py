@@ -31,13 +31,14 @@ from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, age_to_bucket
 from maskprivacy.faces.align import resize_crop
 from maskprivacy.layout import ADAPTIVE, REAL, ROBUST, SPLITS, RunLayout
 from maskprivacy.masking.draw import check_style, draw_mask
+from maskprivacy.tasks import CLASS_TASKS
 
 DEFAULT_MODEL = os.environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 
 
 # Attackers a run may hold, by the faces they were trained on: bare faces, faces wearing the paper's
 # digital mask (type "a", white), faces wearing masks drawn from many styles ("mask-robust"), and those
-# plus real photos of masked faces ("real-mask").
+# plus real photos of masked faces ("real-mask"), and faces wearing occluders over masks ("adaptive").
 READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL, ADAPTIVE)
 REAL_MASK_READERS = ("auto", "masked", "robust", "real", ADAPTIVE)
 #: The roles of the readers a run chooses on validation (RUN/readers.json, analysis/reader_choice.py):
@@ -177,6 +178,8 @@ class ModelSet:
             self.predictors = {}
             loaded: dict[str, Any] = {}  # one model may be chosen for two roles: load it once
             for role, r in roles.items():
+                if role not in ROLES:  # a role this version does not route faces to (a newer run's)
+                    continue
                 slot, what = ROLES[role]
                 if r["model"] not in loaded:
                     loaded[r["model"]] = Predictor.load(self.run / r["model"], device)
@@ -235,7 +238,7 @@ class ModelSet:
 def _reading(out: dict[str, np.ndarray], i: int, model: str) -> dict[str, Any]:
     """Row ``i`` of a predictor's output as labels, confidences and probabilities."""
     r: dict[str, Any] = {"model": model}
-    for t in ("sex", "race", "age_bucket"):
+    for t in CLASS_TASKS:
         if t in out:
             p = out[t][i].astype(float)
             k = int(np.argmax(p))
@@ -263,7 +266,7 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict
     if not before or not after:
         return None
     ch: dict[str, Any] = {}
-    for t in ("sex", "race", "age_bucket"):
+    for t in CLASS_TASKS:
         b, a = before.get(t), after.get(t)
         if not b or not a:
             continue

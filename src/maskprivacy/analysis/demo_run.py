@@ -56,7 +56,7 @@ def make_demo_run(
             masked=(cond != "unmasked"),
             device="cpu",
             info=info,
-        ).save(RunLayout(out).train_dir(cond, split) / "model.pt")
+        ).save(RunLayout(out).attacker(cond, split).model)
     return out
 
 

@@ -33,9 +33,24 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from maskprivacy.atomic import replacing
+from maskprivacy.bootstrap import (
+    LEVEL,
+    N_RESAMPLES,
+    cluster_totals,
+    percentile_interval,
+    resample_counts,
+    resampled_means,
+)
 from maskprivacy.data.labels import CLASS_NAMES, age_to_bucket
-from maskprivacy.data.photo_labels import LABEL_COLUMNS, LabelRow, person_of, read_labels  # noqa: F401 (re-exported)
+from maskprivacy.data.photo_labels import (  # noqa: F401 (re-exported)
+    LABEL_COLUMNS,
+    PHOTO_CLASS_TASKS,
+    LabelRow,
+    person_of,
+    read_labels,
+)
 from maskprivacy.faces.align import FRAMING_MOST, FRAMING_SOME, FRAMINGS, framing_of
+from maskprivacy.privacy.ensemble import mean_combiner
 
 
 @dataclass
@@ -301,19 +316,17 @@ def resampling_units(read: list[dict[str, Any]]) -> tuple[list[str], dict[str, i
 
 
 def accuracy_with_ci(
-    rows: list[dict[str, Any]], task: str, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    rows: list[dict[str, Any]], task: str, n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
     """Accuracy and balanced accuracy of ``task`` over the read rows, with bootstrap intervals.
 
     Photos of one person are not independent (realmask-dev has 2-3 photos per person and condition),
     so when every path names its person (:func:`person_of`) people are resampled, not photos: the
     interval then reflects how many people were seen. Each resample uses the same people for both
-    figures (:func:`maskprivacy.privacy.pvi.bootstrap_means` on per-person sums; a ratio of means is
-    a ratio of sums). Percentile intervals at ``level``; ``ci`` is the accuracy's, ``balanced_ci`` the
+    figures (:func:`maskprivacy.bootstrap.cluster_totals` per person, then
+    :func:`~maskprivacy.bootstrap.resampled_means` of the totals; a ratio of means is a ratio of sums). Percentile intervals at ``level``; ``ci`` is the accuracy's, ``balanced_ci`` the
     balanced accuracy's.
     """
-    from maskprivacy.privacy.pvi import bootstrap_means, percentile_interval
-
     names = CLASS_NAMES[task]
     truth = f"{task}_true"
     read = [r for r in rows if r["found"] == 1 and r[truth] is not None and r[f"{task}_pred"] is not None]
@@ -328,14 +341,11 @@ def accuracy_with_ci(
         }
     keys, index, by_person = resampling_units(read)
     k = len(names)
-    sums = np.zeros((len(index), 2 + 2 * k))  # photos, hits, then per class: photos, hits
-    for key, r in zip(keys, read):
-        y, hit = int(r[truth]), float(r[truth] == r[f"{task}_pred"])
-        g = index[key]
-        sums[g, 0] += 1
-        sums[g, 1] += hit
-        sums[g, 2 + y] += 1
-        sums[g, 2 + k + y] += hit
+    y = np.array([int(r[truth]) for r in read])
+    hit = np.array([float(r[truth] == r[f"{task}_pred"]) for r in read])
+    onehot = (y[:, None] == np.arange(k)[None, :]).astype(float)
+    # per unit (first-seen order, as ``index``): photos, hits, then per class: photos, hits
+    sums, _ = cluster_totals(np.column_stack([np.ones(len(read)), hit, onehot, hit[:, None] * onehot]), keys)
 
     present = sums[:, 2 : 2 + k].sum(0) > 0  # classes with photos; a resample that lacks one skips it
 
@@ -348,7 +358,7 @@ def accuracy_with_ci(
 
     total = sums.sum(0)
     acc, bal = figures(total)
-    b_acc, b_bal = figures(bootstrap_means(sums, n_boot=n_boot, seed=seed))
+    b_acc, b_bal = figures(resampled_means(sums, n_boot=n_boot, seed=seed))
     # Per class: how many photos (and, when names say who is who, people) it has and its accuracy;
     # on a skewed set (realmask-dev: 5 women behind masks) balanced accuracy hangs on a few people.
     per_class: dict[str, dict[str, Any]] = {}
@@ -388,7 +398,7 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.nd
 
 
 def auc_with_ci(
-    rows: list[dict[str, Any]], task: str = "sex", n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    rows: list[dict[str, Any]], task: str = "sex", n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, Any]:
     """ROC AUC of a two-class ``task`` from the rows' probability of its second class, with a
     bootstrap interval (people resampled when every path names its person, as :func:`accuracy_with_ci`).
@@ -399,8 +409,6 @@ def auc_with_ci(
     the threshold with a few labelled photos of its own would read. ``auc`` is None when the read rows
     lack either class or the probabilities.
     """
-    from maskprivacy.privacy.pvi import bootstrap_counts, percentile_interval
-
     names = CLASS_NAMES[task]
     if len(names) != 2:
         raise ValueError(f"AUC needs a two-class task, {task!r} has {len(names)} classes")
@@ -416,7 +424,7 @@ def auc_with_ci(
     if n_boot <= 0:
         return {"auc": auc, "auc_ci": [None, None]}
     # the resamples of accuracy_with_ci (the same seed draws the same people), as counts per person
-    boot = np.concatenate([weighted_auc(y, score, c[:, group]) for _, c in bootstrap_counts(len(index), n_boot, seed)])
+    boot = np.concatenate([weighted_auc(y, score, c[:, group]) for _, c in resample_counts(len(index), n_boot, seed)])
     return {"auc": auc, "auc_ci": percentile_interval(boot, level)}
 
 
@@ -449,7 +457,7 @@ def framing_bounds() -> dict[str, str]:
 
 
 def by_framing(
-    rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    rows: list[dict[str, Any]], n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, dict[str, Any]]:
     """The read rows' sex and race figures per framing bucket (:func:`~maskprivacy.faces.align.framing_of`
     of each row's ``beyond_frame``), every bucket present even when empty.
@@ -465,7 +473,7 @@ def by_framing(
     for bucket in FRAMINGS:
         sub = [r for r in read if framing_of(float(r["beyond_frame"])) == bucket]
         d: dict[str, Any] = {"n": len(sub)}
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             if any(r[f"{task}_true"] is not None for r in rows):
                 d[task] = accuracy_with_ci(sub, task, n_boot, seed, level)
         if "sex" in d:
@@ -474,7 +482,9 @@ def by_framing(
     return out
 
 
-def framing_block(rows: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+def framing_block(
+    rows: list[dict[str, Any]], n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
+) -> dict[str, Any]:
     """``evaluate``'s framing figures: the buckets in words, :func:`by_framing` over every face read
     (``all_faces``) and over the faces read as already wearing a mask (``already_masked``), where the
     framing matters most."""
@@ -543,14 +553,13 @@ def mean_reading(results: list[EvalResult]) -> EvalResult:
     rows = []
     for path in common:
         row = dict(read[0][path], model="mean of " + ", ".join(sorted({d[path]["model"] for d in read})))
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             cols = [f"{task}_prob_{n}" for n in CLASS_NAMES[task]]
-            probs = np.array([[d[path][c] if d[path][c] is not None else np.nan for c in cols] for d in read])
-            mean = probs.mean(axis=0)
+            mean = mean_combiner([[d[path][c] if d[path][c] is not None else np.nan for c in cols] for d in read])
             row[task + "_pred"] = None if np.isnan(mean).any() else int(np.argmax(mean))
             row.update({c: None if np.isnan(v) else float(v) for c, v in zip(cols, mean)})
         ages = [d[path]["age_pred"] for d in read]
-        row["age_pred"] = None if None in ages else float(np.mean(ages))
+        row["age_pred"] = None if None in ages else float(mean_combiner(ages))
         rows.append(row)
     missing = sorted({r["path"] for res in results for r in res.rows} - set(common))
     return EvalResult(n=first.n, faces_found=len(common), metrics={}, not_found=missing, rows=rows)
@@ -565,9 +574,9 @@ def realmask_summary(
     labels_csv: str | os.PathLike,
     split: str = "uniform",
     detector: str = "auto",
-    n_boot: int = 2000,
+    n_boot: int = N_RESAMPLES,
     seed: int = 0,
-    level: float = 0.95,
+    level: float = LEVEL,
     progress: bool = False,
 ) -> dict[str, Any]:
     """The "real masks" row of a protection-by-style table: each masked-face attacker on real masks.
@@ -614,7 +623,7 @@ def realmask_summary(
 
     def entry(res: EvalResult, model: str, photos: str) -> dict[str, Any]:
         d: dict[str, Any] = {"model": model, "photos": photos}
-        for task in ("sex", "race"):
+        for task in PHOTO_CLASS_TASKS:
             if any(getattr(r, task) is not None for r in rows):
                 d[task] = accuracy_with_ci(res.rows, task, n_boot, seed, level)
         if "sex" in d:

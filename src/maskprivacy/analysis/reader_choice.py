@@ -29,15 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, RunLayout
 from maskprivacy.privacy.occluded_readers import choose_occluded
+from maskprivacy.records import attacker_name
+from maskprivacy.tasks import CLASS_TASKS
 
-UTK_TASKS = ("sex", "race", "age_bucket")
-
-
-def attacker_name(family: str, condition: str) -> str:
-    """``cnn``, ``cnn_robust``, ``facenet_real``...: the names results.json and the report use."""
-    return family if condition in ("masked", "unmasked") else f"{family}_{condition}"
+UTK_TASKS = CLASS_TASKS
 
 
 def candidates(run: str | os.PathLike, split: str, conditions: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -48,16 +45,17 @@ def candidates(run: str | os.PathLike, split: str, conditions: tuple[str, ...]) 
 
     for family, root in family_roots(run):
         for cond in conditions:
-            d = RunLayout(root).train_dir(cond, split)
-            if (d / "model.pt").is_file():
+            folder = RunLayout(root).attacker(cond, split)
+            d = folder.path
+            if folder.model.is_file():
                 out.append(
                     {
                         "attacker": attacker_name(family, cond),
                         "family": family,
                         "condition": cond,
-                        "model": (d / "model.pt").relative_to(run).as_posix(),
+                        "model": folder.model.relative_to(run).as_posix(),
                         "name": d.relative_to(run).as_posix().replace("train/", ""),
-                        "val": d / VAL_PREDICTIONS,
+                        "val": folder.val_predictions,
                     }
                 )
     return out

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from maskprivacy.tasks import CLASS_TASKS
+
 if TYPE_CHECKING:
     from maskprivacy.analysis.analyzer import FaceResult, PhotoResult
 
@@ -47,14 +49,8 @@ def reading_text(r: dict[str, Any] | None) -> str:
 def change_text(ch: dict[str, Any] | None) -> str:
     if not ch:
         return ""
-    changed = [
-        ("age group" if t == "age_bucket" else t) for t in ("sex", "race", "age_bucket") if t in ch and ch[t]["changed"]
-    ]
-    kept = [
-        ("age group" if t == "age_bucket" else t)
-        for t in ("sex", "race", "age_bucket")
-        if t in ch and not ch[t]["changed"]
-    ]
+    changed = [("age group" if t == "age_bucket" else t) for t in CLASS_TASKS if t in ch and ch[t]["changed"]]
+    kept = [("age group" if t == "age_bucket" else t) for t in CLASS_TASKS if t in ch and not ch[t]["changed"]]
     bits = []
     if changed:
         bits.append("the mask changed the reading of " + " and ".join(changed))

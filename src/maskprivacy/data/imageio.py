@@ -23,7 +23,7 @@ DEFAULT_MAX_PIXELS = 40_000_000
 # PNG whose real size their header does not state. Only these are ever opened.
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 # A progressive JPEG is decoded scan by scan, and each scan costs a pass over the whole image: a file
-# repeating one scan 10,000 times held a decoder for 27 s instead of 4 s. Encoders write about 10
+# repeating one scan 10,000 times held a decoder several times longer than the image needs. Encoders write about 10
 # scans (libjpeg's progressive default) and mozjpeg at most a few dozen; more is refused undecoded.
 MAX_JPEG_SCANS = 100
 
@@ -99,7 +99,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
                 "too_large", f"a JPEG of {scans:,} scans, over the limit of {MAX_JPEG_SCANS}; refused without decoding"
             )
     if im.format == "JPEG" and im.mode in ("RGB", "L") and data.rstrip(b"\x00")[-2:] == b"\xff\xd9":
-        # Fast path (libjpeg-turbo, ~2x PIL): a complete baseline JPEG. cv2 applies EXIF orientation
+        # Fast path (libjpeg-turbo, faster than PIL): a complete baseline JPEG. cv2 applies EXIF orientation
         # like the PIL path below; anything it cannot decode falls through to PIL's stricter decoder.
         import cv2
 

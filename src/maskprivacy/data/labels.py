@@ -11,22 +11,16 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-SEX_NAMES: tuple[str, ...] = ("male", "female")
-RACE_NAMES: tuple[str, ...] = ("White", "Black", "Asian", "Indian", "Others")
-# The paper's seven age buckets (inclusive bounds); the last one is open-ended.
-AGE_BUCKETS: tuple[tuple[int, int], ...] = (
-    (0, 3),
-    (4, 12),
-    (13, 19),
-    (20, 30),
-    (31, 45),
-    (46, 60),
-    (61, 200),
+# The tasks' class names and the age range are defined once, in maskprivacy.tasks; re-exported here,
+# where the labels are parsed.
+from maskprivacy.tasks import (  # noqa: F401
+    AGE_BUCKET_NAMES,
+    AGE_BUCKETS,
+    CLASS_NAMES,
+    MAX_AGE,
+    RACE_NAMES,
+    SEX_NAMES,
 )
-AGE_BUCKET_NAMES: tuple[str, ...] = ("0-3", "4-12", "13-19", "20-30", "31-45", "46-60", "61+")
-#: The class attributes and their class names, in the order the models output them.
-CLASS_NAMES: dict[str, tuple[str, ...]] = {"sex": SEX_NAMES, "race": RACE_NAMES, "age_bucket": AGE_BUCKET_NAMES}
-MAX_AGE = 116
 
 _NAME_RE = re.compile(r"^(?P<age>\d+)_(?P<sex>\d+)_(?P<race>\d+)_(?P<stamp>\d+)")
 

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskprivacy.data.labels import MAX_AGE, RACE_NAMES, SEX_NAMES
+from maskprivacy.tasks import CLASS_TASKS
 
 LABEL_COLUMNS = ("sex", "race", "age", "masked")
+#: The class tasks a labelled photo answers itself (its age bucket comes from its age).
+PHOTO_CLASS_TASKS: tuple[str, ...] = tuple(t for t in CLASS_TASKS if t in LABEL_COLUMNS)
 
 
 @dataclass

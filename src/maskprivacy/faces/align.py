@@ -174,7 +174,7 @@ def crop_points68(crop: np.ndarray, landmarker, detect: bool = False) -> np.ndar
 
     On UTKFace's crops the masking stage's HOG returned the same box for over 75% of faces (its
     median, ``HOG_BOX``), so on a crop already aligned to that geometry the predictor is placed on
-    ``HOG_BOX`` directly: same points, without a detector pass (about 2 ms a face), and it also
+    ``HOG_BOX`` directly: same points, without a detector pass, and it also
     works behind a mask, where HOG finds nothing. ``detect=True`` runs HOG first anyway.
     """
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)

@@ -1,6 +1,6 @@
 """dlib's 68-point shape predictor, evaluated for a whole batch of faces at once.
 
-Why: dlib's ``shape_predictor`` was half of the masker's CPU time here (``scripts/bench_mask.py`` prints its time a face).
+Why: dlib's ``shape_predictor`` was a large share of the masker's CPU time (``scripts/bench_mask.py`` prints its time a face).
 The model is an ensemble of regression trees (Kazemi & Sullivan 2014): 15 cascades of 500 depth-4
 trees, each leaf holding a 136-float shape update, 65 MB of leaves in all. dlib walks it one face at
 a time, so every face pulls ~7,500 scattered leaves from memory. Here the *same model file* (read

@@ -9,7 +9,7 @@ about. MediaPipe 0.10.14's BlazeFace finds about 95% of them and ships its model
   (its input is 128 px, so a face that is 20% of a 1024-px photo is only ~25 px to it). It gives a
   box and six key points (eyes, nose tip, mouth centre, ear tragions) that place even a masked face.
 * ``dlib``: HOG (no up-sampling, then one), then dlib's MMOD CNN when HOG finds nothing (finds ~45%
-  of masked faces, ~3 s a face on a CPU). Used when MediaPipe is absent, and as the fallback when
+  of masked faces, seconds a face on a CPU). Used when MediaPipe is absent, and as the fallback when
   BlazeFace finds nothing.
 
 ``auto`` picks ``blazeface`` when MediaPipe imports, else ``dlib``.
@@ -189,7 +189,7 @@ class BlazeFaceDetector:
         # A face that fills the whole frame (a tight crop, a selfie, a close-up in profile) is often
         # missed: BlazeFace expects some context, and on a masked close-up it may box an ear or the
         # forehead instead (realmask-dev: the first cut then holds no face; docs/ANALYZE.md). A grey
-        # border, a quarter of the side, gives it context (~5 ms). Always run, not only when the plain
+        # border, a quarter of the side, gives it context. Always run, not only when the plain
         # pass found nothing: NMS keeps one box per face, and the largest face is read first.
         # It pads the small copy, never the photo: the padded array is at most 1536x1536.
         pad = max(small.shape[:2]) // 4

@@ -2,9 +2,9 @@
 
 Two detection recipes:
 
-* ``paper``: HOG on the full image with one up-sampling, as the paper's code did (~20 ms/face).
+* ``paper``: HOG on the full image with one up-sampling, as the paper's code did.
 * ``fast`` (default): UTKFace crops are aligned, so the face fills the frame; on such crops HOG
-  runs on a copy shrunk to 100 px without up-sampling (~1.3 ms instead of ~20 ms), falling back to
+  runs on a copy shrunk to 100 px without up-sampling (a fraction of the cost), falling back to
   the full image and then to one up-sampling when that finds nothing. Other images are searched at
   full resolution (then with one up-sampling). The 68 points are always predicted on the full-resolution
   image. ``scripts/bench_mask.py`` measures how far its key points are from the paper recipe's.
@@ -106,7 +106,7 @@ _CACHE: dict[str, Landmarker] = {}
 
 
 def get_landmarker(detector: str = "fast") -> Landmarker:
-    """A process-wide :class:`Landmarker` (loading the 100 MB predictor takes ~0.5 s)."""
+    """A process-wide :class:`Landmarker` (the 100 MB predictor is loaded once)."""
     if detector not in _CACHE:
         _CACHE[detector] = Landmarker(detector)
     return _CACHE[detector]

@@ -153,7 +153,7 @@ def align_face(
     return FoundFace(det, AlignedFace(crop, m, how, pts), masked, reason, share, (rgb.shape[1], rgb.shape[0]), prob)
 
 
-# Faces analysed per photo, largest first: each costs ~30 ms of alignment and two model readings, so a
+# Faces analysed per photo, largest first: each costs an alignment and two model readings, so a
 # crowd photo is capped. The answer says so (``FaceList.notes``): a face is never dropped silently.
 MAX_FACES = 20
 

@@ -24,7 +24,7 @@ def draw_mask(
 
     Random colours and prints are drawn from a generator seeded by (``seed``, ``key``); batches pass
     the file name as ``key`` so that a face's mask does not depend on processing order. The generator
-    is only built when something is random (it costs ~0.1 ms, a lot at 300 images/s).
+    is only built when something is random (building it is not free at hundreds of images a second).
 
     The paper's mask "a" on a blank crop, placed by UTKFace's mean key points: white below the nose,
     the forehead untouched.

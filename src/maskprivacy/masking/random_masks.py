@@ -4,8 +4,8 @@ The paper's attacker only ever saw one flat white mask (type "a") and fails on r
 adversary trains on realistic variety, so the mask-robust attacker (training/pipeline.py, condition
 ``robust``) draws a fresh mask from this distribution for every face in every batch, on the cached
 72-px unmasked face, from its 68 key points scaled to that size. That is why the drawing is written
-to be cheap at small sizes (about 0.2-0.4 ms a face at 72 px; ``scripts/bench_random_masks.py``
-measures it) and why every choice comes from the one generator passed in: the same seed gives
+to be cheap at small sizes (``scripts/bench_robust.py`` measures it; figures in docs/RESULTS.md)
+and why every choice comes from the one generator passed in: the same seed gives
 the same masks.
 
 What varies (:class:`MaskDistribution`, recorded in the robust attacker's model.pt ``info``):

@@ -1,6 +1,6 @@
 """dlib's face-recognition ResNet (``dlib_face_recognition_resnet_model_v1.dat``) as a PyTorch module.
 
-Why: dlib computes its 128-D face descriptor one face at a time (~25 ms a face per core here),
+Why: dlib computes its 128-D face descriptor one face at a time,
 which made the dlib attacker's descriptor stage the slowest part of ``reproduce`` after training.
 The same weights in a ``torch.nn.Module`` run whole batches through one set of convolutions, and
 the network becomes something that can be fine-tuned later. Nothing is retrained or downloaded:

@@ -20,11 +20,13 @@ from torch import nn
 
 from maskprivacy.faces.model_files import AGE_ONNX, AGE_PACKAGE, FACE_DESCRIPTOR, FACE_PACKAGE, package_file
 from maskprivacy.models.small_conv import use_small_map_convs
+from maskprivacy.tasks import HEAD_ORDER, MAX_AGE
+from maskprivacy.tasks import TASKS as TASK_DEFS
 
-# Task name -> number of outputs. "age" is a regression of the normalised age (see AGE_SCALE).
-TASKS: dict[str, int] = {"sex": 2, "race": 5, "age": 1, "age_bucket": 7}
-ALL_TASKS: tuple[str, ...] = ("sex", "race", "age", "age_bucket")
-CLASSIFICATION_TASKS: tuple[str, ...] = ("sex", "race", "age_bucket")
+# Task name -> number of outputs, in the order heads are built. "age" is a regression of the
+# normalised age (see AGE_SCALE).
+TASKS: dict[str, int] = {t: TASK_DEFS[t].outputs for t in HEAD_ORDER}
+ALL_TASKS: tuple[str, ...] = HEAD_ORDER
 # The paper's regression target: age = 60 * y + 60, i.e. y = (age - 60) / 60.
 AGE_CENTER = 60.0
 AGE_SCALE = 60.0
@@ -114,8 +116,8 @@ def age_to_target(age: torch.Tensor) -> torch.Tensor:
 
 
 def target_to_age(y: torch.Tensor) -> torch.Tensor:
-    """Network output -> years, clamped to UTKFace's 0-116 range."""
-    return (y.float() * AGE_SCALE + AGE_CENTER).clamp(0.0, 116.0)
+    """Network output -> years, clamped to UTKFace's 0-MAX_AGE range."""
+    return (y.float() * AGE_SCALE + AGE_CENTER).clamp(0.0, float(MAX_AGE))
 
 
 def create_backbone(

@@ -14,7 +14,6 @@ training code. It is a plain dict of Python values and tensors, loaded with
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 from maskprivacy.atomic import replacing
-from maskprivacy.layout import RunLayout
+from maskprivacy.layout import SPLITS, RunLayout
 from maskprivacy.models.factory import AttributeNet, create_model, target_to_age
 from maskprivacy.models.preprocess import (
     FULL_CROP,
@@ -32,6 +31,7 @@ from maskprivacy.models.preprocess import (
     nhwc_uint8_to_nchw,
     to_model_input,
 )
+from maskprivacy.records import TRAINED_ON
 
 FORMAT = "maskprivacy.predictor/1"
 
@@ -190,27 +190,23 @@ class Predictor:
         return out
 
 
-_RUN_DIR = re.compile(r"^(masked|unmasked|robust|real|adaptive)_(random|uniform)$")
-
-
 def load_run_predictors(
     run: str | os.PathLike, device: str | torch.device | None = None
 ) -> dict[tuple[str, str], Predictor]:
-    """Every ``RUN/train/<condition>_<split>/model.pt`` that exists, keyed by (condition, split).
+    """Every ``RUN/train/<trained_on>_<split>/model.pt`` that exists, keyed by (trained_on, split).
 
-    Conditions: ``masked`` (the paper-style attacker, trained on the mask "a"), ``unmasked``, and
+    ``trained_on``: ``masked`` (the paper-style attacker, trained on the mask "a"), ``unmasked``,
     ``robust`` (the mask-robust attacker, trained on many mask styles; its bundle has masked=True), and
     ``real`` (the real-mask attacker, trained on those and real photos of masked faces).
     """
-    root = RunLayout.of(run).train
+    lay = RunLayout.of(run)
     out: dict[tuple[str, str], Predictor] = {}
-    if not root.is_dir():
-        return out
-    for d in sorted(root.iterdir()):
-        m = _RUN_DIR.match(d.name)
-        if m and (d / "model.pt").is_file():
-            out[(m.group(1), m.group(2))] = Predictor.load(d / "model.pt", device)
-    return out
+    for trained_on in TRAINED_ON:
+        for split in SPLITS:
+            model = lay.attacker(trained_on, split).model
+            if model.is_file():
+                out[(trained_on, split)] = Predictor.load(model, device)
+    return dict(sorted(out.items()))
 
 
 __all__ = ["Predictor", "load_run_predictors", "FORMAT"]

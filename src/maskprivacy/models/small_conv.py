@@ -1,10 +1,10 @@
 """A faster CPU path for 3x3 convolutions on tiny feature maps (2x2 and 1x1).
 
 Why this exists: at the CPU profile's 48-64 px inputs, a ResNet's last stage runs its 512-channel
-3x3 convolutions on a 2x2 map. oneDNN handles that shape badly on this kind of CPU: measured on the
-2-core AMD EPYC here (torch 2.14.1), forward + backward of one such convolution took several times as
-long as a 256-channel 4x4 convolution of the same FLOP count, and the three of them took over a third
-of a training step. On a map this small every output pixel sees the whole input, so the
+3x3 convolutions on a 2x2 map. oneDNN handles that shape badly on some CPUs (a 2-core AMD EPYC with
+torch 2.14.1 among them): forward + backward of one such convolution took several times as long as a
+256-channel 4x4 convolution of the same FLOP count, and the three of them a large share of a
+training step. On a map this small every output pixel sees the whole input, so the
 convolution *is* one dense matrix product: the 3x3 taps are gathered into a (C_out*H*W, C_in*H*W)
 matrix and multiplied with the flattened input, which MKL runs near its peak. Same parameter, same
 state dict, same result up to float rounding; on other devices, other shapes or other settings the

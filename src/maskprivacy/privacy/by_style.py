@@ -15,7 +15,7 @@ the mask-robust attacker) predicts sex, race, age bucket and age. Rows:
 
 Intervals: 95% percentile bootstrap over the test faces, one set of resamples shared by every
 (style, attacker) cell (paired: the faces are the same), computed with the PVI's vectorised
-:func:`~maskprivacy.privacy.pvi.bootstrap_means`. PVI per cell with :func:`compute_pvi`; its
+:func:`maskprivacy.bootstrap.resampled_means`. PVI per cell with :func:`compute_pvi`; its
 reduction is against the unmasked attacker on bare faces (what an attacker reads without a mask),
 paired too. The *strongest* attacker of a style is the one with the highest PVI: the worst case for
 the wearer, and the figure the style's protection is judged by.
@@ -42,12 +42,14 @@ import numpy as np
 import pandas as pd
 
 from maskprivacy.atomic import write_json
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.layout import RunLayout
-from maskprivacy.privacy.pvi import bootstrap_means, compute_pvi, percentile_interval
+from maskprivacy.privacy.pvi import compute_pvi
+from maskprivacy.tasks import CLASS_TASKS, TASK_NAMES
 
 ATTACKERS = {"cnn_masked": "masked", "cnn_unmasked": "unmasked", "cnn_robust": "robust"}
 REFERENCE = ("cnn_unmasked", "bare")  # (attacker, style): the threat without a mask
-TASKS = ("sex", "race", "age_bucket")
+TASKS = CLASS_TASKS
 
 
 def style_rows() -> list[str]:
@@ -86,9 +88,9 @@ def protection_by_style(
     cfg: dict,
     split: str = "uniform",
     seed: int = 0,
-    n_boot: int = 2000,
+    n_boot: int = N_RESAMPLES,
     tta: bool = True,
-    level: float = 0.95,
+    level: float = LEVEL,
     styles: list[str] | None = None,
     batch_size: int = 512,
 ) -> dict[str, Any]:
@@ -109,7 +111,7 @@ def protection_by_style(
     if len(rows) == 0:
         raise ValueError(f"no test faces in {run / 'splits' / (split + '.csv')}")
     names = [u.names[i] for i in rows]
-    truth = {"sex": u.sex[rows], "race": u.race[rows], "age_bucket": u.age_bucket[rows], "age": u.age[rows]}
+    truth = {t: getattr(u, t)[rows] for t in TASK_NAMES}
     preds = load_run_predictors(run)
     attackers = {a: preds[(c, split)] for a, c in ATTACKERS.items() if (c, split) in preds}
     if not attackers:
@@ -142,7 +144,7 @@ def protection_by_style(
         cols.append(np.abs(df["age_pred"].to_numpy(float) - df["age_true"].to_numpy(float)))
     scores = np.column_stack(cols)
     point = scores.mean(axis=0)
-    boot = bootstrap_means(scores, n_boot, seed)
+    boot = resampled_means(scores, n_boot, seed)
     base = baselines_from_split(RunLayout(run).split_csv(split))
     ref = frames.get((REFERENCE[1], REFERENCE[0]))
     out_styles: dict[str, Any] = {}

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from maskprivacy.bootstrap import N_RESAMPLES
 from maskprivacy.defaults import DEFAULT_DATA
 
 
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("regression", "bucket"),
         help="age predictability from the MAE (vs the median) or from the 7-bucket accuracy",
     )
-    pvi.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
+    pvi.add_argument("--n-boot", type=int, default=N_RESAMPLES, help="bootstrap resamples")
     pvi.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     pvi.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pvi.set_defaults(func=_pvi)

@@ -15,15 +15,15 @@ Two combiners per attribute, and the validation faces choose between them:
 
 The stacker can weigh a strong member above a weak one, but with several members it has many
 weights to learn from a few hundred validation faces (705 in the cpu profile), and a stacker fitted
-on so few can lose to its best member on the test faces (docs/RESULTS.md, issue 13). So each
+on so few can lose to its best member on the test faces. So each
 combiner is scored on the validation faces (the stacker by 5-fold cross-validation, the mean, which
 learns nothing, on all of them) and the better one is kept, the mean on a tie. Both are a few lines
 of scikit-learn / NumPy; what was chosen and why (members, weights, both validation scores and each
 member's) goes to metrics.json.
 
-Members: every attacker of the run evaluated on the condition and split (``privacy.runs.discover``)
+Members: every attacker of the run evaluated on the test faces and split (``privacy.discovery.discover``)
 that has both prediction files, the ensemble itself excluded. The output is an ordinary attacker
-folder, ``RUN/train/ensemble_<condition>_<split>/``, so the PVI, the report and ``strongest`` read it
+folder, ``RUN/train/ensemble_<test_faces>_<split>/``, so the PVI, the report and ``strongest`` read it
 like any other (attacker name ``ensemble``).
 """
 
@@ -33,31 +33,33 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from maskprivacy.atomic import write_json
 from maskprivacy.data.labels import CLASS_NAMES
-from maskprivacy.layout import CONDITIONS, PREDICTIONS, SPLITS, VAL_PREDICTIONS, RunLayout
-from maskprivacy.privacy.runs import AttackerDir, discover, task_score
+from maskprivacy.layout import CONDITIONS, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.privacy.discovery import AttackerDir, discover, task_score
 from maskprivacy.provenance import git_commit, machine
+from maskprivacy.records import ENSEMBLE, AttackerMetrics, AttackerRecord, write_metrics
+from maskprivacy.tasks import TASK_NAMES
 
-ENSEMBLE = "ensemble"
+__all__ = ["ENSEMBLE", "MIN_MEMBERS", "ensemble_dir", "ensemble_val_score", "fit_ensemble", "fit_ensembles", "members"]
+
 MIN_MEMBERS = 2
 
 
-def ensemble_dir(run: str | os.PathLike, condition: str, split: str) -> Path:
-    return RunLayout(Path(run)).train / f"{ENSEMBLE}_{condition}_{split}"
+def ensemble_dir(run: str | os.PathLike, test_faces: str, split: str) -> Path:
+    return RunLayout(Path(run)).ensemble(test_faces, split).path
 
 
-def members(run: str | os.PathLike, condition: str, split: str) -> list[AttackerDir]:
-    """The attackers of ``condition``/``split`` with predictions on both the test and the val faces."""
+def members(run: str | os.PathLike, test_faces: str, split: str) -> list[AttackerDir]:
+    """The attackers of ``test_faces``/``split`` with predictions on both the test and the val faces."""
     return [
         a
         for a in discover(run)
-        if (a.condition, a.split) == (condition, split)
+        if (a.test_faces, a.split) == (test_faces, split)
         and a.attacker != ENSEMBLE
         and a.predictions_path.is_file()
         and a.val_predictions_path.is_file()
@@ -111,11 +113,17 @@ def _cv_score(task: str, X: np.ndarray, y: np.ndarray, seed: int) -> float | Non
     return float(np.abs(pred - y).mean()) if task == "age" else float((pred == y).mean())
 
 
+def mean_combiner(outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """The ``mean`` combiner: the members' outputs for the same faces (class probabilities (n, k) or
+    ages (n,)) averaged, nothing fitted; a face a member left blank (NaN) stays blank."""
+    return np.mean([np.asarray(o, float) for o in outputs], axis=0)
+
+
 def _mean_output(task: str, frames: list[pd.DataFrame]) -> np.ndarray:
-    """The ``mean`` combiner: the members' predicted ages, or class probabilities, averaged."""
+    """The ``mean`` combiner on the members' prediction tables."""
     if task == "age":
-        return np.mean([f["age_pred"].to_numpy(float) for f in frames], axis=0)
-    return np.mean([_probabilities(f, task) for f in frames], axis=0)
+        return mean_combiner([f["age_pred"].to_numpy(float) for f in frames])
+    return mean_combiner([_probabilities(f, task) for f in frames])
 
 
 def _score(task: str, out: np.ndarray, y: np.ndarray) -> float:
@@ -136,19 +144,20 @@ def ensemble_val_score(metrics: dict[str, Any], task: str) -> float | None:
 
 
 def fit_ensemble(
-    run: str | os.PathLike, condition: str, split: str, seed: int = 0, force: bool = False
+    run: str | os.PathLike, test_faces: str, split: str, seed: int = 0, force: bool = False
 ) -> dict[str, Any] | None:
-    """Fit and score the ensemble of one condition and split; writes its attacker folder.
+    """Fit and score the ensemble of one kind of test faces and split; writes its attacker folder.
 
     Returns its metrics, or None when fewer than :data:`MIN_MEMBERS` attackers have validation
     predictions (nothing to combine). Reruns keep an existing result unless ``force``.
     """
     from maskprivacy.training.metrics import compute_metrics, confusion_pngs, predictions_table, write_predictions
 
-    d = ensemble_dir(run, condition, split)
-    if (d / "metrics.json").is_file() and not force:
-        return json.loads((d / "metrics.json").read_text())
-    found = members(run, condition, split)
+    folder = RunLayout(Path(run)).ensemble(test_faces, split)
+    d = folder.path
+    if folder.metrics.is_file() and not force:
+        return json.loads(folder.metrics.read_text())
+    found = members(run, test_faces, split)
     if len(found) < MIN_MEMBERS:
         return None
     t0 = time.perf_counter()
@@ -158,7 +167,7 @@ def fit_ensemble(
         return None
     probs: dict[str, np.ndarray] = {}
     record: dict[str, Any] = {}
-    for task in (*CLASS_NAMES, "age"):
+    for task in TASK_NAMES:
         y = val[0][f"{task}_true"].to_numpy(float if task == "age" else int)
         Xv = _features(val, task)
         stack_cv = _cv_score(task, Xv, y, seed)
@@ -191,17 +200,17 @@ def fit_ensemble(
             "members_val": {a.attacker: task_score(task, f) for a, f in zip(found, val)},
             **fitted,
         }
-    truth = {t: test[0][f"{t}_true"].to_numpy() for t in (*CLASS_NAMES, "age")}
+    truth = {t: test[0][f"{t}_true"].to_numpy() for t in TASK_NAMES}
     cols = predictions_table(test_names, truth, probs)
     d.mkdir(parents=True, exist_ok=True)
-    write_predictions(d / PREDICTIONS, cols)
+    write_predictions(folder.predictions, cols)
     metrics = compute_metrics(cols)
-    confusion_pngs(d, metrics, lambda task, acc: f"ensemble, {condition}, {split}: {task} (accuracy {acc:.1%})")
+    confusion_pngs(d, metrics, lambda task, acc: f"ensemble, {test_faces}, {split}: {task} (accuracy {acc:.1%})")
     metrics.update(
         {
-            "attacker": ENSEMBLE,
-            "condition": condition,
-            "split": split,
+            "attacker": AttackerRecord(
+                name=ENSEMBLE, family=ENSEMBLE, trained_on=None, test_faces=test_faces, split=split
+            ),
             "config": {
                 "members": [a.attacker for a in found],
                 "member_dirs": [str(a.path) for a in found],
@@ -219,12 +228,13 @@ def fit_ensemble(
             "wall_s": {"fit": round(time.perf_counter() - t0, 2)},
         }
     )
-    write_json(d / "metrics.json", metrics)
-    return metrics
+    out = AttackerMetrics(**metrics)
+    write_metrics(d, out)
+    return out.as_dict()
 
 
 def fit_ensembles(run: str | os.PathLike, seed: int = 0, force: bool = False) -> dict[str, dict[str, Any]]:
-    """:func:`fit_ensemble` for every condition and split; ``{condition: {split: metrics}}``."""
+    """:func:`fit_ensemble` for every kind of test faces and split; ``{test_faces: {split: metrics}}``."""
     out: dict[str, dict[str, Any]] = {}
     for c in CONDITIONS:
         for s in SPLITS:

@@ -4,7 +4,7 @@ The protection stage needs two attackers beside the paper-style one: the stronge
 (any attacker as trained before occluders existed) and the strongest *adaptive* one (trained on
 occluders, training/stage_adaptive.py); ``readers.json`` needs the reader of role ``occluded``, the
 same adaptive one (``maskprivacy protect`` reads photos with it). All are chosen the same way, never on test
-faces: each single-network attacker of every family (the CNN's run folder and RUN/<family>/) reads
+faces: each single-network attacker of every family (found by its record, privacy/discovery.py) reads
 the split's validation faces, each wearing one occlusion drawn for it (which one and how, seeded by
 the face's name), and is scored by the mean accuracy of sex, race and age bucket.
 
@@ -24,47 +24,57 @@ from typing import Any, Sequence
 import numpy as np
 
 from maskprivacy.atomic import write_json
-from maskprivacy.layout import ADAPTIVE, MASKED_FACE_CONDITIONS, RunLayout
-
-CLASS_TASKS = ("sex", "race", "age_bucket")
+from maskprivacy.layout import ADAPTIVE, MASKED_FACE_CONDITIONS, AttackerFolder, RunLayout
+from maskprivacy.records import DEFAULT_FAMILY
+from maskprivacy.tasks import CLASS_TASKS
 
 
 @dataclass(frozen=True)
 class Reader:
     """One single-network attacker of a run: its name in results.json and where its model lives."""
 
-    attacker: str  # cnn, cnn_robust, facenet_adaptive...
+    attacker: str  # cnn, cnn_robust, facenet_adaptive... (its record's name)
     family: str
-    condition: str
+    trained_on: str
     root: Path  # the family's run folder
     model: Path
 
     @property
     def adaptive(self) -> bool:
-        return self.condition == ADAPTIVE
+        return self.trained_on == ADAPTIVE
+
+    @property
+    def val_predictions(self) -> Path:
+        """Its outputs on the split's validation faces (bare or with the paper's mask, as trained)."""
+        return AttackerFolder(self.model.parent).val_predictions
 
     def describe(self, run: Path) -> dict[str, Any]:
+        """Its entry in readers.json and occlusions.json (the keys of analysis/reader_choice.py's)."""
         return {
             "attacker": self.attacker,
             "family": self.family,
-            "condition": self.condition,
+            "condition": self.trained_on,
             "model": self.model.relative_to(run).as_posix(),
             "name": self.model.parent.relative_to(run).as_posix().replace("train/", ""),
         }
 
 
-def readers(run: str | os.PathLike, split: str, conditions: Sequence[str] = MASKED_FACE_CONDITIONS) -> list[Reader]:
-    """Every trained single-network attacker of ``run`` for ``split`` among ``conditions``."""
+def readers(run: str | os.PathLike, split: str, trained_on: Sequence[str] = MASKED_FACE_CONDITIONS) -> list[Reader]:
+    """Every single-network attacker of ``run`` for ``split`` trained on one of ``trained_on``: the
+    multi-task networks of every family that discovery finds by their records (privacy/discovery.py)
+    and whose model is there (dlib's descriptor and the ensemble read no pixels of their own)."""
+    from maskprivacy.privacy.discovery import discover
     from maskprivacy.training.runtime import family_roots
 
     run = Path(run)
+    roots = dict(family_roots(run))
     out = []
-    for family, root in family_roots(run):
-        for cond in conditions:
-            model = RunLayout(root).train_dir(cond, split) / "model.pt"
+    for a in discover(run):
+        rec = a.record
+        model = a.files.model
+        if rec.family in roots and rec.split == split and rec.approach == "multitask" and rec.trained_on in trained_on:
             if model.is_file():
-                name = family if cond in ("masked", "unmasked") else f"{family}_{cond}"
-                out.append(Reader(name, family, cond, root, model))
+                out.append(Reader(rec.name, rec.family, str(rec.trained_on), roots[rec.family], model))
     return out
 
 
@@ -73,7 +83,7 @@ def family_cfg(cfg: dict, family: str) -> dict | None:
     profile does not say (no such section, or no cache size), so its faces cannot be found."""
     from maskprivacy.training.config import family_config
 
-    fc = cfg if family == "cnn" else family_config(cfg, family)
+    fc = cfg if family == DEFAULT_FAMILY else family_config(cfg, family)
     return fc if fc is not None and "size" in (fc.get("cache") or {}) else None
 
 
@@ -121,7 +131,7 @@ def occluded_val_scores(
 
     run = Path(run)
     cands = readers(run, split)
-    path = RunLayout(run).occlusions_dir / f"val_{split}.json"
+    path = RunLayout(run).occluded_val_json(split)
     sig = {"models": _signature(cands), "occlusions": list(names), "seed": int(seed), "drawn_by": "occlusion_batch"}
     if path.is_file():
         old = json.loads(path.read_text())
@@ -150,7 +160,7 @@ def occluded_val_scores(
             p = Predictor.load(r.model, device=device(cfg))
             p.tta = False
             out = p.predict(faces, batch_size=batch_size)
-            truth = {"sex": c.sex[rows], "race": c.race[rows], "age_bucket": c.age_bucket[rows]}
+            truth = {t: getattr(c, t)[rows] for t in CLASS_TASKS}
             accs = [float((out[t].argmax(1) == truth[t]).mean()) for t in CLASS_TASKS if t in out]
             scores[r.attacker] = float(np.mean(accs)) if accs else float("nan")
     res = {"scores": scores, "n": n, "occlusions": list(names), "signature": sig}

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from maskprivacy.atomic import write_json
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.layout import ADAPTIVE, RunLayout
 from maskprivacy.privacy.occluded_readers import (
     Reader,
@@ -45,10 +46,11 @@ from maskprivacy.privacy.occluded_readers import (
     occluded_val_scores,
     readers,
 )
-from maskprivacy.privacy.pvi import bootstrap_means, compute_pvi, percentile_interval
+from maskprivacy.privacy.pvi import compute_pvi
 from maskprivacy.privacy.significance import paired_tests
+from maskprivacy.records import DEFAULT_FAMILY
+from maskprivacy.tasks import CLASS_TASKS, TASKS
 
-TASKS = ("sex", "race", "age_bucket")
 BARE, MASK = "bare", "mask"
 #: The attackers of the table, in the order the report shows them.
 ROLES = ("naive_paper", "naive", "adaptive")
@@ -95,7 +97,7 @@ class FamilyFaces:
         self.names = names
         self.faces = np.ascontiguousarray(u.images[self.rows])
         self.points = cache_mod.ensure_points(udir)[self.rows]
-        self.truth = {t: getattr(u, t)[self.rows] for t in ("sex", "race", "age_bucket", "age")}
+        self.truth = {t: getattr(u, t)[self.rows] for t in TASKS}
         mdir = cache_path(root, cfg, "masked")
         self.masked = None
         if cache_mod.is_complete(mdir):
@@ -133,6 +135,16 @@ class FamilyFaces:
         return out, np.array([_fraction(h, r) for h, r in zip(hidden, regions)])
 
 
+def _face_scores(df: pd.DataFrame) -> list[np.ndarray]:
+    """Per face and task (``tasks.TASKS`` order): a hit (1/0) of a class task, the absolute error of
+    age in years; their means are the accuracies and the MAE."""
+    out = []
+    for task in TASKS.values():
+        true, pred = (df[c].to_numpy(float) for c in task.columns)
+        out.append((true == pred).astype(float) if task.is_classification else np.abs(pred - true))
+    return out
+
+
 def _fraction(hidden: np.ndarray, region: np.ndarray) -> float:
     area = int(region.sum())
     return float((hidden & region).sum() / area) if area else 0.0
@@ -140,12 +152,12 @@ def _fraction(hidden: np.ndarray, region: np.ndarray) -> float:
 
 def _choose(run: Path, cfg: dict, split: str, seed: int, names: list[str]) -> tuple[dict[str, Reader], dict, Reader]:
     """The table's attackers (by role), the validation scores they were chosen by, and the reference."""
-    from maskprivacy.privacy.runs import read_predictions
+    from maskprivacy.privacy.discovery import read_predictions, task_score
 
     cands = readers(run, split)
     val = occluded_val_scores(run, cfg, split, names, seed, int(cfg["eval"]["batch_size"]))
     chosen: dict[str, Reader] = {}
-    paper = next((r for r in cands if r.family == "cnn" and r.condition == "masked"), None)
+    paper = next((r for r in cands if r.family == DEFAULT_FAMILY and r.trained_on == "masked"), None)
     if paper is not None:
         chosen["naive_paper"] = paper
     naive = best_reader([r for r in cands if not r.adaptive], val["scores"])
@@ -162,11 +174,10 @@ def _choose(run: Path, cfg: dict, split: str, seed: int, names: list[str]) -> tu
         raise FileNotFoundError(f"no bare-face attacker under {run} for the {split} split: nothing to measure against")
 
     def bare_val(r: Reader) -> float:
-        p = r.model.parent / "val_predictions.csv"
-        if not p.is_file():
+        if not r.val_predictions.is_file():
             return float("nan")
-        df, _ = read_predictions(p, TASKS)
-        return float(np.mean([(df[f"{t}_pred"] == df[f"{t}_true"]).mean() for t in TASKS]))
+        df, _ = read_predictions(r.val_predictions, CLASS_TASKS)
+        return float(np.mean([task_score(t, df) for t in CLASS_TASKS]))
 
     ref = best_reader(bare, {r.attacker: bare_val(r) for r in bare}) or bare[0]
     return chosen, val, ref
@@ -177,8 +188,8 @@ def protection_by_occlusion(
     cfg: dict,
     split: str = "uniform",
     seed: int = 0,
-    n_boot: int = 2000,
-    level: float = 0.95,
+    n_boot: int = N_RESAMPLES,
+    level: float = LEVEL,
     occlusions: list[str] | None = None,
 ) -> dict[str, Any]:
     """The table of the module docstring for a trained run; returns occlusions.json's content."""
@@ -240,22 +251,19 @@ def protection_by_occlusion(
     keys = list(frames)
     cols: list[np.ndarray] = []
     for k in keys:
-        df = frames[k]
-        cols += [(df[f"{t}_true"] == df[f"{t}_pred"]).to_numpy(float) for t in TASKS]
-        cols.append(np.abs(df["age_pred"].to_numpy(float) - df["age_true"].to_numpy(float)))
+        cols += _face_scores(frames[k])
     cols += [hidden[name] for name in rows]
     scores = np.column_stack(cols)
     point = scores.mean(axis=0)
-    boot = bootstrap_means(scores, n_boot, seed)
+    boot = resampled_means(scores, n_boot, seed)
     base = baselines_from_split(RunLayout(run).split_csv(split))
     out_rows: dict[str, Any] = {}
     for i, (name, role) in enumerate(keys):
-        j = 4 * i
+        j = len(TASKS) * i
         cell: dict[str, Any] = {
-            t: {"accuracy": float(point[j + n]), "ci": percentile_interval(boot[:, j + n], level)}
-            for n, t in enumerate(TASKS)
+            t: {task.metric: float(point[j + n]), "ci": percentile_interval(boot[:, j + n], level)}
+            for n, (t, task) in enumerate(TASKS.items())
         }
-        cell["age"] = {"mae": float(point[j + 3]), "ci": percentile_interval(boot[:, j + 3], level)}
         p = compute_pvi(
             {"masked": frames[(name, role)], "unmasked": ref_frame}, base, n_boot=n_boot, seed=seed, level=level
         )
@@ -267,7 +275,7 @@ def protection_by_occlusion(
         )
         entry = out_rows.setdefault(name, {"description": _describe(name), "attackers": {}})
         entry["attackers"][role] = cell
-    h0 = 4 * len(keys)
+    h0 = len(TASKS) * len(keys)
     for k, name in enumerate(rows):
         e = out_rows[name]
         e["hidden"] = float(point[h0 + k])

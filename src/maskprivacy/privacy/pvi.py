@@ -27,25 +27,27 @@ the relative reduction ``1 - PVI_masked / PVI_unmasked``.
 Uncertainty: 95% percentile bootstrap intervals over the test images. Masked and unmasked
 attackers are tested on the same faces, so each resample draws one set of image indices and uses it
 for both (paired), which is what makes the interval of the reduction meaningful. The resampling
-is vectorised: a (resamples x images) count matrix times the (images x statistics) score matrix.
+is :mod:`maskprivacy.bootstrap`'s (one count matrix per block of resamples times the score matrix).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.privacy.baselines import Baselines
+from maskprivacy.tasks import AGE, AGE_BUCKET, TASKS
 
+#: The private attributes the PVI weighs (tasks; age is read as a regression or by its buckets).
 ATTRIBUTES: tuple[str, ...] = ("sex", "race", "age")
 BASELINE_KINDS = ("majority", "prior")
 AGE_MEASURES = ("regression", "bucket")
-DEFAULT_N_BOOT = 2000
 
 
 # ---------------------------------------------------------------- weights
@@ -118,9 +120,10 @@ def measure_of(attribute: str, age_measure: str = "regression") -> tuple[str, st
     if attribute == "age":
         if age_measure not in AGE_MEASURES:
             raise ValueError(f"age_measure must be one of {AGE_MEASURES}, got {age_measure!r}")
-        return ("age", "regression") if age_measure == "regression" else ("age_bucket", "classification")
-    if attribute in ("sex", "race"):
-        return attribute, "classification"
+        task = AGE if age_measure == "regression" else AGE_BUCKET
+        return task.name, task.kind
+    if attribute in ATTRIBUTES:
+        return attribute, TASKS[attribute].kind
     raise ValueError(f"unknown attribute {attribute!r}")
 
 
@@ -145,54 +148,6 @@ def image_scores(
     else:  # P(guess == y_i) for a guess drawn from the training shares
         base = np.asarray(baselines.prior[task], dtype=float)[yi]
     return model, base
-
-
-# ---------------------------------------------------------------- bootstrap
-
-
-def bootstrap_means(
-    scores: np.ndarray, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, max_cells: int = 4_000_000
-) -> np.ndarray:
-    """Column means of ``scores`` (n images x k statistics) over ``n_boot`` paired resamples.
-
-    All columns of a resample use the same image indices. Each block of resamples becomes a count
-    matrix (how often each image was drawn) so the means are one matrix product. Deterministic in
-    ``seed`` (the block size depends only on the number of images).
-    """
-    scores = np.asarray(scores, dtype=float)
-    n = scores.shape[0]
-    out = np.empty((n_boot, scores.shape[1]))
-    for start, counts in bootstrap_counts(n, n_boot, seed, max_cells):
-        out[start : start + len(counts)] = counts @ scores / n
-    return out
-
-
-def bootstrap_counts(
-    n: int, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, max_cells: int = 4_000_000
-) -> Iterator[tuple[int, np.ndarray]]:
-    """The resamples of :func:`bootstrap_means` as blocks of counts: ``(first resample, (b, n) array of
-    how often each of the ``n`` items was drawn)``, so a statistic that is not a mean (a weighted AUC)
-    can use the very same resamples. Deterministic in ``seed``; blocks hold at most ``max_cells`` cells."""
-    if n == 0:  # raised here, not at the first block: with n_boot 0 there is none
-        raise ValueError("no test images to resample")
-    rng = np.random.default_rng(seed)
-    block = max(1, min(n_boot, max_cells // n))
-
-    def blocks() -> Iterator[tuple[int, np.ndarray]]:
-        for start in range(0, n_boot, block):
-            b = min(block, n_boot - start)
-            idx = rng.integers(0, n, size=(b, n))
-            yield start, np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-
-    return blocks()
-
-
-def percentile_interval(samples: np.ndarray, level: float) -> list[float | None]:
-    s = samples[np.isfinite(samples)]
-    if s.size == 0:
-        return [None, None]
-    lo, hi = np.percentile(s, [50 * (1 - level), 50 * (1 + level)])
-    return [float(lo), float(hi)]
 
 
 # ---------------------------------------------------------------- PVI
@@ -300,9 +255,9 @@ def compute_pvi(
     weights: Mapping[str, float] | None = None,
     baseline: str = "majority",
     age_measure: str = "regression",
-    n_boot: int = DEFAULT_N_BOOT,
+    n_boot: int = N_RESAMPLES,
     seed: int = 0,
-    level: float = 0.95,
+    level: float = LEVEL,
 ) -> PVIResult:
     """PVI per condition (``{"masked": df, "unmasked": df}``, either may be absent), its bootstrap
     interval, and the reduction when both are given. ``df`` has predictions.csv's columns."""
@@ -333,7 +288,7 @@ def compute_pvi(
             cols.append(model)
     scores = np.column_stack(cols)
     point = scores.mean(axis=0)
-    boot = bootstrap_means(scores, n_boot, seed)
+    boot = resampled_means(scores, n_boot, seed)
 
     result = PVIResult(w, baselines, baseline, age_measure, n, n_boot, seed, level, warnings=warnings)
     pvi_boot: dict[str, np.ndarray] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES
 from maskprivacy.privacy.pvi import ATTRIBUTES, PVIResult
+from maskprivacy.tasks import CLASS_TASKS
 
 
 def _ci(ci: list | None, fmt: str = "{:.3f}") -> str:
@@ -25,7 +26,7 @@ def format_pvi(r: PVIResult) -> str:
         f"{r.n_test:,} paired test faces, {r.n_boot:,} bootstrap resamples (seed {r.seed}), {lvl} intervals",
         "",
         f"baselines from the training labels (n={b.n_train:,}): majority class "
-        + ", ".join(f"{t} {CLASS_NAMES[t][b.majority[t]]}" for t in ("sex", "race", "age_bucket"))
+        + ", ".join(f"{t} {CLASS_NAMES[t][b.majority[t]]}" for t in CLASS_TASKS)
         + f"; median age {b.median_age:g}; chance level: "
         + ("majority class" if r.baseline == "majority" else "guessing from the training class shares"),
         "weights: " + ", ".join(f"{a} {r.weights[a]:.3f}" for a in ATTRIBUTES),

@@ -17,10 +17,11 @@ from typing import Mapping
 
 import pandas as pd
 
-from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES
+from maskprivacy.layout import CONDITIONS, SPLITS, AttackerFolder, RunLayout
 from maskprivacy.privacy.baselines import baselines_from_split
-from maskprivacy.privacy.pvi import ATTRIBUTES, DEFAULT_N_BOOT, PVIResult, compute_pvi, measure_of
-from maskprivacy.privacy.runs import TASK_COLUMNS, expected_dir, find_attacker, read_predictions
+from maskprivacy.privacy.discovery import TASK_COLUMNS, expected_dir, find_attacker, read_predictions
+from maskprivacy.privacy.pvi import ATTRIBUTES, PVIResult, compute_pvi, measure_of
 from maskprivacy.privacy.strongest import RULE, strongest_attackers
 
 STRONGEST = "strongest"  # the attacker of the run's answer: the strongest per attribute, chosen on validation
@@ -33,9 +34,9 @@ def pvi_for_run(
     weights: Mapping[str, float] | None = None,
     baseline: str = "majority",
     age_measure: str = "regression",
-    n_boot: int = DEFAULT_N_BOOT,
+    n_boot: int = N_RESAMPLES,
     seed: int = 0,
-    level: float = 0.95,
+    level: float = LEVEL,
 ) -> PVIResult:
     """Read the attackers' ``predictions.csv`` of ``split`` and the training part of
     ``RUN/splits/<split>.csv``, and compute the PVI.
@@ -76,7 +77,7 @@ def _one_attacker_predictions(
     for cond in CONDITIONS:
         a = find_attacker(run, attacker, cond, split)
         if a is None or not a.predictions_path.is_file():
-            path = a.predictions_path if a else expected_dir(run, attacker, cond, split) / "predictions.csv"
+            path = a.predictions_path if a else AttackerFolder(expected_dir(run, attacker, cond, split)).predictions
             looked.append(str(path))
             warnings.append(f"{cond}: no predictions ({path} not found); its PVI is not run")
             continue

@@ -3,8 +3,8 @@
 Why: two runs of the same code on two machines differed by up to a point, so an accuracy without an
 interval cannot say one attacker is stronger than another, nor that a mask hides something. Every
 figure of an attacker therefore carries a 95% percentile bootstrap interval over its test faces
-(accuracy, balanced accuracy, MAE, RMSE: one set of resamples for all of them, computed with the
-PVI's vectorised :func:`~maskprivacy.privacy.pvi.bootstrap_means`), and comparisons made on the
+(accuracy, balanced accuracy, MAE, RMSE: one set of resamples for all of them, computed with
+:func:`maskprivacy.bootstrap.resampled_means`), and comparisons made on the
 same test faces are tested as paired data:
 
 * a class attribute (sex, race, age bucket): McNemar's exact test, i.e. a two-sided binomial test
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.data.labels import CLASS_NAMES
-from maskprivacy.privacy.pvi import DEFAULT_N_BOOT, bootstrap_means, percentile_interval
 
 ALPHA = 0.05  # "significant" in results.json and the report: p < ALPHA
 
@@ -47,7 +47,7 @@ def _balanced(means: np.ndarray, k: int) -> np.ndarray:
 
 
 def figure_intervals(
-    df: pd.DataFrame, n_boot: int = DEFAULT_N_BOOT, seed: int = 0, level: float = 0.95
+    df: pd.DataFrame, n_boot: int = N_RESAMPLES, seed: int = 0, level: float = LEVEL
 ) -> dict[str, dict[str, list[float | None]]]:
     """Bootstrap intervals of an attacker's figures from its predictions.csv rows.
 
@@ -67,7 +67,7 @@ def figure_intervals(
         blocks.append(np.column_stack([np.abs(err), err**2]))
     if not blocks:
         return {}
-    boot = bootstrap_means(np.hstack(blocks), n_boot, seed)
+    boot = resampled_means(np.hstack(blocks), n_boot, seed)
     out: dict[str, dict[str, list[float | None]]] = {}
     for task, at, k in layout:
         part = boot[:, at : at + 1 + 2 * k]

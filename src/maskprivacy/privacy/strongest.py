@@ -28,16 +28,19 @@ from typing import Mapping
 
 import pandas as pd
 
+from maskprivacy.privacy.discovery import (
+    TASK_COLUMNS,
+    AttackerDir,
+    discover_with_problems,
+    read_metrics,
+    read_predictions,
+    task_score,
+)
 from maskprivacy.privacy.ensemble import ENSEMBLE, ensemble_val_score
-from maskprivacy.privacy.runs import TASK_COLUMNS, AttackerDir, discover, read_metrics, read_predictions, task_score
+from maskprivacy.tasks import TASKS
 
 # the figure each task is ranked and reported by, and whether higher is better
-TASK_METRIC: dict[str, tuple[str, bool]] = {
-    "sex": ("accuracy", True),
-    "race": ("accuracy", True),
-    "age_bucket": ("accuracy", True),
-    "age": ("mae", False),
-}
+TASK_METRIC: dict[str, tuple[str, bool]] = {n: (t.metric, t.higher_is_better) for n, t in TASKS.items()}
 RULE = (
     "per attribute and condition, the attacker with the best validation score (accuracy; MAE for age) among "
     "the run's attackers with a test figure for it, its test figure reported; ranked on the test figures "
@@ -54,16 +57,15 @@ def rank(test: Mapping[str, float], val: Mapping[str, float] | None, higher: boo
 
 
 def read_attackers(run: str | os.PathLike) -> tuple[list[AttackerDir], dict[tuple[str, str, str], dict], list[str]]:
-    """Every attacker folder of ``run``, its metrics.json keyed ``(attacker, condition, split)``, and
+    """Every attacker folder of ``run``, its metrics.json keyed ``(attacker, test_faces, split)``, and
     the problems met (an unreadable metrics.json is left out, not fatal)."""
-    attackers = discover(run)
-    metrics, problems = {}, []
+    attackers, problems = discover_with_problems(run)
+    metrics = {}
     for a in attackers:
-        if a.metrics_path.is_file():
-            try:
-                metrics[(a.attacker, a.condition, a.split)] = read_metrics(a.metrics_path)
-            except ValueError as e:
-                problems.append(str(e))
+        try:
+            metrics[a.key] = read_metrics(a.metrics_path)
+        except ValueError as e:
+            problems.append(str(e))
     return attackers, metrics, problems
 
 
@@ -85,7 +87,7 @@ def load_predictions(
         except (ValueError, FileNotFoundError) as e:
             problems.append(str(e))
             continue
-        preds[(a.attacker, a.condition, a.split)] = df
+        preds[a.key] = df
         problems += warnings
     return preds, problems
 

@@ -16,11 +16,6 @@ from maskprivacy.report.blocks import Block
 from maskprivacy.report.results import build_results, read_json
 from maskprivacy.report.sections import FIGURES, build_blocks
 
-REPORT_MD = "report.md"
-
-
-REPORT_HTML = "report.html"
-
 
 def _md_cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
@@ -122,7 +117,7 @@ def render_report(run: str | os.PathLike, results: dict | None = None, draw_pvi:
 
         pvi_figure(res["pvi"], run / FIGURES["pvi"])
     blocks = build_blocks(run, res)
-    md, page = run / REPORT_MD, run / REPORT_HTML
+    md, page = RunLayout(run).report_md, RunLayout(run).report_html
     md.write_text(to_markdown(blocks, run))
     page.write_text(to_html(blocks))
     return md, page

@@ -15,16 +15,16 @@ import numpy as np
 import pandas as pd
 
 from maskprivacy.atomic import write_json
+from maskprivacy.bootstrap import N_RESAMPLES
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.layout import CONDITIONS, SPLITS, RunLayout
 from maskprivacy.paper import (
     PAPER_RESULTS,
 )
-from maskprivacy.privacy.runs import DEFAULT_ATTACKER, AttackerDir
+from maskprivacy.privacy.discovery import DEFAULT_ATTACKER, AttackerDir
 from maskprivacy.privacy.significance import ALPHA, figure_intervals, paired_tests
 from maskprivacy.privacy.strongest import RULE, load_predictions, rank, read_attackers, validation_scores
 
-N_BOOT = 2000  # bootstrap resamples of every attacker's figures
 # (results key, task, metric, label, higher is better)
 METRICS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("sex_accuracy", "sex", "accuracy", "sex accuracy", True),
@@ -250,7 +250,7 @@ def build_results(
     attackers: dict[str, dict] = {}
     for (a, c, s), m in sorted(metrics.items()):
         h = results_entry(m)
-        h["intervals"] = figure_intervals(preds[(a, c, s)], n_boot=N_BOOT) if (a, c, s) in preds else {}
+        h["intervals"] = figure_intervals(preds[(a, c, s)], n_boot=N_RESAMPLES) if (a, c, s) in preds else {}
         with_intervals(h)
         if m.get("wall_s"):
             h["wall_s"] = m["wall_s"]
@@ -282,7 +282,7 @@ def build_results(
         "strongest_masked_vs_unmasked": strongest_vs_strongest(res["strongest"], preds),
         "alpha": ALPHA,
         "method": "95% percentile bootstrap intervals over the test faces (n_boot "
-        f"{N_BOOT}); paired tests on the faces two readers share: McNemar's exact test (sex, race, age bucket), "
+        f"{N_RESAMPLES}); paired tests on the faces two readers share: McNemar's exact test (sex, race, age bucket), "
         "Wilcoxon signed-rank on the absolute age errors",
     }
     if pvi is not None and hasattr(pvi, "to_dict"):

@@ -32,7 +32,7 @@ from maskprivacy.paper import (
     PAPER_PVI_REDUCTION,
     PAPER_RESULTS,
 )
-from maskprivacy.privacy.runs import DEFAULT_ATTACKER, AttackerDir
+from maskprivacy.privacy.discovery import DEFAULT_ATTACKER, AttackerDir
 from maskprivacy.provenance import machine_line
 from maskprivacy.report.blocks import (
     NOT_RUN,
@@ -49,6 +49,7 @@ from maskprivacy.report.blocks import (
 )
 from maskprivacy.report.protection import protection_blocks
 from maskprivacy.report.results import METRICS, answer_problems, build_results, load_attackers, read_json, value_of
+from maskprivacy.tasks import CLASS_TASKS, TASK_NAMES
 
 FIGURES = {
     "pipeline": "figures/pipeline.png",
@@ -364,7 +365,7 @@ def _strongest_cell(styles: dict, style: str) -> tuple[str, dict] | None:
 
 
 ANSWER_SPLIT = "uniform"  # the paper's split: the one the verdict and the PVI answer for
-ANSWER_TASKS = ("sex", "race", "age_bucket", "age")
+ANSWER_TASKS = TASK_NAMES
 
 
 def answer_side(res: Mapping, condition: str) -> dict[str, dict] | None:
@@ -536,7 +537,7 @@ def _answer_rows(res: Mapping, style: str) -> list[list[str]]:
         [
             style,
             _answer_name(side),
-            *(fmt_pct_ci(side[t]["accuracy"], side[t].get("accuracy_ci")) for t in ("sex", "race", "age_bucket")),
+            *(fmt_pct_ci(side[t]["accuracy"], side[t].get("accuracy_ci")) for t in CLASS_TASKS),
             f"{side['age']['mae']:.2f}{fmt_ci(side['age'].get('mae_ci'))}",
             f"{pvi[cond]:.3f}{fmt_ci(pvi.get(cond + '_ci'))}" if ok else NOT_RUN,
             fmt_pct_ci(reduction, pvi.get("reduction_ci")) if ok and reduction is not None else "-",
@@ -704,10 +705,10 @@ def _sec_confusion(attackers: list[AttackerDir], metrics: dict) -> list[Block]:
     if not attackers:
         return out + [paragraph(f"{NOT_RUN}.")]
     for a in attackers:
-        m = metrics.get((a.attacker, a.condition, a.split), {})
+        m = metrics.get(a.key, {})
         inner: list[Block] = []
         for task, names in CLASS_NAMES.items():
-            png = a.path / f"confusion_{task}.png"
+            png = a.files.confusion_png(task)
             conf = (m.get(task) or {}).get("confusion")
             if png.is_file():
                 inner.append(image_block(png, f"{task}"))
@@ -715,7 +716,7 @@ def _sec_confusion(attackers: list[AttackerDir], metrics: dict) -> list[Block]:
                 inner += [heading(4, task), _confusion_table(conf, names)]
             else:
                 inner.append(paragraph(f"{task}: {NOT_RUN}"))
-        out.append(Block("details", f"{a.attacker}, {a.condition}, {a.split} split", children=tuple(inner)))
+        out.append(Block("details", f"{a.attacker}, {a.test_faces}, {a.split} split", children=tuple(inner)))
     return out
 
 

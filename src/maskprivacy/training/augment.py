@@ -106,7 +106,7 @@ def photo_edge(
     background. Each chosen image loses each of its four sides independently with probability 1/2,
     by a uniform fraction up to ``max_cut``, and the lost part repeats the new edge, as the warp does.
     Off in every profile: tried for the face network's mask-robust attacker (``edge: 0.5``), it read
-    realmask-dev's real masks worse (docs/RESULTS.md, tenth session); kept as a setting to try elsewhere.
+    realmask-dev's real masks worse (docs/RESULTS.md, "Real masked photos"); kept as a setting to try elsewhere.
     """
     return replicate_beyond(x, edge_cuts(x.shape[0], x.shape[2], x.shape[3], p, max_cut, x.device, generator))
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from maskprivacy.tasks import TASK_NAMES
 from maskprivacy.training.cache import CacheData
 
 
@@ -46,7 +47,7 @@ class Bank:
         """Rows ``idx`` -> uint8 (B, 3, S, S) images and label tensors on ``device``."""
         i = idx.to(self.device)
         x = self.images[i].permute(0, 3, 1, 2).to(device, non_blocking=True)
-        y = {k: getattr(self, k)[i].to(device, non_blocking=True) for k in ("age", "sex", "race", "age_bucket")}
+        y = {k: getattr(self, k)[i].to(device, non_blocking=True) for k in TASK_NAMES}
         return x, y
 
 

@@ -32,10 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="cpu", help="smoke, cpu, gpu, or a YAML file of the same shape")
     p.add_argument("--split", default="both", choices=("uniform", "random", "both"))
     p.add_argument(
-        "--condition",
+        "--trained-on",
+        "--condition",  # the old name, still accepted
+        dest="condition",
         default="masked",
         choices=("masked", "unmasked", "both", "robust"),
-        help="masked faces, the unmasked originals, or both (the same faces, splits and method); robust: "
+        help="the faces the attacker is trained on (--condition: the same): "
+        "masked faces, the unmasked originals, or both (the same faces, splits and method); robust: "
         "the mask-robust attacker, trained on the unmasked faces wearing a fresh random mask "
         "(every style, colour, print, lighting, placement) per face per batch, starting from the "
         "masked attacker (trained first if missing) and tested on the paper's mask 'a' "
@@ -93,8 +96,8 @@ def build_config(args: argparse.Namespace) -> dict:
 def _train(args: argparse.Namespace) -> int:
     import os
 
-    # OpenMP threads that spin while waiting collapse when the CPU is shared (measured: 2 threads 3-6x
-    # slower than passive waiting on a loaded 2-core machine). Must be set before torch loads OpenMP.
+    # OpenMP threads that spin while waiting collapse when the CPU is shared (several times slower than
+    # passive waiting on a loaded 2-core machine). Must be set before torch loads OpenMP.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from maskprivacy.training import pipeline as P
     from maskprivacy.training.config import dump

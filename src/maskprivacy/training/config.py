@@ -1,8 +1,15 @@
-"""Training profiles (YAML) and command-line overrides of any of their values.
+"""Training profiles: a base (profiles/base.yaml) and each profile's differences, on OmegaConf.
 
-A profile is a nested dict; ``--set finetune.epochs=3`` or ``--set model.crop=[0,0,1,1]`` changes
-one value (parsed as YAML, so numbers, lists and null work). Unknown keys are refused: a typo must
-not silently train with the default.
+base.yaml holds every setting once; a profile (smoke, cpu, gpu or a .yaml file of the same shape)
+states only what differs and is laid over it. The config is in OmegaConf's struct mode, so a key
+that base.yaml does not have, in a profile or in ``--set finetune.epoch=3``, is refused with its
+name: a typo must not silently train with the default. ``--set`` values are parsed by OmegaConf's
+grammar (``3`` an int, ``1e-3`` a float, ``[0,0,1,1]`` a list, ``null`` None). Callers get plain dicts.
+
+Two kinds of node are open where the rest is closed: the free-form dicts (``augment``,
+``loss_weights``, ``masks``, ``draw``), each one value that a profile or ``--set`` replaces whole (their own
+readers refuse unknown keys), and the attacker-family sections (``facenet``, ``agenet``), whose keys
+must be keys of the CNN's section they override (:func:`family_config`).
 """
 
 from __future__ import annotations
@@ -13,54 +20,131 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 
+#: Dicts that are one setting each: replaced whole, their keys checked by their readers.
+FREE_FORM: tuple[str, ...] = ("augment", "loss_weights", "masks", "draw")
+
+
+def _profile_text(name: str) -> str:
+    return resources.files("maskprivacy.training").joinpath("profiles", f"{name}.yaml").read_text()
+
+
+def _open_free_nodes(cfg: DictConfig) -> DictConfig:
+    """Struct mode on ``cfg``, lifted on the free-form dicts and the family sections."""
+    OmegaConf.set_struct(cfg, True)
+
+    def walk(node: DictConfig) -> None:
+        for key in node:
+            child = node._get_node(key)
+            if isinstance(child, DictConfig):
+                if key in FREE_FORM:
+                    OmegaConf.set_struct(child, False)
+                else:
+                    walk(child)
+
+    walk(cfg)
+    for family in FAMILIES:
+        if isinstance(cfg.get(family), DictConfig):
+            OmegaConf.set_struct(cfg[family], False)
+    return cfg
+
+
+def _check_families(cfg: DictConfig, origin: str) -> None:
+    """Each key of a family section must be a key of the CNN's section it overrides."""
+    for family in FAMILIES:
+        over = cfg.get(family)
+        if not isinstance(over, DictConfig):
+            continue
+        for section in over:
+            if section == "enabled":
+                continue
+            values, base = over[section], cfg.get(section)
+            if not isinstance(values, DictConfig) or not isinstance(base, DictConfig):
+                raise ValueError(f"{origin}: no section {section!r} to override in {family}.{section}")
+            for key in values:
+                if key not in base:
+                    raise ValueError(f"{origin}: no setting '{family}.{section}.{key}' ({section} has no {key!r})")
+
+
+def _lay_over(cfg: DictConfig, diff: DictConfig, origin: str) -> DictConfig:
+    """``cfg`` with ``diff``'s values: merged key by key, the free-form dicts replaced whole."""
+    cfg = _open_free_nodes(copy.deepcopy(cfg))
+
+    def replace_free(node: DictConfig, prefix: str) -> None:
+        for key in node:
+            path = f"{prefix}{key}"
+            child = node._get_node(key)
+            if key in FREE_FORM:
+                _update(cfg, path, child, origin)
+            elif isinstance(child, DictConfig):
+                replace_free(child, path + ".")
+
+    replace_free(diff, "")
+    try:
+        out = OmegaConf.merge(cfg, diff)
+    except OmegaConfBaseException as e:
+        raise ValueError(f"{origin}: no setting {e.full_key!r} in the profile (base.yaml)") from None
+    assert isinstance(out, DictConfig)
+    out = _open_free_nodes(out)
+    _check_families(out, origin)
+    return out
+
+
+def _update(cfg: DictConfig, key: str, value: Any, origin: str) -> None:
+    try:
+        OmegaConf.update(cfg, key, value, merge=False)
+    except OmegaConfBaseException:
+        raise ValueError(f"{origin}: no setting {key!r} in the profile (base.yaml)") from None
+    _open_free_nodes(cfg)
+
+
+def _plain(cfg: DictConfig) -> dict[str, Any]:
+    out = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(out, dict)
+    return out
+
 
 def load_profile(name_or_path: str) -> dict[str, Any]:
-    """A profile by name (smoke, cpu, gpu) or a path to a YAML file of the same shape."""
+    """A profile by name (smoke, cpu, gpu) or a path to a YAML file of differences, laid over base.yaml."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") and p.is_file():
-        text = p.read_text()
+        text, origin = p.read_text(), str(p)
     elif name_or_path in PROFILES:
-        text = resources.files("maskprivacy.training").joinpath("profiles", f"{name_or_path}.yaml").read_text()
+        text, origin = _profile_text(name_or_path), f"profile {name_or_path}"
     else:
         raise ValueError(f"profile {name_or_path!r}: choose from {', '.join(PROFILES)} or give a .yaml file")
-    cfg = yaml.safe_load(text)
-    if not isinstance(cfg, dict):
-        raise ValueError(f"profile {name_or_path}: expected a mapping at the top level")
+    try:
+        diff = OmegaConf.create(text or "{}")
+    except (OmegaConfBaseException, yaml.YAMLError) as e:
+        raise ValueError(f"{origin}: cannot read it: {e}") from None
+    if not isinstance(diff, DictConfig):
+        raise ValueError(f"{origin}: expected a mapping at the top level")
+    cfg = _plain(_lay_over(OmegaConf.create(_profile_text("base")), diff, origin))
     cfg["profile"] = p.stem if p.suffix in (".yaml", ".yml") else name_or_path
     return cfg
 
 
-def set_value(cfg: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``a.b.c`` in ``cfg``; the path must exist (except inside free-form dicts like augment)."""
-    parts = key.split(".")
-    node = cfg
-    for i, k in enumerate(parts[:-1]):
-        if not isinstance(node, dict) or k not in node:
-            raise ValueError(f"--set {key}: no setting {'.'.join(parts[: i + 1])!r} in the profile")
-        node = node[k]
-    last = parts[-1]
-    free_form = len(parts) >= 2 and parts[-2] in ("augment", "loss_weights", "masks")
-    if not isinstance(node, dict) or (last not in node and not free_form):
-        raise ValueError(f"--set {key}: no setting {key!r} in the profile")
-    node[last] = value
-
-
 def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """``["finetune.epochs=3", ...]`` -> a new config with those values (YAML-parsed)."""
-    cfg = copy.deepcopy(cfg)
+    """``["finetune.epochs=3", ...]`` -> a new config with those values, typed by OmegaConf's grammar.
+
+    A free-form dict given whole (``finetune.augment={scale: [0.5, 1]}``) replaces the old one; one of
+    its keys (``finetune.augment.hue=0.05``) is set inside it."""
+    conf = _open_free_nodes(OmegaConf.create(copy.deepcopy(cfg)))
     for item in overrides or ():
         if "=" not in item:
             raise ValueError(f"--set {item!r}: expected key=value, e.g. finetune.epochs=3")
-        key, raw = item.split("=", 1)
+        key = item.split("=", 1)[0].strip()
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as e:
+            value = OmegaConf.select(OmegaConf.from_dotlist([item.strip()]), key)
+        except (OmegaConfBaseException, yaml.YAMLError) as e:
             raise ValueError(f"--set {item!r}: cannot parse the value: {e}") from None
-        set_value(cfg, key.strip(), value)
-    return cfg
+        _update(conf, key, value, f"--set {item}")
+    _check_families(conf, "--set")
+    return _plain(conf)
 
 
 #: CPU feature flags (``/proc/cpuinfo``) of bfloat16 arithmetic in hardware.
@@ -71,7 +155,7 @@ def cpu_native_bf16(cpuinfo: str | None = None) -> bool:
     """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX), read from ``/proc/cpuinfo``.
 
     Why it decides ``precision: auto`` on a CPU: there, bf16-mixed training of the attackers ran
-    1.4-1.6x faster than float32 (``scripts/bench_train.py --compare precision``, docs/TRAINING.md); on a CPU without
+    faster than float32 (``scripts/bench_train.py --compare precision``, docs/TRAINING.md); on a CPU without
     these instructions oneDNN emulates bf16 and is slower than float32, so it stays at 32. Anything
     that cannot be read (macOS, Windows, a container hiding the file) counts as no.
     """

@@ -44,12 +44,13 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from maskprivacy.atomic import replacing, write_json
+from maskprivacy.atomic import replacing
 from maskprivacy.data.labels import CLASS_NAMES
-from maskprivacy.layout import CONDITIONS, SPLITS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.layout import CONDITIONS, SPLITS, AttackerFolder, RunLayout
 from maskprivacy.masking.run import RunFace, masked_pixels, read_mask_run
 from maskprivacy.parallel import parallel_map, progress_bar
 from maskprivacy.provenance import git_commit, machine
+from maskprivacy.records import DLIB, AttackerMetrics, AttackerRecord, write_metrics
 from maskprivacy.training.heads import fit_heads, predict_columns
 
 DEFAULT_N_TRAIN = None  # every face of the train part (an int: a seeded subsample of that many)
@@ -357,8 +358,8 @@ def run_dlib_attacker(
     if not conditions or not splits:
         raise ValueError("give at least one condition and one split")
     out = Path(out)
-    splits_dir = Path(splits_dir) if splits_dir else out / "splits"
-    cache_dir = Path(cache_dir) if cache_dir else out / "dlib_cache"
+    splits_dir = Path(splits_dir) if splits_dir else RunLayout(out).splits
+    cache_dir = Path(cache_dir) if cache_dir else RunLayout(out).dlib_cache
     faces, mask_cfg = load_run_faces(mask_run)
 
     # which faces each split uses
@@ -418,9 +419,7 @@ def run_dlib_attacker(
             metrics = compute_metrics(cols)
             metrics.update(
                 {
-                    "attacker": "dlib_descriptor",
-                    "condition": c,
-                    "split": s,
+                    "attacker": AttackerRecord(name=DLIB, family=DLIB, trained_on=c, split=s),
                     "config": {
                         "attacker": "dlib_descriptor",
                         "descriptor": "dlib_face_recognition_resnet_model_v1 (128-D)",
@@ -451,17 +450,19 @@ def run_dlib_attacker(
                     },
                 }
             )
-            run_dir = RunLayout(out).dlib_dir(c, s)
+            folder = AttackerFolder(RunLayout(out).dlib_dir(c, s))
+            run_dir = folder.path
             run_dir.mkdir(parents=True, exist_ok=True)
-            write_predictions(run_dir / "predictions.csv", cols)
+            write_predictions(folder.predictions, cols)
             if part["val"]:
-                write_predictions(run_dir / VAL_PREDICTIONS, val_cols)
+                write_predictions(folder.val_predictions, val_cols)
             confusion_pngs(
                 run_dir, metrics, lambda task, acc: f"dlib descriptor, {c}, {s}: {task} (accuracy {acc:.1%})"
             )
             metrics["wall_s"]["total"] = round(time.perf_counter() - t0, 2)
-            write_json(run_dir / "metrics.json", metrics)
-            results[c][s] = metrics
+            record = AttackerMetrics(**metrics)
+            write_metrics(run_dir, record)
+            results[c][s] = record.as_dict()
     results["descriptors"] = {
         "engine": engine,
         "cached": stats.cached,

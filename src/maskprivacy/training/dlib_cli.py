@@ -35,11 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="data splits to evaluate",
     )
     p.add_argument(
-        "--condition",
+        "--trained-on",
+        "--condition",  # the old name, still accepted
+        dest="condition",
         nargs="+",
         default=["masked", "unmasked"],
         choices=("masked", "unmasked"),
-        help="faces to attack: with the mask or without",
+        help="faces to attack (each trained and tested on them): with the mask or without (--condition: the same)",
     )
     p.add_argument(
         "--n-train",

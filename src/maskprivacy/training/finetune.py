@@ -15,7 +15,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from maskprivacy.models.factory import AGE_SCALE, CLASSIFICATION_TASKS, age_to_target, create_model, target_to_age
+from maskprivacy.models.factory import AGE_SCALE, age_to_target, create_model, target_to_age
 from maskprivacy.models.preprocess import to_model_input
 from maskprivacy.training.augment import AugmentConfig, augment
 from maskprivacy.training.bank import Bank, BankFed
@@ -179,4 +179,4 @@ class FinetuneModule(BankFed, L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
-__all__ = ["FinetuneModule", "CLASSIFICATION_TASKS", "AGE_SCALE"]
+__all__ = ["FinetuneModule", "AGE_SCALE"]

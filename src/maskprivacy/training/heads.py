@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from maskprivacy.data.labels import CLASS_NAMES, FaceLabels
+from maskprivacy.tasks import TASK_NAMES
 
 KERNEL_MAX_TRAIN = 6000  # above this many training faces the kernel heads are not tried (cost)
 
@@ -123,7 +124,7 @@ def fit_heads(
     """One fitted head per task, chosen on validation (accuracy; MAE for age); and the choice record."""
     heads: dict[str, Any] = {}
     record: dict[str, dict] = {}
-    for task in (*CLASS_NAMES, "age"):
+    for task in TASK_NAMES:
         if task != "age" and len(np.unique(ytr[task])) < 2:
             raise ValueError(f"{task}: the training faces hold a single class; use more --n-train faces")
         cands = classifier_candidates(ytr[task], seed) if task != "age" else regressor_candidates(len(Xtr), seed)
@@ -159,5 +160,5 @@ def predict_columns(
 
     probs: dict[str, np.ndarray] = {t: full_proba(heads[t], X, len(n)) for t, n in CLASS_NAMES.items()}
     probs["age"] = np.clip(heads["age"].predict(X), 0.0, None)
-    truth = {t: np.array([getattr(lab, t) for lab in labels], dtype=np.int64) for t in (*CLASS_NAMES, "age")}
+    truth = {t: np.array([getattr(lab, t) for lab in labels], dtype=np.int64) for t in TASK_NAMES}
     return predictions_table(list(names), truth, probs)

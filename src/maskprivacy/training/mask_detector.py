@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from maskprivacy.layout import RunLayout
+from maskprivacy.layout import AttackerFolder, RunLayout
 from maskprivacy.masking.random_masks import MaskDistribution, mask_style_batch
 from maskprivacy.masking.styles.table import style_names
 from maskprivacy.models.mask_detector import (
@@ -39,6 +39,7 @@ from maskprivacy.models.mask_detector import (
     save_mask_detector,
 )
 from maskprivacy.provenance import git_commit
+from maskprivacy.records import MaskDetectorMetrics, write_metrics
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.augment import color_jitter, random_grayscale
 from maskprivacy.training.bank import rows_loader
@@ -184,8 +185,6 @@ def train_mask_detector(cfg: dict[str, Any], run: str | os.PathLike) -> dict[str
     """Train, save ``RUN/mask_detector/model.pt`` and write its test-face metrics; None when disabled."""
     import lightning as L
 
-    from maskprivacy.atomic import write_json
-
     dcfg = detector_config(cfg)
     if not dcfg["enabled"]:
         say("[mask_detector] disabled in the profile, skipped")
@@ -230,22 +229,22 @@ def train_mask_detector(cfg: dict[str, Any], run: str | os.PathLike) -> dict[str
         "config": dcfg,
         "commit": git_commit(),
     }
-    model = out / "model.pt"
+    model = AttackerFolder(out).model
     save_mask_detector(model, module.net.float().cpu().eval(), info)
     test = rows["test"]
     ims = np.ascontiguousarray(c.images[test])
-    m = {
-        "test": _test_rates(
+    m = MaskDetectorMetrics(
+        test=_test_rates(
             model, ims, points[test], [c.names[i] for i in test], None if paper is None else paper[test], seed
         ),
-        "train_wall_s": wall,
-        "info": info,
-    }
-    write_json(out / "metrics.json", m)
-    t = m["test"]
+        train_wall_s=wall,
+        info=info,
+    )
+    write_metrics(out, m)
+    t = m.test
     say(
         f"[mask_detector] test faces: bare read as masked {t['bare_read_as_masked']:.2%}, masks found "
         f"{min(t['found_by_style'].values()):.2%}-{max(t['found_by_style'].values()):.2%} by style "
         f"(balanced {t['balanced_accuracy']:.2%}, n={t['n']}), {wall:.0f} s"
     )
-    return m
+    return m.model_dump()

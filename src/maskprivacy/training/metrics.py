@@ -16,6 +16,8 @@ import numpy as np
 
 from maskprivacy.atomic import replacing
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES, age_to_bucket
+from maskprivacy.layout import AttackerFolder
+from maskprivacy.tasks import CLASS_TASKS
 
 
 def classification_metrics(true: np.ndarray, pred: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def predictions_table(
 ) -> dict[str, np.ndarray | list]:
     """Columns of predictions.csv (contract order), from class probabilities and predicted ages."""
     cols: dict[str, Any] = {"name": list(names)}
-    for t in ("sex", "race", "age_bucket"):
+    for t in CLASS_TASKS:
         cols[f"{t}_true"] = truth[t]
         if t in probs:
             cols[f"{t}_pred"] = probs[t].argmax(1)
@@ -109,7 +111,7 @@ def breakdown(cols: dict[str, Any]) -> list[dict[str, Any]]:
                     "age_bucket": AGE_BUCKET_NAMES[b],
                     "n": n,
                 }
-                for t in ("sex", "race", "age_bucket"):
+                for t in CLASS_TASKS:
                     if f"{t}_pred" in cols:
                         row[f"{t}_acc"] = float(
                             (np.asarray(cols[f"{t}_pred"])[m] == np.asarray(cols[f"{t}_true"])[m]).mean()
@@ -128,7 +130,9 @@ def confusion_pngs(folder: str | os.PathLike, metrics: dict[str, Any], title: Ca
     for task, names in CLASS_NAMES.items():
         if task in metrics:
             acc = metrics[task]["accuracy"] or 0.0
-            confusion_png(Path(folder) / f"confusion_{task}.png", metrics[task]["confusion"], names, title(task, acc))
+            confusion_png(
+                AttackerFolder(Path(folder)).confusion_png(task), metrics[task]["confusion"], names, title(task, acc)
+            )
 
 
 def confusion_png(path: str | os.PathLike, conf: list[list[int]], names: tuple[str, ...], title: str) -> None:

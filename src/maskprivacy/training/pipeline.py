@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from maskprivacy.layout import CONDITIONS, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
+from maskprivacy.tasks import CLASS_TASKS
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.config import resolve
 from maskprivacy.training.rows import fit_rows, pretrain_rows, shared_rows, split_rows  # noqa: F401
@@ -53,7 +54,6 @@ from maskprivacy.training.runtime import (  # noqa: F401
     model_path,
     say,
     setup_torch,
-    test_condition,
     train_dir,
 )
 from maskprivacy.training.splits import ensure_splits
@@ -81,7 +81,7 @@ def prepare_cache(
     return cache_mod.build_caches(
         data,
         mask_run,
-        run / "cache",
+        RunLayout.of(run).cache,
         int(cfg["cache"]["size"]),
         conditions,
         limit=cfg["data"].get("limit"),
@@ -167,7 +167,7 @@ def run_training(
 
 def short_summary(m: dict[str, Any]) -> str:
     parts = []
-    for t in ("sex", "race", "age_bucket"):
+    for t in CLASS_TASKS:
         if t in m and m[t].get("accuracy") is not None:
             parts.append(f"{t} {100 * m[t]['accuracy']:.1f}%")
     if "age" in m and m["age"].get("mae") is not None:

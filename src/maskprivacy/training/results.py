@@ -6,28 +6,34 @@ accuracy; age MAE and RMSE), balanced accuracies, and the wall time of every sta
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from maskprivacy.layout import RunLayout
+from maskprivacy.layout import SPLITS, RunLayout
 from maskprivacy.paper import PAPER_RESULTS
+from maskprivacy.records import APPROACHES, TRAINED_ON
 
 TARGETS_CPU = {"sex": 0.90, "race": 0.78, "age_bucket": 0.60, "age_mae": 7.0}
 
 
 def collect(run: str | os.PathLike) -> list[dict[str, Any]]:
-    """One dict per metrics.json under RUN/train (main approach and per_task)."""
-    root = RunLayout.of(run).train
+    """One row per trained network of RUN/train (main approach and per_task), from its metrics.json;
+    ``condition`` is the faces it was trained on."""
+    lay = RunLayout.of(run)
     rows = []
-    for p in sorted(root.glob("*_*/metrics.json")) + sorted(root.glob("*_*/per_task/metrics.json")):
+    for trained_on, split, approach in itertools.product(TRAINED_ON, SPLITS, APPROACHES):
+        p = lay.attacker(trained_on, split, approach).metrics
+        if not p.is_file():
+            continue
         m = json.loads(p.read_text())
         rows.append(
             {
-                "condition": m.get("condition"),
-                "split": m.get("split"),
-                "approach": m.get("approach"),
+                "condition": trained_on,
+                "split": split,
+                "approach": approach,
                 "n_test": m.get("n_test"),
                 "sex": (m.get("sex") or {}).get("accuracy"),
                 "sex_bal": (m.get("sex") or {}).get("balanced_accuracy"),

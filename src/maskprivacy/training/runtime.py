@@ -11,15 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from maskprivacy.layout import ADAPTIVE, REAL, ROBUST, RunLayout
+from maskprivacy.layout import RunLayout
 from maskprivacy.provenance import git_commit
+from maskprivacy.records import APPROACHES
+from maskprivacy.tasks import HEAD_ORDER
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.config import FAMILIES, dump
 
-APPROACHES = ("multitask", "per_task")
-
-
-TASKS = ("sex", "race", "age", "age_bucket")
+TASKS = HEAD_ORDER  # the tasks a network of the pipeline reads, in the order its heads are built
 
 
 def is_rank_zero() -> bool:
@@ -48,12 +47,6 @@ def cache_path(run: Path, cfg: dict, condition: str) -> Path:
 
 def train_dir(run: Path, condition: str, split: str) -> Path:
     return RunLayout.of(run).train_dir(condition, split)
-
-
-def test_condition(condition: str) -> str:
-    """The cache a condition's attacker is tested on: the robust, real-mask and adaptive attackers are
-    tested on the paper's mask, exactly like the paper-style masked attacker (same faces, same pixels)."""
-    return "masked" if condition in (ROBUST, REAL, ADAPTIVE) else condition
 
 
 def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
@@ -164,13 +157,12 @@ def load_bank(cfg: dict, path: Path):
 
 
 def approach_dir(run: Path, condition: str, split: str, approach: str) -> Path:
-    d = train_dir(run, condition, split)
-    return d if approach == "multitask" else d / "per_task"
+    return RunLayout.of(run).attacker(condition, split, approach).path
 
 
 def model_path(run: Path, condition: str, split: str, approach: str, task: str | None = None) -> Path:
-    d = approach_dir(run, condition, split, approach)
-    return d / "model.pt" if approach == "multitask" else d / f"model_{task}.pt"
+    f = RunLayout.of(run).attacker(condition, split, approach)
+    return f.model if approach == "multitask" else f.task_model(str(task))
 
 
 def approaches(cfg: dict) -> tuple[str, ...]:

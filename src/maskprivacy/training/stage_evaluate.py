@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from maskprivacy.atomic import write_json
-from maskprivacy.layout import PREDICTIONS, VAL_PREDICTIONS, RunLayout
+from maskprivacy.layout import RunLayout, scored_on
 from maskprivacy.provenance import git_commit, machine
+from maskprivacy.records import DEFAULT_FAMILY, AttackerMetrics, AttackerRecord, attacker_name, write_metrics
+from maskprivacy.tasks import TASK_NAMES
 from maskprivacy.training import cache as cache_mod
 from maskprivacy.training.rows import split_rows
 from maskprivacy.training.runtime import (
@@ -22,7 +23,6 @@ from maskprivacy.training.runtime import (
     is_rank_zero,
     model_path,
     setup_torch,
-    test_condition,
 )
 
 
@@ -34,31 +34,34 @@ def evaluate_attacker(
     approach: str = "multitask",
     wall_s: dict[str, float] | None = None,
 ) -> dict[str, Any] | None:
-    """Test-set metrics of a fine-tuned approach; writes metrics.json, predictions.csv, confusion PNGs.
+    """Test-set metrics of a fine-tuned approach; writes metrics.json (the attacker's record: its
+    family is ``cfg["family"]``, set by ``training.config.family_config``, else the CNN),
+    predictions.csv, val_predictions.csv, confusion PNGs. ``condition``: the faces it was trained on.
 
     Returns the metrics (None on DDP ranks other than 0, which write nothing).
     """
     from maskprivacy.training.metrics import compute_metrics, confusion_pngs
 
     run = Path(run)
-    d = approach_dir(run, condition, split, approach)
-    if (d / "metrics.json").is_file():
+    folder = RunLayout(run).attacker(condition, split, approach)
+    d = folder.path
+    if folder.metrics.is_file():
         if (
             is_rank_zero()
-            and not (d / VAL_PREDICTIONS).is_file()
+            and not folder.val_predictions.is_file()
             and all(p.is_file() for p in _model_paths(run, condition, split, approach))
         ):
             setup_torch(cfg)  # a folder from before validation predictions were written: add them
-            _predict_parts(cfg, run, condition, split, approach, {"val": d / VAL_PREDICTIONS})
-        return json.loads((d / "metrics.json").read_text())
+            _predict_parts(cfg, run, condition, split, approach, {"val": folder.val_predictions})
+        return json.loads(folder.metrics.read_text())
     if not is_rank_zero():
         return None
     setup_torch(cfg)
     t0 = time.perf_counter()
     d.mkdir(parents=True, exist_ok=True)
-    cols = _predict_parts(cfg, run, condition, split, approach, {"test": d / PREDICTIONS, "val": d / VAL_PREDICTIONS})[
-        "test"
-    ]
+    cols = _predict_parts(
+        cfg, run, condition, split, approach, {"test": folder.predictions, "val": folder.val_predictions}
+    )["test"]
     metrics = compute_metrics(cols)
     n = len(cols["name"])
     confusion_pngs(
@@ -68,21 +71,25 @@ def evaluate_attacker(
     )
     walls = dict(wall_s or {})
     walls["evaluate"] = round(time.perf_counter() - t0, 2)
-    metrics.update(
-        {
-            "condition": condition,
-            "test_faces": test_condition(condition),
-            "split": split,
-            "approach": approach,
-            "config": cfg,
-            "commit": git_commit(),
-            "machine": machine(),
-            "wall_s": walls,
-            "cpu_s": stage_cpu(run, condition, split, approach),
-        }
+    family = str(cfg.get("family", DEFAULT_FAMILY))
+    record = AttackerRecord(
+        name=attacker_name(family, condition, approach),
+        family=family,
+        trained_on=condition,
+        split=split,
+        approach=approach,  # type: ignore[arg-type]
     )
-    write_json(d / "metrics.json", metrics)
-    return metrics
+    out = AttackerMetrics(
+        attacker=record,
+        **metrics,
+        config=cfg,
+        commit=git_commit(),
+        machine=machine(),
+        wall_s=walls,
+        cpu_s=stage_cpu(run, condition, split, approach),
+    )
+    write_metrics(d, out)
+    return out.as_dict()
 
 
 def _model_paths(run: Path, condition: str, split: str, approach: str) -> list[Path]:
@@ -102,7 +109,7 @@ def _predict_parts(
     from maskprivacy.models.predictor import Predictor
     from maskprivacy.training.metrics import predictions_table, write_predictions
 
-    c = cache_mod.load_cache(cache_path(run, cfg, test_condition(condition)))
+    c = cache_mod.load_cache(cache_path(run, cfg, scored_on(condition)))
     parts = split_rows(c.names, RunLayout(run).split_csv(split))
     device = "cuda" if cfg["trainer"]["accelerator"] in ("gpu", "cuda") and torch.cuda.is_available() else "cpu"
     probs: dict[str, dict[str, list[np.ndarray]]] = {part: {} for part in outs}
@@ -122,7 +129,7 @@ def _predict_parts(
         if not len(rows):  # e.g. a split without validation faces: nothing to write
             continue
         joined = {t: np.concatenate(v) for t, v in probs[part].items()}
-        truth = {"sex": c.sex[rows], "race": c.race[rows], "age_bucket": c.age_bucket[rows], "age": c.age[rows]}
+        truth = {t: getattr(c, t)[rows] for t in TASK_NAMES}
         out[part] = predictions_table([c.names[i] for i in rows], truth, joined)
         write_predictions(path, out[part])
     return out

@@ -38,9 +38,9 @@ def test_age_network_gives_the_onnx_graphs_probabilities(sample_dir):
     ort = pytest.importorskip("onnxruntime")
     chips = _chips(sample_dir)
     net = get_age_resnet()
-    session = ort.InferenceSession(str(age_model_path(AGE_ONNX)))
+    onnx_net = ort.InferenceSession(str(age_model_path(AGE_ONNX)))
     x = (chips.astype(np.float32) - net.mean.numpy()) / np.float32(256.0)
-    reference = session.run(None, {"images": np.ascontiguousarray(x.transpose(0, 3, 1, 2))})[0]
+    reference = onnx_net.run(None, {"images": np.ascontiguousarray(x.transpose(0, 3, 1, 2))})[0]
     with torch.no_grad():
         ours = torch.softmax(net(torch.from_numpy(chips).permute(0, 3, 1, 2).float()), dim=1).numpy()
     assert ours.shape == reference.shape == (N_FACES, N_AGES)

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from maskprivacy.privacy.discovery import discover
 from maskprivacy.privacy.ensemble import ensemble_dir, ensemble_val_score, fit_ensemble, fit_ensembles, members
-from maskprivacy.privacy.runs import discover
+from maskprivacy.records import AttackerMetrics, AttackerRecord, write_metrics
 
 
 def _member(rng: np.random.Generator, truth: pd.DataFrame, noise: float) -> pd.DataFrame:
@@ -52,7 +53,8 @@ def _fake_run(
         d.mkdir(parents=True)
         _member(rng, test, noise).to_csv(d / "predictions.csv", index=False)
         _member(rng, val, noise).to_csv(d / "val_predictions.csv", index=False)
-        (d / "metrics.json").write_text("{}")
+        record = AttackerRecord(name=a, family=a, trained_on="masked", split="uniform")
+        write_metrics(d, AttackerMetrics(attacker=record, n_test=len(test)))
     return root
 
 
@@ -78,7 +80,7 @@ def test_the_ensemble_beats_members_with_independent_errors(tmp_path):
         gain = mean - stack if task == "age" else stack - mean
         assert rec["combiner"] == ("stacker" if gain > 0 else "mean"), (task, rec)
     # an ordinary attacker folder: the PVI and the report discover it
-    assert ("ensemble", "masked", "uniform") in {(a.attacker, a.condition, a.split) for a in discover(run)}
+    assert ("ensemble", "masked", "uniform") in {a.key for a in discover(run)}
     assert "ensemble" not in [a.attacker for a in members(run, "masked", "uniform")]
 
 

@@ -28,12 +28,18 @@ def test_no_occluded_reader_without_an_adaptive_attacker_or_faces_to_score_it_on
     import shutil
 
     from maskprivacy.analysis.demo_run import make_demo_run
-    from maskprivacy.layout import RunLayout
+    from maskprivacy.layout import ADAPTIVE, RunLayout
     from maskprivacy.privacy.occluded_readers import choose_occluded, readers
+    from maskprivacy.records import AttackerMetrics, AttackerRecord, attacker_name, write_metrics
 
     run = make_demo_run(tmp_path / "run", input_size=32)
     assert choose_occluded(run, {"seed": 0}, "uniform") is None  # protect then says its reader is naive
-    layout = RunLayout(run)
-    shutil.copytree(layout.train_dir("masked", "uniform"), layout.train_dir("adaptive", "uniform"))
+    folder = RunLayout(run).attacker(ADAPTIVE, "uniform")
+    shutil.copytree(RunLayout(run).attacker("masked", "uniform").path, folder.path)
+    assert readers(run, "uniform") == []  # a model without its record is not an attacker discovery finds
+    name = attacker_name("cnn", ADAPTIVE)
+    record = AttackerRecord(name=name, family="cnn", trained_on=ADAPTIVE, split="uniform")
+    assert record.test_faces == "masked"  # scored on the paper's mask, like every masked-face attacker
+    write_metrics(folder.path, AttackerMetrics(attacker=record, n_test=0))
     assert [r.attacker for r in readers(run, "uniform") if r.adaptive] == ["cnn_adaptive"]
     assert choose_occluded(run, {"seed": 0}, "uniform") is None  # no cache in the profile: nothing to score on

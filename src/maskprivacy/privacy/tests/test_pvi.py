@@ -14,7 +14,6 @@ from maskprivacy.layout import CONDITIONS
 from maskprivacy.privacy.baselines import Baselines, baselines_from_labels, baselines_from_split
 from maskprivacy.privacy.pvi import (
     ATTRIBUTES,
-    bootstrap_means,
     compute_pvi,
     normalise_weights,
     pair_predictions,
@@ -166,16 +165,6 @@ def test_bad_weight_strings(text, message):
 
 
 # ---------------------------------------------------------------- bootstrap
-
-
-def test_bootstrap_means_equal_explicit_resampling():
-    rng = np.random.default_rng(0)
-    scores = rng.random((50, 3))
-    got = bootstrap_means(scores, n_boot=40, seed=7)
-    idx = np.random.default_rng(7).integers(0, 50, size=(40, 50))  # one block: same draws
-    np.testing.assert_allclose(got, scores[idx].mean(axis=1))
-    # small blocks draw the same stream in pieces: same result
-    np.testing.assert_allclose(bootstrap_means(scores, 40, 7, max_cells=50 * 7), got)
 
 
 def test_bootstrap_interval_contains_point_and_is_seeded():
@@ -334,56 +323,71 @@ def test_pvi_for_run_errors_and_partial_runs(tmp_path, make_fake_run):
         pvi_for_run(run, n_boot=50)
 
 
-def test_attacker_folder_layouts(tmp_path):
-    from maskprivacy.privacy.runs import discover, parse_dir_name
+def test_discover_reads_each_folders_record_not_its_name(tmp_path):
+    from maskprivacy.privacy.discovery import discover, discover_with_problems
+    from maskprivacy.records import AttackerMetrics, AttackerRecord, write_metrics
 
-    assert parse_dir_name("unmasked_uniform") == ("cnn", "unmasked", "uniform")
-    assert parse_dir_name("dlib_unmasked_random") == ("dlib", "unmasked", "random")
-    assert parse_dir_name("cnn_multitask_masked_uniform") == ("cnn_multitask", "masked", "uniform")
-    assert parse_dir_name("masked_uniform", parent_attacker="cnn-pertask") == ("cnn-pertask", "masked", "uniform")
-    assert parse_dir_name("splits") is None and parse_dir_name("masked_other") is None
     run = tmp_path / "run"
-    for d in (
+
+    def write(d: str, **record) -> None:
+        write_metrics(run / d, AttackerMetrics(attacker=AttackerRecord(**record), n_test=3))
+
+    write("train/masked_uniform", name="cnn", family="cnn", trained_on="masked", split="uniform")
+    write(
         "train/masked_uniform/per_task",
-        "train/masked_uniform/checkpoints",
-        "train/cnn-pertask/unmasked_random",
-        "dlib_masked_uniform",
-        "train/empty_masked_uniform",
-    ):
-        (run / d).mkdir(parents=True)
-    for d in (
-        "train/masked_uniform",
-        "train/masked_uniform/per_task",
-        "train/cnn-pertask/unmasked_random",
-        "dlib_masked_uniform",
-    ):
-        (run / d / "metrics.json").write_text("{}")
-    found = [(a.attacker, a.condition, a.split) for a in discover(run)]
+        name="cnn_per_task",
+        family="cnn",
+        trained_on="masked",
+        split="uniform",
+        approach="per_task",
+    )
+    # a folder whose name says nothing: its record says which attacker it holds
+    write("train/an-experiment", name="cnn-pertask", family="cnn", trained_on="unmasked", split="random")
+    write("dlib_masked_uniform", name="dlib", family="dlib", trained_on="masked", split="uniform")
+    (run / "train/masked_uniform/checkpoints").mkdir()
+    found = [a.key for a in discover(run)]
     assert found == [
         ("cnn", "masked", "uniform"),
         ("cnn-pertask", "unmasked", "random"),
         ("cnn_per_task", "masked", "uniform"),
         ("dlib", "masked", "uniform"),
     ]
+    # an old metrics.json (no record) where reproduce writes no attacker: a problem that says what to rerun
+    (run / "train/empty_masked_uniform").mkdir()
+    (run / "train/empty_masked_uniform/metrics.json").write_text('{"n_test": 3}')
+    attackers, problems = discover_with_problems(run)
+    assert [a.key for a in attackers] == found
+    assert len(problems) == 1 and "empty_masked_uniform" in problems[0] and "rerun" in problems[0]
 
 
-def test_discover_finds_an_attacker_family_in_its_own_run_folder(tmp_path):
-    from maskprivacy.privacy.runs import discover
+def test_discover_reads_an_old_run_folder_by_where_reproduce_writes(tmp_path):
+    """A run written before attacker records: each metrics.json has no record, and gets the one its
+    place in the layout says (an attacker family in its own run folder included)."""
+    from maskprivacy.privacy.discovery import discover_with_problems
 
     for d in (
         "train/masked_uniform",
+        "train/robust_uniform",
+        "train/unmasked_random/per_task",
         "facenet/train/masked_uniform",
         "facenet/train/robust_random",
         "facenet/train/unmasked_random",
+        "dlib_unmasked_uniform",
+        "train/ensemble_masked_uniform",
         "facenet/cache/masked_s112",
     ):
         (tmp_path / d).mkdir(parents=True)
         if "cache" not in d:
-            (tmp_path / d / "metrics.json").write_text("{}")
-    found = {(a.attacker, a.condition, a.split) for a in discover(tmp_path)}
-    assert found == {
-        ("cnn", "masked", "uniform"),
-        ("facenet", "masked", "uniform"),
-        ("facenet_robust", "masked", "random"),
-        ("facenet", "unmasked", "random"),
+            (tmp_path / d / "metrics.json").write_text('{"n_test": 3, "condition": "masked"}')
+    attackers, problems = discover_with_problems(tmp_path)
+    assert problems == []
+    assert {(a.key, a.record.family, a.record.trained_on) for a in attackers} == {
+        (("cnn", "masked", "uniform"), "cnn", "masked"),
+        (("cnn_robust", "masked", "uniform"), "cnn", "robust"),
+        (("cnn_per_task", "unmasked", "random"), "cnn", "unmasked"),
+        (("facenet", "masked", "uniform"), "facenet", "masked"),
+        (("facenet_robust", "masked", "random"), "facenet", "robust"),
+        (("facenet", "unmasked", "random"), "facenet", "unmasked"),
+        (("dlib", "unmasked", "uniform"), "dlib", "unmasked"),
+        (("ensemble", "masked", "uniform"), "ensemble", None),
     }

@@ -1,4 +1,4 @@
-"""A masking run of the sample, shared by the training tests (about 5-20 s once per session)."""
+"""A masking run of the sample, shared by the training tests (made once per test run)."""
 
 from __future__ import annotations
 

@@ -170,3 +170,14 @@ def test_photo_edge_repeats_the_edge_as_the_aligning_warp_does():
     for bad in ({"edge": 1.5}, {"edge_cut": 0.5}, {"edge_cut": -0.1}):
         with pytest.raises(ValueError, match="augment.edge"):
             AugmentConfig.from_dict(bad)
+
+
+def test_trained_on_flag_and_its_old_name_condition_are_one_option():
+    from maskprivacy.cli import build_parser
+
+    p = build_parser()
+    base = ["train", "--mask-run", "M", "--out", "R"]
+    assert p.parse_args([*base, "--trained-on", "robust"]).condition == "robust"
+    assert p.parse_args([*base, "--condition", "unmasked"]).condition == "unmasked"
+    dlib = ["attack-dlib", "--mask-run", "M", "--out", "R"]
+    assert p.parse_args([*dlib, "--trained-on", "masked"]).condition == ["masked"]

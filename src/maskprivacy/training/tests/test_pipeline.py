@@ -17,7 +17,19 @@ from maskprivacy.training.pipeline import run_training
 from maskprivacy.training.results import format_table
 from maskprivacy.training.splits import read_split
 
-CONTRACT_KEYS = {"sex", "race", "age_bucket", "age", "breakdown", "n_test", "config", "commit", "machine", "wall_s"}
+CONTRACT_KEYS = {
+    "attacker",
+    "sex",
+    "race",
+    "age_bucket",
+    "age",
+    "breakdown",
+    "n_test",
+    "config",
+    "commit",
+    "machine",
+    "wall_s",
+}
 
 
 def _smoke(*extra: str) -> dict:
@@ -31,7 +43,15 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
     )
     d = run / "train" / "masked_uniform"
     m = json.loads((d / "metrics.json").read_text())
-    assert CONTRACT_KEYS <= set(m) and m["approach"] == "multitask"
+    assert CONTRACT_KEYS <= set(m)
+    assert m["attacker"] == {
+        "name": "cnn",
+        "family": "cnn",
+        "trained_on": "masked",
+        "test_faces": "masked",
+        "split": "uniform",
+        "approach": "multitask",
+    }
     assert set(m["wall_s"]) >= {"cache", "pretrain", "finetune", "evaluate"}
     assert m["config"]["profile"] == "smoke" and m["machine"]["cpu_count"] >= 1
     for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
@@ -50,7 +70,8 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
     )
     # one network per task as well (the paper), in per_task/
     pt = json.loads((d / "per_task" / "metrics.json").read_text())
-    assert pt["approach"] == "per_task" and pt["n_test"] == m["n_test"]
+    assert pt["attacker"]["name"] == "cnn_per_task" and pt["attacker"]["approach"] == "per_task"
+    assert pt["n_test"] == m["n_test"]
     assert sorted(p.name for p in (d / "per_task").glob("model_*.pt")) == [
         "model_age.pt",
         "model_age_bucket.pt",

@@ -34,7 +34,8 @@ def test_robust_attacker_trains_from_the_masked_one_and_is_tested_on_mask_a(samp
     # the masked attacker it starts from was trained first, and both are tested on the same faces
     assert (run / "train" / "masked_uniform" / "model.pt").is_file()
     m = json.loads((d / "metrics.json").read_text())
-    assert m["condition"] == "robust" and m["test_faces"] == "masked"
+    assert m["attacker"]["trained_on"] == "robust" and m["attacker"]["test_faces"] == "masked"
+    assert m["attacker"]["name"] == "cnn_robust"
     assert res["robust"]["uniform"]["multitask"]["n_test"] == m["n_test"]
     masked_pred = run / "train" / "masked_uniform" / "predictions.csv"
     if not masked_pred.exists():  # only the model was needed; evaluate it to compare names
