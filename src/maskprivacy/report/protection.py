@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from maskprivacy.layout import RunLayout
 from maskprivacy.report.blocks import (
     NOT_RUN,
     Block,
@@ -22,7 +23,6 @@ from maskprivacy.report.blocks import (
     table_block,
 )
 
-FIGURE = "figures/occlusions.png"
 COLUMNS = (
     "occlusion",
     "face hidden",
@@ -114,7 +114,7 @@ def protection_blocks(run: Path, res: Mapping[str, Any]) -> list[Block]:
     out.append(table_block(list(COLUMNS), rows))
     desc = [[n, rows_[n].get("description", "")] for n in order]
     out.append(Block("details", "what each occlusion is", children=(table_block(["occlusion", "description"], desc),)))
-    fig = Path(run) / FIGURE
+    fig = RunLayout.of(run).figure("occlusions")  # written by the protection stage (report/frontier.py)
     if fig.is_file():
         out.append(
             image_block(
