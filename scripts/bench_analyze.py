@@ -70,7 +70,7 @@ def timed(fn, items: list, batch: int) -> tuple[float, float, int]:
 
 def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
     """CPU milliseconds per face for each step, measured one step at a time on the same inputs."""
-    from maskprivacy.analysis.analyzer import _torch_threads
+    from maskprivacy.analysis.torch_threads import torch_threads
     from maskprivacy.data.imageio import decode_image
     from maskprivacy.faces.align import resize_crop
     from maskprivacy.faces.detect import get_detector
@@ -90,12 +90,12 @@ def breakdown(an, faces: list[bytes], photos: list[bytes], style: str) -> None:
         pairs = [(rgb, d) for rgb, ds in zip(rgbs, dets) for d in ds]
         n = max(1, len(pairs))
         check = an.mask_detector.check if an.mask_detector is not None else None  # as analyze decides
-        with _torch_threads(an.threads if check is not None else None):
+        with torch_threads(an.threads if check is not None else None):
             t_al, found = cpu(lambda p: align_face(*p, mask_check=check), pairs)
         t_mask, masked = cpu(lambda f: draw_mask(f.aligned.crop, f.aligned.points68, style), found)
         crops = [resize_crop(f.aligned.crop, an.models.side["unmasked"]) for f in found]
         pred = an.models.unmasked
-        with _torch_threads(an.threads):
+        with torch_threads(an.threads):
             t_b1, _ = cpu(lambda c: pred.predict(c[None]), crops)
             c0 = time.process_time()
             for s in range(0, len(crops), 16):

@@ -132,7 +132,7 @@ def main() -> None:
     kept = s.counts.get("ok", 0) + s.counts.get("multiple_faces", 0)
 
     # 3. key points of the fast path vs the paper's, on the sample
-    from maskprivacy.masking.run import load_report
+    from maskprivacy.masking.mask_run import load_report
 
     rows, lms = load_report(out / "fast")
     idx = {r["name"]: int(r["landmark_row"]) for r in rows}

@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", default="auto", choices=("auto", "blazeface", "dlib"))
     args = ap.parse_args(argv)
 
-    from maskprivacy.analysis.analyzer import _torch_threads
     from maskprivacy.analysis.protect import grid_image, load_protect_attacker, protect_photo
+    from maskprivacy.analysis.torch_threads import torch_threads
     from maskprivacy.data.imageio import decode_image
     from maskprivacy.faces.align import resize_crop
     from maskprivacy.faces.photo import find_faces
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             crops = [apply_occlusion(f.aligned.crop, f.aligned.points68, n, 0).image for n in [BARE, *OCCLUSIONS]]
             steps["occlusions"] += time.process_time() - c
             c = time.process_time()
-            with _torch_threads(1):
+            with torch_threads(1):
                 attacker.predictor.predict(np.stack([resize_crop(x, attacker.side) for x in crops]))
             steps["attacker"] += time.process_time() - c
     res = protect_photo(decode_image(photos[0]), attacker, args.detector)

@@ -23,7 +23,7 @@ Runs on a labelled folder of real photos with and without masks (``realmask-dev`
   never saw.
 
 ``--run RUN_DIR`` (a run with trained attackers) also prints
-:func:`maskprivacy.analysis.evaluate.realmask_summary`: each masked-face attacker's sex and race accuracy,
+:func:`maskprivacy.analysis.realmask_row.realmask_summary`: each masked-face attacker's sex and race accuracy,
 balanced accuracy and 95% intervals (people resampled) on the photos with real masks, and the bare
 photos with the digital type-a mask through the paper-style attacker.
 
@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from maskprivacy.analysis.evaluate import person_of
 from maskprivacy.data.imageio import decode_image
+from maskprivacy.data.photo_labels import person_of
 from maskprivacy.faces.align import POINTS68, crop_points68, transform_points
 from maskprivacy.faces.detect import DlibDetector, get_detector
 from maskprivacy.faces.landmarks import get_landmarker
@@ -84,8 +84,9 @@ def eye_geometry(c: np.ndarray) -> tuple[float, float, float]:
 
 
 def _print_summary(args: argparse.Namespace, labels: Path) -> None:
-    from maskprivacy.analysis.evaluate import per_class_text, realmask_summary
+    from maskprivacy.analysis.evaluate import per_class_text
     from maskprivacy.analysis.mask_decision import decision_counts
+    from maskprivacy.analysis.realmask_row import realmask_summary
     from maskprivacy.data.photo_labels import PHOTO_CLASS_TASKS
 
     d = realmask_summary(args.run, args.data, labels, split=args.split, detector=args.detector)

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from maskprivacy.training.results import collect, format_table
+from maskprivacy.training.metrics_table import collect, format_table
 
 BEGIN, END = "<!-- training:begin -->", "<!-- training:end -->"
 

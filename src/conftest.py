@@ -124,6 +124,52 @@ def hostile_corpus(tmp_path: Path, good_faces: list[Path], sample_dir: Path) -> 
     return d, build_hostile_corpus(d, good_faces, sample_dir)
 
 
+# ---- faces that need no ../shared: a portrait an installed package ships, and faces made from it
+# matplotlib (a dependency) ships a photo of Grace Hopper as sample data. The core paths (finding and
+# aligning a face, masking it, training on masked faces, the report) are tested on it and on a folder
+# of UTKFace-named faces made from it, so a clone without ../shared still runs them.
+SHIPPED_PORTRAIT = "grace_hopper.jpg"
+
+
+def shipped_portrait_path() -> Path:
+    """The portrait matplotlib ships (one face, about 215 px wide, in a 512x600 photo)."""
+    from matplotlib import cbook
+
+    return Path(cbook.get_sample_data(SHIPPED_PORTRAIT, asfileobj=False))
+
+
+@pytest.fixture(scope="session")
+def shipped_portrait() -> Path:
+    return shipped_portrait_path()
+
+
+def make_faces(dst: Path, n: int = 48, seed: int = 0) -> Path:
+    """``n`` UTKFace-named 200x200 faces made from the shipped portrait: its aligned face, turned a few
+    degrees, shifted a few pixels, mirrored, lit brighter or darker, with some noise. The labels in the
+    names cycle through every class (they are made up: one person wears them all)."""
+    from maskprivacy.faces.photo import find_faces
+
+    rgb = np.asarray(Image.open(shipped_portrait_path()).convert("RGB"))
+    base = Image.fromarray(find_faces(rgb, False, "dlib")[0].aligned.crop)
+    rng = np.random.default_rng(seed)
+    dst.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        im = base.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if i % 2 else base
+        dx, dy = (int(v) for v in rng.integers(-5, 6, 2))
+        im = im.rotate(float(rng.uniform(-6, 6)), Image.Resampling.BICUBIC, translate=(dx, dy), fillcolor=(118,) * 3)
+        px = np.asarray(im, np.float32) * rng.uniform(0.8, 1.2) + rng.normal(0, 4, (200, 200, 3))
+        age, sex, race = 5 + (i * 7) % 80, (i // 2) % 2, i % 5
+        name = f"{age}_{sex}_{race}_20170101{i:09d}.jpg.chip.jpg"
+        Image.fromarray(np.clip(px, 0, 255).astype(np.uint8)).save(dst / name, quality=92)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def made_faces(tmp_path_factory) -> Path:
+    """A folder of UTKFace-named faces made from the shipped portrait (:func:`make_faces`)."""
+    return make_faces(tmp_path_factory.mktemp("made_faces"))
+
+
 # ---- photos and a run of untrained models (the analysis and faces stages)
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> Path:
@@ -168,7 +214,7 @@ def constant_mask_detector(run: Path, logit: float) -> None:
     import torch
 
     from maskprivacy.layout import RunLayout
-    from maskprivacy.models.mask_detector import CHANNELS, MaskDetectorNet, save_mask_detector
+    from maskprivacy.models.mask_classifier import CHANNELS, MaskDetectorNet, save_mask_detector
 
     net = MaskDetectorNet().eval()
     lin = net.head[-1]

@@ -401,7 +401,7 @@ def _protection(ctx: Context) -> None:
 def _realmask(ctx: Context) -> None:
     """Every masked-face attacker on the real masks of ``--real-masks DIR`` (DIR/labels.csv), the
     "real masks" row of the protection-by-style table; a different population, and marked as one."""
-    from maskprivacy.analysis.evaluate import realmask_summary
+    from maskprivacy.analysis.realmask_row import realmask_summary
 
     root = Path(ctx.real_masks or "")
     d = realmask_summary(
@@ -417,7 +417,7 @@ def _realmask(ctx: Context) -> None:
 
 
 def _pvi(ctx: Context) -> None:
-    from maskprivacy.privacy.run_pvi import pvi_for_run
+    from maskprivacy.privacy.pvi_for_run import pvi_for_run
 
     res = pvi_for_run(ctx.run, n_boot=int(ctx.extras["pvi_boot"]), seed=ctx.seed)
     write_json(RunLayout(ctx.run).pvi_json, res.to_dict())

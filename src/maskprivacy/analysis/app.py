@@ -37,12 +37,8 @@ Robustness of the service itself (any web page the user has open can send it req
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-import socket
 from importlib import resources
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import anyio
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -50,11 +46,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from maskprivacy.analysis.analyzer import get_analyzer
 from maskprivacy.analysis.limits import (
     MAX_CONCURRENT,
     MAX_PIXELS,
@@ -66,9 +61,10 @@ from maskprivacy.analysis.limits import (
     WAIT_S,
 )
 from maskprivacy.analysis.protect_api import protect_router
+from maskprivacy.analysis.schema import Photo
+from maskprivacy.analysis.security import CSP_DOCS, LOOPBACK, MAX_DETAIL, Guard, page_csp
 from maskprivacy.analysis.slots import OverBudget, Slots, Ticket
 from maskprivacy.analysis.uploads import (
-    CLOSE,
     ClientGone,
     Pace,
     parse_multipart,
@@ -77,89 +73,15 @@ from maskprivacy.analysis.uploads import (
     shown,
     wants_images,
 )
+from maskprivacy.data.imageio import ImageError, decode_image
+from maskprivacy.faces.detect import get_detector
 from maskprivacy.masking.draw import STYLES
 from maskprivacy.memtrim import return_freed_memory, trim
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
-# The longest error message sent: every 4xx and 5xx body stays far below 4 KB whatever was sent.
-MAX_DETAIL = 500
-# Everything but the page and /docs: nothing may load, nothing may frame it.
-CSP_NONE = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# FastAPI's Swagger UI page (only with docs=True) loads its script and style from this CDN.
-DOCS_CDN = "https://cdn.jsdelivr.net"
-CSP_DOCS = (
-    f"default-src 'none'; script-src {DOCS_CDN} 'unsafe-inline'; style-src {DOCS_CDN}; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
 
 
-# ----------------------------------------------------------------------------- response schema
-class ClassReading(BaseModel):
-    label: str
-    index: int
-    confidence: Optional[float] = Field(None, description="probability of the label (0-1)")
-    probabilities: Optional[dict[str, float]] = None
-
-
-class AgeReading(BaseModel):
-    years: float
-
-
-class Reading(BaseModel):
-    model: str = Field(description="which model read the face, e.g. unmasked_uniform")
-    sex: Optional[ClassReading] = None
-    race: Optional[ClassReading] = None
-    age_bucket: Optional[ClassReading] = None
-    age: Optional[AgeReading] = None
-
-
-class Images(BaseModel):
-    face: str = Field(description="the aligned face, a JPEG data URL")
-    masked: Optional[str] = Field(None, description="the same face with the digital mask, a JPEG data URL")
-
-
-class Face(BaseModel):
-    box: list[int] = Field(description="left, top, right, bottom in photo pixels")
-    detector: str
-    detector_score: float
-    already_masked: bool
-    masked_reason: str
-    mask_probability: Optional[float] = Field(
-        None, description="the run's mask detector's P(masked) when it decided (null: told, or the colour check)"
-    )
-    alignment: str
-    beyond_frame: Optional[float] = Field(
-        None,
-        description="share of the aligned face crop that lies beyond the photo (0: all in frame; a close-up: more)",
-    )
-    as_is: Optional[Reading] = Field(None, description="the face as photographed")
-    masked: Optional[Reading] = Field(None, description="the face with the digital mask")
-    change: Optional[dict[str, Any]] = Field(None, description="what the mask changed, per attribute")
-    notes: list[str] = []
-    images: Optional[Images] = None
-
-
-class AnalyzeResponse(BaseModel):
-    width: int
-    height: int
-    model: str
-    mask_style: Optional[str]
-    mask_color: str
-    n_faces: int
-    faces: list[Face]
-    summary: str = Field(description="a short plain-language summary")
-    notes: list[str] = []
-
-
+# ----------------------------------------------------------------------------- health
 class Health(BaseModel):
     model: str = Field(description="the run directory's name (never its path)")
     models: list[str]
@@ -171,94 +93,6 @@ class Health(BaseModel):
     max_waiting: int = Field(description="requests whose body is complete that may wait for a slot; beyond that: 503")
     max_receiving: int = Field(description="uploads whose body may be arriving at once; beyond that: 503")
     budget_s: float = Field(description="seconds of decoding and analysis one photo may take; beyond that: 503")
-
-
-# ----------------------------------------------------------------------------- guards
-def allowed_hosts_for(bind: str, extra: Sequence[str] = ()) -> list[str]:
-    """Host header values the server answers to, from the address it binds (DNS-rebinding defence).
-
-    A loopback bind answers only to loopback names; a wildcard bind (0.0.0.0, ::) also to this
-    machine's host name and its addresses; a specific address to itself. ``extra`` adds names (a
-    reverse proxy's, a LAN name); ``*`` turns the check off.
-    """
-    hosts: list[str] = list(LOOPBACK)
-    if bind not in LOOPBACK:
-        if bind in ("0.0.0.0", "::", ""):
-            name = socket.gethostname()
-            hosts += [name, socket.getfqdn()]
-            try:
-                hosts += socket.gethostbyname_ex(name)[2]
-            except OSError:
-                pass
-        else:
-            hosts.append(f"[{bind}]" if ":" in bind else bind)
-    hosts += list(extra)
-    return list(dict.fromkeys(h.lower() for h in hosts if h))
-
-
-def _csp_hash(page: str, tag: str) -> str:
-    """'sha256-...' of the page's inline <tag> (CSP allows exactly that script or style)."""
-    m = re.search(rf"<{tag}>(.*?)</{tag}>", page, re.S)
-    if not m:
-        return "'none'"
-    return "'sha256-" + base64.b64encode(hashlib.sha256(m.group(1).encode("utf-8")).digest()).decode() + "'"
-
-
-def page_csp(page: str) -> str:
-    """The page's policy: its own inline script and style, its API, and its images (data: crops, blob: preview)."""
-    return (
-        f"default-src 'none'; script-src {_csp_hash(page, 'script')}; style-src {_csp_hash(page, 'style')}; "
-        "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'"
-    )
-
-
-class Guard:
-    """ASGI middleware: security headers on every response; cross-origin requests refused (403).
-
-    Browsers send ``Origin`` on every cross-origin POST (and on same-origin ones); a page on another
-    site can therefore be told apart from our own page without cookies or tokens. Requests without
-    ``Origin`` (curl, scripts) are not from a web page and pass. A body whose length is ambiguous
-    (``Content-Length`` with ``Transfer-Encoding``, or two lengths) is refused before the app sees it:
-    a proxy in front could read its end elsewhere than the server does.
-    """
-
-    def __init__(self, app: ASGIApp, csp: dict[str, str]):
-        self.app = app
-        self.csp = csp  # path -> policy; others get CSP_NONE
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        policy = self.csp.get(scope.get("path", ""), CSP_NONE)
-
-        async def send_secured(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                h = MutableHeaders(scope=message)
-                for k, v in SECURITY_HEADERS.items():
-                    h[k] = v
-                h["Content-Security-Policy"] = policy
-            await send(message)
-
-        headers = Headers(scope=scope)
-        lengths = set(headers.getlist("content-length"))
-        if len(lengths) > 1 or (lengths and "transfer-encoding" in headers):
-            await JSONResponse(
-                {"detail": "ambiguous framing refused: a body has one length, given once, or Transfer-Encoding"},
-                400,
-                headers=CLOSE,
-            )(scope, receive, send_secured)
-            return
-        origin = headers.get("origin")
-        if origin is not None:
-            own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
-            if origin.lower().rstrip("/") != own:
-                await JSONResponse(
-                    {"detail": f"cross-origin request refused: Origin {origin[:100]!r} is not this server ({own})"}, 403
-                )(scope, receive, send_secured)
-                return
-        await self.app(scope, receive, send_secured)
 
 
 # ----------------------------------------------------------------------------- app
@@ -282,13 +116,10 @@ def create_app(
     """The app for one run directory (models load now: a missing model fails here, not per request).
 
     ``allowed_hosts``: Host header values served (default: loopback names; see
-    :func:`allowed_hosts_for`). ``docs``: serve Swagger UI at /docs (its assets come from a CDN).
+    :func:`.security.allowed_hosts_for`). ``docs``: serve Swagger UI at /docs (its assets come from a CDN).
     ``pace``: how fast a body must arrive (:class:`.uploads.Pace`); ``budget_s``: seconds of
     decoding and analysis one photo may hold its slot.
     """
-    from maskprivacy.analysis.analyzer import get_analyzer
-    from maskprivacy.faces.detect import get_detector
-
     analyzer = get_analyzer(model, split, detector, tta)
     get_detector(detector).isolate_cnn()  # dlib's CNN holds the GIL for seconds: not in this process
     if budget_s <= 0:
@@ -346,7 +177,7 @@ def create_app(
 
     @app.post(
         "/api/analyze",
-        response_model=AnalyzeResponse,
+        response_model=Photo,
         summary="Analyse every face of a photo",
         responses={
             400: {"description": "empty or malformed upload, a form of too many parts, ambiguous framing"},
@@ -443,8 +274,6 @@ def create_app(
 
     def work(data: bytes, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
         """Decode and analyse one upload (a worker thread, holding a slot); stops between steps past the budget."""
-        from maskprivacy.data.imageio import ImageError, decode_image
-
         try:
             rgb = decode_image(data, max_pixels=max_pixels)
         except ImageError as e:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from os import environ
+from pathlib import Path
 
 from maskprivacy.analysis.limits import (
     BODY_GRACE_S,
@@ -20,6 +22,9 @@ from maskprivacy.analysis.limits import (
 from maskprivacy.data.imageio import FORMATS, MAX_JPEG_SCANS
 from maskprivacy.masking.draw import STYLES
 
+# The sub-commands import their stage modules when they run: those load torch, dlib and MediaPipe,
+# and `maskprivacy --help` (or any other command) should not wait for them.
+
 MODEL_HELP = (
     "run directory of the attacker stage (holds train/<unmasked|masked|robust>_<split>/model.pt); "
     "default: $MASKPRIVACY_MODEL, else runs/cpu (what `maskprivacy reproduce --profile cpu --out runs/cpu` writes)"
@@ -27,8 +32,6 @@ MODEL_HELP = (
 
 
 def _default_model() -> str:
-    from os import environ
-
     return environ.get("MASKPRIVACY_MODEL", "runs/cpu")
 
 
@@ -223,8 +226,6 @@ def _flag(v: str) -> bool | None:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from maskprivacy.analysis.analyzer import get_analyzer
     from maskprivacy.data.imageio import ImageError, decode_image
     from maskprivacy.masking.colors import parse_color
@@ -266,7 +267,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from maskprivacy.analysis.evaluate import evaluate
+    from maskprivacy.analysis.labelled_folder import evaluate
 
     res = evaluate(
         args.images,
@@ -307,7 +308,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             + (f"; per class: {per}" if per else "")
         )
     if res.framing is not None:
-        from maskprivacy.analysis.evaluate import framing_text
+        from maskprivacy.analysis.framing import framing_text
 
         b = res.framing["buckets"]
         print(f"  by framing ({res.framing['measure']}: none {b['none']}, some {b['some']}, most {b['most']}):")
@@ -331,7 +332,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     # The models load now: a missing run fails with a clear error before a port is bound.
-    from maskprivacy.analysis.app import allowed_hosts_for, create_app
+    from maskprivacy.analysis.app import create_app
+    from maskprivacy.analysis.security import allowed_hosts_for
 
     app = create_app(
         args.model,

@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import torch
+
 from maskprivacy.layout import RunLayout
+from maskprivacy.models.factory import ALL_TASKS, age_to_target, create_model
+from maskprivacy.models.predictor import Predictor
 
 
 def make_demo_run(
@@ -34,11 +38,6 @@ def make_demo_run(
     ``{"unmasked": {"sex": 1, "race": 3, "age_bucket": 4, "age": 40}}`` (class indices, age in years;
     the heads' weights are zeroed and their biases set), so a test knows every metric in advance.
     """
-    import torch
-
-    from maskprivacy.models.factory import ALL_TASKS, create_model
-    from maskprivacy.models.predictor import Predictor
-
     out = Path(out)
     conds = ("unmasked", "masked", "robust") if robust else ("unmasked", "masked")
     for i, (cond, split) in enumerate((c, s) for c in conds for s in splits):
@@ -62,10 +61,6 @@ def make_demo_run(
 
 def _fix_heads(net, answers: dict[str, float]) -> None:
     """Make the network answer the same for every input: zero head weights, biases that pick the answer."""
-    import torch
-
-    from maskprivacy.models.factory import age_to_target
-
     with torch.no_grad():
         for task, value in answers.items():
             head = net.heads[task]

@@ -3,7 +3,7 @@
 The decision routes every unlabelled face: a face behind a real mask goes to the mask-robust attacker,
 a bare one to the bare-face attacker and a digital mask. Both checks are measured on the same first
 cut of the largest face, as ``analyze`` runs them: the colour check (:mod:`maskprivacy.faces.maskcheck`)
-and, when the run has one, its trained detector (:mod:`maskprivacy.models.mask_detector`). Nothing here
+and, when the run has one, its trained detector (:mod:`maskprivacy.models.mask_classifier`). Nothing here
 is fitted to the photos: the thresholds are the package's.
 """
 
@@ -14,14 +14,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from maskprivacy.data.imageio import ImageError, read_image_in
+from maskprivacy.faces.detect import get_detector
+from maskprivacy.faces.maskcheck import looks_masked
+from maskprivacy.faces.photo import first_cut
 from maskprivacy.layout import RunLayout
+from maskprivacy.models.mask_classifier import load_mask_detector
+from maskprivacy.training.metrics import classification_metrics
 
 CHECK_NAMES = {"colour": "colour check (faces/maskcheck.py)", "detector": "the run's mask detector"}
 
 
 def _metrics(truth: list[int], guess: list[int]) -> dict[str, Any]:
-    from maskprivacy.training.metrics import classification_metrics
-
     m = classification_metrics(np.array(truth, np.int64), np.array(guess, np.int64), ("bare", "masked"))
     return {k: m[k] for k in ("accuracy", "balanced_accuracy", "per_class", "confusion", "support")}
 
@@ -41,12 +45,6 @@ def mask_check_accuracy(
     """{check: accuracy, balanced and per-class accuracy, confusion (rows: label bare/masked)} over the
     labelled photos (``rows`` with ``path`` and ``masked`` True/False) whose face was found; ``n_photos``,
     ``not_found`` and ``errors`` (unreadable photos) say what was left out and why."""
-    from maskprivacy.data.imageio import ImageError, read_image_in
-    from maskprivacy.faces.detect import get_detector
-    from maskprivacy.faces.maskcheck import looks_masked
-    from maskprivacy.faces.photo import first_cut
-    from maskprivacy.models.mask_detector import load_mask_detector
-
     path = RunLayout.of(run).mask_detector if run is not None else None
     det_model = load_mask_detector(path) if path is not None and path.is_file() else None
     det = get_detector(detector)

@@ -60,11 +60,12 @@ def load_protect_attacker(
 
     ``models``: the run's :class:`.analyzer.ModelSet` when one is loaded already (the web app's), so
     the fallback reader is not loaded twice."""
-    from maskprivacy.analysis.analyzer import READER_WORDS, ModelSet, NoModelsError, _chosen_roles, _training_side
+    from maskprivacy.analysis.model_set import ModelSet, NoModelsError, chosen_roles, training_side
+    from maskprivacy.analysis.routing import READER_WORDS
     from maskprivacy.models.predictor import Predictor
 
     run = Path(run)
-    roles = _chosen_roles(run, split) if run.is_dir() else None
+    roles = chosen_roles(run, split) if run.is_dir() else None
     if roles and OCCLUDED_ROLE in roles:
         r = roles[OCCLUDED_ROLE]
         pred = Predictor.load(run / r["model"], device)
@@ -74,7 +75,7 @@ def load_protect_attacker(
             str(r["name"]),
             True,
             words,
-            _training_side(run, "unmasked", pred),
+            training_side(run, "unmasked", pred),
             bool(pred.info.get("untrained")),
         )
     if models is None:
@@ -200,7 +201,7 @@ def protect_photo(
 ) -> ProtectResult:
     """Every face of ``rgb`` wearing every occlusion of ``names`` (default: the whole catalog), read by
     ``attacker``; each face's occlusions ranked, most protective first."""
-    from maskprivacy.analysis.analyzer import _torch_threads
+    from maskprivacy.analysis.torch_threads import torch_threads
     from maskprivacy.faces.photo import find_faces
     from maskprivacy.masking.occluders import BARE, OCCLUSIONS, apply_occlusion
 
@@ -218,7 +219,7 @@ def protect_photo(
         crops += [resize_crop(o.image, attacker.side) for o in occluded]
     out: dict[str, np.ndarray] = {}
     if crops:
-        with _torch_threads(threads):
+        with torch_threads(threads):
             out = attacker.predictor.predict(np.stack(crops))
     result: list[FaceProtection] = []
     i = 0

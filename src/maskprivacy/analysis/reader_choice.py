@@ -28,11 +28,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
+from maskprivacy.faces.align import resize_crop
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, RunLayout
+from maskprivacy.models.predictor import Predictor
 from maskprivacy.privacy.occluded_readers import choose_occluded
 from maskprivacy.records import attacker_name
 from maskprivacy.tasks import CLASS_TASKS
+from maskprivacy.training.real_photos import group_ids
+from maskprivacy.training.runtime import family_roots
+from maskprivacy.training.stage_real import real_parts
 
 UTK_TASKS = CLASS_TASKS
 
@@ -41,8 +48,6 @@ def candidates(run: str | os.PathLike, split: str, conditions: tuple[str, ...]) 
     """Every trained single-network attacker of ``run`` for ``split`` among ``conditions``."""
     run = Path(run)
     out = []
-    from maskprivacy.training.runtime import family_roots
-
     for family, root in family_roots(run):
         for cond in conditions:
             folder = RunLayout(root).attacker(cond, split)
@@ -63,8 +68,6 @@ def candidates(run: str | os.PathLike, split: str, conditions: tuple[str, ...]) 
 
 def utk_val_score(val_csv: Path) -> float | None:
     """Mean accuracy of sex, race and age bucket on the split's validation faces (None: not written)."""
-    import pandas as pd
-
     if not val_csv.is_file():
         return None
     df = pd.read_csv(val_csv)
@@ -78,10 +81,6 @@ def real_val_score(
     """A model's reading of aligned real photos: sex balanced accuracy and AUC, race accuracy, each with a
     95% bootstrap interval over ``groups`` (people or near-duplicate clusters, not photos: copies of one
     face are not independent), and ``score`` = the mean of sex balanced accuracy and race accuracy."""
-    from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
-    from maskprivacy.faces.align import resize_crop
-    from maskprivacy.models.predictor import Predictor
-
     pred = Predictor.load(model, device="cpu")
     side = pred.info.get("cache_size")
     faces = np.stack([resize_crop(np.asarray(c), int(side) if side else None) for c in crops])
@@ -131,9 +130,6 @@ def choose_readers(run: str | os.PathLike, cfg: dict, photos: Any = None) -> dic
     run = Path(run)
     val_real = None
     if photos is not None and len(photos):
-        from maskprivacy.training.real_photos import group_ids
-        from maskprivacy.training.stage_real import real_parts
-
         v = np.flatnonzero(real_parts(photos, cfg) == "val")
         if len(v):
             groups = group_ids(photos.person, photos.cluster)[v]

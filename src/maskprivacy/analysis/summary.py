@@ -6,12 +6,7 @@ says what the model read, how sure it was, and what the mask did or did not hide
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from maskprivacy.tasks import CLASS_TASKS
-
-if TYPE_CHECKING:
-    from maskprivacy.analysis.analyzer import FaceResult, PhotoResult
+from maskprivacy.analysis.schema import Change, Face, Photo, Reading
 
 STYLE_WORDS = {
     "a": "type-a (the paper's)",
@@ -30,56 +25,57 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f" ({round(100 * v)}% sure)"
 
 
-def reading_text(r: dict[str, Any] | None) -> str:
+def reading_text(r: Reading | None) -> str:
     """'female (93% sure), White (71% sure), about 31 years old (age group 20-30)'."""
-    if not r:
+    if r is None:
         return "no reading (no model for this case)"
-    parts = []
-    for t in ("sex", "race"):
-        if t in r:
-            parts.append(f"{r[t]['label']}{_pct(r[t]['confidence'])}")
-    if "age" in r:
-        group = f" (age group {r['age_bucket']['label']})" if "age_bucket" in r else ""
-        parts.append(f"about {round(r['age']['years'])} years old{group}")
-    elif "age_bucket" in r:
-        parts.append(f"age group {r['age_bucket']['label']}{_pct(r['age_bucket']['confidence'])}")
+    parts = [f"{c.label}{_pct(c.confidence)}" for c in (r.sex, r.race) if c is not None]
+    if r.age is not None:
+        group = f" (age group {r.age_bucket.label})" if r.age_bucket is not None else ""
+        parts.append(f"about {round(r.age.years)} years old{group}")
+    elif r.age_bucket is not None:
+        parts.append(f"age group {r.age_bucket.label}{_pct(r.age_bucket.confidence)}")
     return ", ".join(parts) if parts else "no attributes"
 
 
-def change_text(ch: dict[str, Any] | None) -> str:
-    if not ch:
+def _word(task: str) -> str:
+    return "age group" if task == "age_bucket" else task
+
+
+def change_text(ch: Change | None) -> str:
+    if ch is None:
         return ""
-    changed = [("age group" if t == "age_bucket" else t) for t in CLASS_TASKS if t in ch and ch[t]["changed"]]
-    kept = [("age group" if t == "age_bucket" else t) for t in CLASS_TASKS if t in ch and not ch[t]["changed"]]
+    classes = ch.class_changes()
+    changed = [_word(t) for t, c in classes.items() if c.changed]
+    kept = [_word(t) for t, c in classes.items() if not c.changed]
     bits = []
     if changed:
         bits.append("the mask changed the reading of " + " and ".join(changed))
     if kept:
         bits.append(" and ".join(kept) + (" was" if len(kept) == 1 else " were") + " still read the same")
-    if "age" in ch:
-        years = round(abs(ch["age"]["delta_years"]))
+    if ch.age is not None:
+        years = round(abs(ch.age.delta_years))
         bits.append(
             "the age estimate barely moved"
             if years == 0
             else f"the age estimate moved by {years} year{'' if years == 1 else 's'}"
         )
     drops = [
-        (t, -c["confidence_change"])
-        for t, c in ch.items()
-        if isinstance(c, dict) and c.get("confidence_change") is not None and not c["changed"]
+        (t, -c.confidence_change)
+        for t, c in classes.items()
+        if c.confidence_change is not None and not c.changed and -c.confidence_change >= 0.05
     ]
-    drops = [(t, d) for t, d in drops if d >= 0.05]
     if drops:
         t, d = max(drops, key=lambda x: x[1])
-        bits.append(f"confidence in the {'age group' if t == 'age_bucket' else t} dropped by {round(100 * d)} points")
+        bits.append(f"confidence in the {_word(t)} dropped by {round(100 * d)} points")
     text = "; ".join(bits)
     return text[:1].upper() + text[1:] + "." if text else ""
 
 
-def face_text(i: int, f: "FaceResult", style: str | None, color: str) -> str:
+def face_text(i: int, f: Face, style: str | None, color: str) -> str:
     head = f"Face {i}"
     if f.already_masked:
-        model = str((f.as_is or {}).get("model", "")).rsplit("/", 1)[-1]  # e.g. facenet/real_uniform
+        model = (f.as_is.model if f.as_is is not None else "").rsplit("/", 1)[-1]  # e.g. facenet/real_uniform
         who = (
             "the real-mask model"
             if model.startswith("real")
@@ -97,14 +93,21 @@ def face_text(i: int, f: "FaceResult", style: str | None, color: str) -> str:
     return s.strip()
 
 
-def summarize(result: "PhotoResult") -> str:
+def _hid_nothing(ch: Change | None) -> bool:
+    """The mask changed no class reading (of those both readings have)."""
+    if ch is None or not ch.model_dump():
+        return False
+    return not any(c.changed for c in ch.class_changes().values())
+
+
+def summarize(result: Photo) -> str:
     n = len(result.faces)
     if n == 0:
         return "No face was found in this photo."
     lines = [f"Found {n} face{'s' if n != 1 else ''}."]
     lines += [face_text(i + 1, f, result.mask_style, result.mask_color) for i, f in enumerate(result.faces)]
     lines += result.notes
-    hidden = [f for f in result.faces if f.change and all(not c["changed"] for t, c in f.change.items() if t != "age")]
+    hidden = [f for f in result.faces if _hid_nothing(f.change)]
     if result.mask_style and hidden:
         lines.append(
             "A mask did not stop the model from reading sex, race and age group the same way"

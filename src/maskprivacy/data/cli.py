@@ -7,6 +7,8 @@ import json
 
 from maskprivacy.defaults import DEFAULT_DATA
 
+# The sub-commands import their modules when they run, so `maskprivacy --help` starts at once.
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(

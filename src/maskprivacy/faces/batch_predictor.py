@@ -31,6 +31,10 @@ from typing import Sequence
 import numpy as np
 
 from maskprivacy.faces.dlib_format import ModelFormatError, cache_file, floats_from_pairs, save_npz_atomic, varints
+from maskprivacy.faces.model_files import SHAPE_68, model_path
+
+# torch is imported when the batched predictor is built: the masking stage's workers that use dlib's
+# own predictor never load it.
 
 Box = tuple[int, int, int, int]
 
@@ -254,8 +258,6 @@ _SHARED: dict[str, BatchShapePredictor] = {}
 
 def prepare_batch_predictor() -> None:
     """Build the model cache once, before worker processes start (each would otherwise parse the file)."""
-    from maskprivacy.faces.model_files import SHAPE_68, model_path
-
     if not BatchShapePredictor.cache_file(model_path(SHAPE_68)).exists():
         get_batch_predictor()
 
@@ -263,7 +265,5 @@ def prepare_batch_predictor() -> None:
 def get_batch_predictor() -> BatchShapePredictor:
     """A process-wide predictor for the 68-point model of face_recognition_models."""
     if "68" not in _SHARED:
-        from maskprivacy.faces.model_files import SHAPE_68, model_path
-
         _SHARED["68"] = BatchShapePredictor.from_file(model_path(SHAPE_68))
     return _SHARED["68"]

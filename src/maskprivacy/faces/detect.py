@@ -24,15 +24,23 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import multiprocessing
 import os
 import sys
 import threading
 import warnings
 import weakref
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from maskprivacy.faces.model_files import CNN_DETECTOR, model_path
+
+# MediaPipe and dlib are imported where a detector is built: each is slow to load, MediaPipe is
+# optional, and a process that uses one detector never needs the other.
 
 BACKENDS = ("auto", "blazeface", "dlib")
 # BlazeFace key point order (the subject's right eye is on the image's left).
@@ -216,8 +224,6 @@ _CHILD_CNN = None  # the CNN of the child process that runs it for an isolated D
 def _load_cnn():
     import dlib
 
-    from maskprivacy.faces.model_files import CNN_DETECTOR, model_path
-
     return dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR)))
 
 
@@ -278,9 +284,6 @@ class DlibDetector:
 
     @staticmethod
     def _start_pool():
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         # spawn, not fork: the server has threads (a forked child could inherit a held lock)
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         pool.submit(_cnn_in_child, np.zeros((CNN_MIN_SIDE, CNN_MIN_SIDE, 3), np.uint8), 0)  # load it now
@@ -291,8 +294,6 @@ class DlibDetector:
             if self._cnn is None:
                 self._cnn = _load_cnn()
             return _cnn_boxes(self._cnn, rgb, upsample)
-        from concurrent.futures.process import BrokenProcessPool
-
         for attempt in (0, 1):
             try:
                 return self._pool.submit(_cnn_in_child, rgb, upsample).result()

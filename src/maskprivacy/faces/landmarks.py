@@ -19,6 +19,9 @@ import numpy as np
 
 from maskprivacy.faces.model_files import SHAPE_68, model_path
 
+# dlib is imported when a Landmarker is built: it is slow to load, and importing this module
+# (for its constants and types) should not.
+
 DETECTORS = ("fast", "paper")
 FAST_SIDE = 100
 # The shrunken pass only suits aligned crops, where the face fills the frame; bigger or oblong

@@ -20,6 +20,10 @@ import warnings
 import cv2
 import numpy as np
 
+from maskprivacy.faces.detect import _quiet_stderr, mediapipe_available
+
+# MediaPipe is imported when FaceMesh is built: it is optional and slow to load.
+
 # FaceMesh indices above any mask: eye contours (16 + 16), brows (10 + 10), the nose bridge's top (3).
 EYES = (
     33,
@@ -67,8 +71,6 @@ class FaceMeshLocator:
     """FaceMesh's 468 points (photo pixels) of the face at a detector's box, or None if it finds none."""
 
     def __init__(self, min_confidence: float = 0.3):
-        from maskprivacy.faces.detect import _quiet_stderr
-
         with _quiet_stderr():
             from mediapipe.python.solutions import face_mesh
 
@@ -129,8 +131,6 @@ _MESH_LOCK = threading.Lock()
 def get_mesh() -> FaceMeshLocator | None:
     """A process-wide :class:`FaceMeshLocator`, or None when MediaPipe is not installed."""
     global _MESH
-    from maskprivacy.faces.detect import mediapipe_available
-
     with _MESH_LOCK:
         if _MESH is None and mediapipe_available():
             _MESH = FaceMeshLocator()

@@ -6,7 +6,7 @@ One job per step (``detect``, ``align``, ``maskcheck``); this module only sequen
    key points (BlazeFace) or from dlib's 68 points (HOG/CNN box);
 2. the 68 points are found on that crop as the masking stage found them on UTKFace, and a mask check
    says whether the lower face is covered, unless the caller knows: the run's trained detector when
-   the caller passes one (``mask_check``; :mod:`maskprivacy.models.mask_detector`), else the colour
+   the caller passes one (``mask_check``; :mod:`maskprivacy.models.mask_classifier`), else the colour
    check (:mod:`.maskcheck`);
 3. a bare face is re-cut from the original photo with all 68 points against the template; a masked
    one from FaceMesh's eye, brow and nose-bridge points against where FaceMesh puts them on UTKFace's
@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from maskprivacy.faces.align import (
@@ -39,6 +40,8 @@ from maskprivacy.faces.align import (
 from maskprivacy.faces.detect import Detection, get_detector, too_small
 from maskprivacy.faces.landmarks import get_landmarker
 from maskprivacy.faces.maskcheck import MASKED_BELOW, looks_masked
+from maskprivacy.faces.mesh import UPPER, get_mesh
+from maskprivacy.faces.mesh_template_data import MESH_UPPER_MASKED
 
 
 @dataclass
@@ -71,8 +74,6 @@ def _initial_matrix(rgb: np.ndarray, det: Detection, landmarker) -> np.ndarray:
     """A first cut: from BlazeFace's key points, or from dlib's 68 points in the detector's box."""
     if det.keypoints is not None:
         return similarity(det.keypoints[BLAZE_USED], BLAZE6[BLAZE_USED])
-    import cv2
-
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     box = tuple(int(round(v)) for v in det.box)
     pts = landmarker.points(gray, box)
@@ -127,14 +128,9 @@ def align_face(
         reason = "told by caller"
     mesh_pts = None
     if masked and masked_aligner != "blazeface":
-        from maskprivacy.faces.mesh import get_mesh
-
         locator = get_mesh()
         mesh_pts = locator.points(rgb, det.box) if locator is not None else None
     if mesh_pts is not None:
-        from maskprivacy.faces.mesh import UPPER
-        from maskprivacy.faces.mesh_template_data import MESH_UPPER_MASKED
-
         m = similarity(mesh_pts[UPPER], np.array(MESH_UPPER_MASKED))
         how = "facemesh upper points"
     elif masked:

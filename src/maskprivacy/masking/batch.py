@@ -37,6 +37,9 @@ from maskprivacy.masking.colors import parse_color
 from maskprivacy.masking.draw import check_style, draw_mask
 from maskprivacy.parallel import parallel_map, progress_bar
 
+# torch is imported only by the workers of the batched predictor: masking with dlib's own predictor
+# never loads it.
+
 STATUSES = ("ok", "multiple_faces", "bad_label", "no_face", "unreadable", "too_large", "skipped")
 # Statuses whose image was masked and written.
 MASKED = ("ok", "multiple_faces", "bad_label")

@@ -9,6 +9,8 @@ from maskprivacy.defaults import DEFAULT_DATA
 from maskprivacy.masking.colors import NAMED_COLORS
 from maskprivacy.masking.draw import STYLES
 
+# The sub-commands import their modules when they run (dlib, OpenCV), so `maskprivacy --help` starts at once.
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(

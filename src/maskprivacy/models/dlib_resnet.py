@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskprivacy.faces.dlib_format import DlibStream, ModelFormatError, cache_file, save_npz_atomic
+from maskprivacy.faces.model_files import FACE_DESCRIPTOR, model_path
 
 CHIP_SIZE = 150
 DESCRIPTOR_DIM = 128
@@ -347,7 +348,5 @@ _SHARED: dict[str, DlibFaceResNet] = {}
 def get_face_resnet() -> DlibFaceResNet:
     """A process-wide network with the weights of face_recognition_models' descriptor model."""
     if "v1" not in _SHARED:
-        from maskprivacy.faces.model_files import FACE_DESCRIPTOR, model_path
-
         _SHARED["v1"] = DlibFaceResNet.from_file(model_path(FACE_DESCRIPTOR))
     return _SHARED["v1"]

@@ -19,9 +19,14 @@ import torch
 from torch import nn
 
 from maskprivacy.faces.model_files import AGE_ONNX, AGE_PACKAGE, FACE_DESCRIPTOR, FACE_PACKAGE, package_file
+from maskprivacy.models.dlib_age import DlibAgeResNet, get_age_resnet
+from maskprivacy.models.dlib_resnet import DlibFaceResNet, get_face_resnet
+from maskprivacy.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
 from maskprivacy.models.small_conv import use_small_map_convs
 from maskprivacy.tasks import HEAD_ORDER, MAX_AGE
 from maskprivacy.tasks import TASKS as TASK_DEFS
+
+# torchvision is imported when a torchvision backbone is built: it is slow to load, and most runs never need it.
 
 # Task name -> number of outputs, in the order heads are built. "age" is a regression of the
 # normalised age (see AGE_SCALE).
@@ -68,16 +73,10 @@ class DlibFaceBackbone(nn.Module):
 
     def __init__(self, pretrained: bool = True, arch: str = "dlib_face"):
         super().__init__()
-        from maskprivacy.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
-
         if arch == "dlib_age":
-            from maskprivacy.models.dlib_age import DlibAgeResNet, get_age_resnet
-
             self.net = DlibAgeResNet()
             shipped = get_age_resnet if pretrained else None
         else:
-            from maskprivacy.models.dlib_resnet import DlibFaceResNet, get_face_resnet
-
             self.net = DlibFaceResNet()
             shipped = get_face_resnet if pretrained else None
         if shipped is not None:

@@ -130,8 +130,8 @@ def _weights(args: argparse.Namespace) -> dict[str, float] | None:
 
 
 def _pvi(args: argparse.Namespace) -> int:
+    from maskprivacy.privacy.pvi_for_run import pvi_for_run
     from maskprivacy.privacy.report_text import format_pvi
-    from maskprivacy.privacy.run_pvi import pvi_for_run
 
     r = pvi_for_run(
         args.run_dir, args.attacker, args.split, _weights(args), args.baseline, args.age_measure, args.n_boot, args.seed
@@ -164,7 +164,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _example(args: argparse.Namespace) -> int:
-    from maskprivacy.privacy.survey import write_example
+    from maskprivacy.privacy.survey_example import write_example
 
     path = write_example(args.out, args.n, args.seed)
     print(

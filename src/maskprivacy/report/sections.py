@@ -20,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from maskprivacy.analysis.evaluate import framing_figures, per_class_text
+from maskprivacy.analysis.evaluate import per_class_text
+from maskprivacy.analysis.framing import framing_figures
 from maskprivacy.data.labels import AGE_BUCKET_NAMES, CLASS_NAMES, RACE_NAMES, SEX_NAMES
 from maskprivacy.faces.align import FRAMINGS
 from maskprivacy.layout import CONDITIONS, PARTS, SPLITS, RunLayout

@@ -140,7 +140,7 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
     for r in readers["roles"].values():
         assert (smoke_run / r["model"]).is_file() and r["name"] in r["candidates"]
     # the user's reader of a real mask is the recorded one
-    from maskprivacy.analysis.analyzer import ModelSet
+    from maskprivacy.analysis.model_set import ModelSet
 
     assert ModelSet(smoke_run).name("robust") == readers["roles"]["real_mask"]["name"]
     res = json.loads((smoke_run / "results.json").read_text())
@@ -148,7 +148,7 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
 
 
 def test_protection_stage_reads_every_occlusion_with_the_naive_and_the_adaptive_attackers(smoke_run):
-    from maskprivacy.analysis.analyzer import ModelSet
+    from maskprivacy.analysis.model_set import ModelSet
     from maskprivacy.masking.occluders import OCCLUSIONS
     from maskprivacy.report.protection import answer_sentence
 
@@ -215,6 +215,7 @@ def test_results_json_holds_values_computed_in_the_run(smoke_run):
                 assert n == n_test
     pvi = res["pvi"]
     assert 0.0 <= pvi["unmasked"] <= 1.0 and 0.0 <= pvi["masked"] <= 1.0
+    recorded = json.loads((smoke_run / "stages.json").read_text())
     for stage in (
         "inspect",
         "mask",
@@ -231,10 +232,12 @@ def test_results_json_holds_values_computed_in_the_run(smoke_run):
         "styles",
         "pvi",
     ):
-        assert res["stages"][stage]["wall_s"] >= 0, stage
+        # every stage ran to its end, and results.json carries what stages.json recorded for it
+        assert recorded[stage]["done"] and res["stages"][stage] == recorded[stage], stage
+        assert isinstance(recorded[stage]["wall_s"], float), stage
     # results.json is written once, by the report stage, which cannot know its own time: stages.json does
     assert "report" not in res["stages"]
-    assert json.loads((smoke_run / "stages.json").read_text())["report"]["wall_s"] >= 0
+    assert recorded["report"]["done"] and isinstance(recorded["report"]["wall_s"], float)
     assert res["dataset"]["labelled"] > 0  # the inspect stage's counts reach the report
     assert res["attackers"].keys() >= {
         "cnn",

@@ -38,7 +38,7 @@ import numpy as np
 
 from maskprivacy.atomic import replacing
 from maskprivacy.layout import CONDITIONS
-from maskprivacy.masking.run import RunFace, masked_pixels, read_mask_run
+from maskprivacy.masking.mask_run import RunFace, masked_pixels, read_mask_run
 from maskprivacy.parallel import parallel_map, progress_bar
 
 

@@ -101,7 +101,7 @@ def _train(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from maskprivacy.training import pipeline as P
     from maskprivacy.training.config import dump
-    from maskprivacy.training.results import format_table
+    from maskprivacy.training.metrics_table import format_table
 
     cfg = build_config(args)
     if args.print_config:

@@ -47,7 +47,7 @@ import numpy as np
 from maskprivacy.atomic import replacing
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.layout import CONDITIONS, SPLITS, AttackerFolder, RunLayout
-from maskprivacy.masking.run import RunFace, masked_pixels, read_mask_run
+from maskprivacy.masking.mask_run import RunFace, masked_pixels, read_mask_run
 from maskprivacy.parallel import parallel_map, progress_bar
 from maskprivacy.provenance import git_commit, machine
 from maskprivacy.records import DLIB, AttackerMetrics, AttackerRecord, write_metrics

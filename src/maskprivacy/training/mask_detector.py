@@ -1,4 +1,4 @@
-"""Train the masked-or-bare detector (:mod:`maskprivacy.models.mask_detector`) on the run's faces.
+"""Train the masked-or-bare detector (:mod:`maskprivacy.models.mask_classifier`) on the run's faces.
 
 Each training batch is half bare faces of the unmasked cache and half the same kind of faces wearing
 a mask drawn afresh from the mask distribution (:class:`~maskprivacy.training.robust.RandomMasker`:
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from maskprivacy.layout import AttackerFolder, RunLayout
 from maskprivacy.masking.random_masks import MaskDistribution, mask_style_batch
 from maskprivacy.masking.styles.table import style_names
-from maskprivacy.models.mask_detector import (
+from maskprivacy.models.mask_classifier import (
     CHANNELS,
     MEAN,
     STD,

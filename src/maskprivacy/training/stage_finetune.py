@@ -134,7 +134,7 @@ def fit_and_save(
             "n_val": int(len(rows["val"])),
             # the side its training faces were resized to (area averaging) before the network's own
             # resize: readers outside the run folder (analyze/evaluate with a copied train/ dir) give it
-            # the same pixels (analysis/analyzer.py _training_side); without it they fell back to the
+            # the same pixels (analysis/model_set.py training_side); without it they fell back to the
             # folder's cache and, finding none, fed 200-px crops (readings off by a few hundredths)
             "cache_size": int(cfg["cache"]["size"]),
         }

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import maskprivacy
-from maskprivacy.analysis.analyzer import NoModelsError, analyze, get_analyzer
+from maskprivacy.analysis.analyzer import analyze, get_analyzer
+from maskprivacy.analysis.model_set import NoModelsError
 from maskprivacy.faces.landmarks import get_landmarker
 from maskprivacy.faces.maskcheck import looks_masked
 from maskprivacy.masking.api import load_rgb
@@ -44,12 +45,12 @@ def test_mask_check_tells_bare_from_masked(good_faces):
 
 
 def _check_reading(r, model):
-    assert r["model"] == model
+    assert r.model == model
     for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
-        probs = r[t]["probabilities"]
-        assert len(probs) == k and abs(sum(probs.values()) - 1) < 1e-3
-        assert r[t]["label"] == max(probs, key=probs.get) and r[t]["confidence"] == probs[r[t]["label"]]
-    assert 0 <= r["age"]["years"] <= 116
+        c = getattr(r, t)
+        assert len(c.probabilities) == k and abs(sum(c.probabilities.values()) - 1) < 1e-3
+        assert c.label == max(c.probabilities, key=c.probabilities.get) and c.confidence == c.probabilities[c.label]
+    assert 0 <= r.age.years <= 116
 
 
 def test_analyze_bare_face_reads_both_ways(demo_run, face_path):
@@ -60,13 +61,13 @@ def test_analyze_bare_face_reads_both_ways(demo_run, face_path):
     _check_reading(f.as_is, "unmasked_uniform")
     _check_reading(f.masked, "masked_uniform")
     for t in ("sex", "race", "age_bucket"):
-        c = f.change[t]
-        assert c["from"] == f.as_is[t]["label"] and c["to"] == f.masked[t]["label"]
-        assert c["changed"] == (c["from"] != c["to"])
-        assert c["confidence_change"] == pytest.approx(
-            f.masked[t]["probabilities"][c["from"]] - f.as_is[t]["probabilities"][c["from"]], abs=2e-4
+        c, before, after = getattr(f.change, t), getattr(f.as_is, t), getattr(f.masked, t)
+        assert c.from_ == before.label and c.to == after.label
+        assert c.changed == (c.from_ != c.to)
+        assert c.confidence_change == pytest.approx(
+            after.probabilities[c.from_] - before.probabilities[c.from_], abs=2e-4
         )
-    assert f.change["age"]["delta_years"] == pytest.approx(f.masked["age"]["years"] - f.as_is["age"]["years"], abs=0.11)
+    assert f.change.age.delta_years == pytest.approx(f.masked.age.years - f.as_is.age.years, abs=0.11)
     # the digital mask covers the mouth and leaves the eyes alone
     mouth = f.masked_crop[130:160, 80:120].astype(int) - f.crop[130:160, 80:120].astype(int)
     eyes = [f.masked_crop[48:66, x : x + 30].astype(int) - f.crop[48:66, x : x + 30].astype(int) for x in (42, 128)]
@@ -111,7 +112,7 @@ def test_no_mask_style_no_face_and_batch(demo_run, face_path, good_faces):
         for key in ("as_is", "masked"):
             a1, b1 = getattr(one[0], key), getattr(b[0], key)
             np.testing.assert_allclose(
-                list(a1["race"]["probabilities"].values()), list(b1["race"]["probabilities"].values()), atol=1e-3
+                list(a1.race.probabilities.values()), list(b1.race.probabilities.values()), atol=1e-3
             )
 
 
@@ -128,8 +129,9 @@ def test_faces_are_resized_like_the_training_cache(tmp_path, face_path):
     """A run trained on an 80-px cache gets 80-px faces, resized as the cache was (area averaging)."""
     import cv2
 
-    from maskprivacy.analysis.analyzer import Analyzer, ModelSet
+    from maskprivacy.analysis.analyzer import Analyzer
     from maskprivacy.analysis.demo_run import make_demo_run
+    from maskprivacy.analysis.model_set import ModelSet
 
     run = make_demo_run(tmp_path / "run", input_size=32)
     assert ModelSet(run).side == {"unmasked": None, "masked": None}
@@ -139,7 +141,7 @@ def test_faces_are_resized_like_the_training_cache(tmp_path, face_path):
     assert an.models.side == {"unmasked": 80, "masked": 80}
     f = an.analyze(load_rgb(face_path), None)[0]
     direct = an.models.unmasked.predict(cv2.resize(f.crop, (80, 80), interpolation=cv2.INTER_AREA))
-    np.testing.assert_allclose(list(f.as_is["race"]["probabilities"].values()), direct["race"][0], atol=1e-4)
+    np.testing.assert_allclose(list(f.as_is.race.probabilities.values()), direct["race"][0], atol=1e-4)
     assert ModelSet(make_demo_run(tmp_path / "r2", input_size=32, cache_size=64)).side == {"unmasked": 64, "masked": 64}
 
 
@@ -148,15 +150,15 @@ def test_flip_averaging_can_be_switched_off_per_analyzer(demo_run, face_path):
     assert fast is not exact
     assert not fast.models.unmasked.tta and not fast.models.masked.tta
     assert exact.models.unmasked.tta and exact.models.masked.tta  # bundles' own setting untouched
-    a = fast.analyze(load_rgb(face_path))[0].as_is["sex"]["probabilities"]["male"]
-    b = exact.analyze(load_rgb(face_path))[0].as_is["sex"]["probabilities"]["male"]
+    a = fast.analyze(load_rgb(face_path))[0].as_is.sex.probabilities["male"]
+    b = exact.analyze(load_rgb(face_path))[0].as_is.sex.probabilities["male"]
     assert a != b
 
 
 def test_reader_rule():
     """One rule for analyze, evaluate and the API: real masks go to the real-mask attacker when there is one,
     else to the mask-robust one, else to the paper-style one."""
-    from maskprivacy.analysis.analyzer import reader_for
+    from maskprivacy.analysis.routing import reader_for
 
     assert reader_for(False) == "unmasked" and reader_for(False, digital=True) == "masked"
     assert reader_for(True) == "real"
@@ -191,7 +193,7 @@ def test_real_masks_go_to_the_robust_attacker_when_the_run_has_one(tmp_path, fac
     _check_reading(bare.masked, "masked_uniform")  # a digital type-a mask: the paper's attacker
     forced = Analyzer(run, real_mask="masked").analyze(real, "a", already_masked=True)[0]
     _check_reading(forced.as_is, "masked_uniform")
-    assert forced.as_is["sex"]["probabilities"] != f.as_is["sex"]["probabilities"]
+    assert forced.as_is.sex.probabilities != f.as_is.sex.probabilities
     # painted over with the paper's mask: read by the paper-style attacker, the painted crop returned
     cov = Analyzer(run, cover=True).analyze(real, "a", already_masked=True)[0]
     _check_reading(cov.as_is, "masked_uniform")
@@ -232,7 +234,7 @@ def test_the_runs_mask_detector_decides_when_nobody_says(tmp_path, face_path, co
 def test_a_memo_finds_told_faces_once_across_analyzers(tmp_path, face_path, monkeypatch):
     """realmask_summary's shortcut: the same photo read by several analyzers is found and aligned once,
     and every reading is what it is without the memo."""
-    import maskprivacy.faces.photo as photo
+    import maskprivacy.analysis.analyzer as analyzer_module
     from maskprivacy.analysis.analyzer import Analyzer
     from maskprivacy.analysis.demo_run import make_demo_run
 
@@ -242,8 +244,8 @@ def test_a_memo_finds_told_faces_once_across_analyzers(tmp_path, face_path, monk
         Analyzer(run, real_mask=c).analyze_batch([real], None, already_masked=True)[0] for c in ("masked", "robust")
     ]
     calls = []
-    found = photo.find_faces
-    monkeypatch.setattr(photo, "find_faces", lambda *a, **k: calls.append(1) or found(*a, **k))
+    found = analyzer_module.find_faces
+    monkeypatch.setattr(analyzer_module, "find_faces", lambda *a, **k: calls.append(1) or found(*a, **k))
     memo: dict = {}
     with_memo = [
         Analyzer(run, real_mask=c).analyze_batch([real], None, already_masked=True, memo=memo)[0]
@@ -254,3 +256,16 @@ def test_a_memo_finds_told_faces_once_across_analyzers(tmp_path, face_path, monk
         assert a.to_dict() == b.to_dict()
     Analyzer(run).analyze_batch([real], None, already_masked=None, memo=memo)  # undecided faces are not memoised
     assert len(calls) == 2 and len(memo) == 1
+
+
+def test_the_shipped_portrait_is_read_bare_and_masked(demo_run, shipped_portrait):
+    """With no ../shared: the portrait matplotlib ships, through the whole analysis."""
+    res = analyze(shipped_portrait, model=demo_run, mask_style="a", already_masked=False)
+    assert len(res) == 1 and res.n_faces == 1
+    f = res[0]
+    _check_reading(f.as_is, "unmasked_uniform")
+    _check_reading(f.masked, "masked_uniform")
+    assert f.change is not None and set(f.change.class_changes()) == {"sex", "race", "age_bucket"}
+    d = res.to_dict()
+    assert list(d) == ["width", "height", "model", "mask_style", "mask_color", "n_faces", "faces", "summary", "notes"]
+    assert (d["width"], d["height"]) == (512, 600) and d["summary"].startswith("Found 1 face.")

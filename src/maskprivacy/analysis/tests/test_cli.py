@@ -88,10 +88,10 @@ def test_evaluate_json_matches_analyze(demo_run, labelled, good_faces, capsys):
     for i, p in enumerate(good_faces[:5]):
         lab = parse_name(p.name)
         r = an.analyze(load_rgb(labelled / "people" / f"p{i}.jpg"), None, already_masked=False if i else None)[0].as_is
-        sex_hits.append(r["sex"]["index"] == lab.sex)
+        sex_hits.append(r.sex.index == lab.sex)
         if i != 1:
-            race_hits.append(r["race"]["index"] == lab.race)
-        age_err.append(abs(r["age"]["years"] - lab.age))
+            race_hits.append(r.race.index == lab.race)
+        age_err.append(abs(r.age.years - lab.age))
     assert d["sex"]["accuracy"] == pytest.approx(np.mean(sex_hits)) and d["sex"]["n"] == 5
     assert d["race"]["accuracy"] == pytest.approx(np.mean(race_hits)) and d["race"]["n"] == 4
     assert d["age"]["mae"] == pytest.approx(np.mean(age_err), abs=0.01)

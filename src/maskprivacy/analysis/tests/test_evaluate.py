@@ -14,8 +14,10 @@ import shutil
 import numpy as np
 import pytest
 
+import maskprivacy.analysis.realmask_row as realmask_row
 from maskprivacy.analysis.demo_run import make_demo_run
-from maskprivacy.analysis.evaluate import PREDICTION_COLUMNS, evaluate
+from maskprivacy.analysis.labelled_folder import PREDICTION_COLUMNS, EvalResult, evaluate
+from maskprivacy.analysis.realmask_row import mean_reading, realmask_summary
 from maskprivacy.cli import main
 
 ANSWERS = {
@@ -154,8 +156,6 @@ def test_evaluate_text_output_shows_per_class(fixed_run, folder, tmp_path, capsy
 
 def test_realmask_summary_row(fixed_run, good_faces, tmp_path, monkeypatch):
     """Each masked-face attacker on the photos with real masks, plus bare photos + digital mask a."""
-    from maskprivacy.analysis.evaluate import realmask_summary
-
     (tmp_path / "images").mkdir()
     # people p001, p002 (men) and p003 (woman); two photos each with a "real mask", one bare
     rows = []
@@ -191,9 +191,9 @@ def test_realmask_summary_row(fixed_run, good_faces, tmp_path, monkeypatch):
         assert sum(f["n"] for f in c["framing"].values()) == c["n"]
     assert all(b["sex"]["resampled"].endswith("people") for b in rob["framing"].values() if b["n"])  # as the row
     assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d  # same seed, same row
-    import maskprivacy.analysis.evaluate as ev
-
-    monkeypatch.setattr(ev, "MEMO_MAX_PHOTOS", 0)  # a set too large for the memo: every attacker finds the faces anew
+    monkeypatch.setattr(
+        realmask_row, "MEMO_MAX_PHOTOS", 0
+    )  # a set too large for the memo: every attacker finds the faces anew
     assert realmask_summary(fixed_run, tmp_path, tmp_path / "labels.csv", n_boot=300) == d
 
 
@@ -223,8 +223,6 @@ def _reading(path: str, sex_probs, race_probs, found: int = 1, age=None, model="
 
 
 def test_mean_reading_averages_probabilities_of_the_photos_every_attacker_read():
-    from maskprivacy.analysis.evaluate import EvalResult, mean_reading
-
     race_a, race_b = [0.1, 0.1, 0.1, 0.6, 0.1], [0.5, 0.1, 0.1, 0.2, 0.1]
     a = EvalResult(
         n=3,

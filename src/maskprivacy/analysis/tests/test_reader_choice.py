@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maskprivacy.analysis.analyzer import ModelSet
 from maskprivacy.analysis.demo_run import make_demo_run
+from maskprivacy.analysis.model_set import ModelSet
 from maskprivacy.analysis.reader_choice import choose_readers
 from maskprivacy.layout import RunLayout
 from maskprivacy.training.real_photos import RealPhotos
@@ -65,10 +65,10 @@ def _photos(n: int = 6) -> RealPhotos:
 
 
 def test_readers_are_chosen_on_validation_recorded_and_used(two_family_run: Path, monkeypatch, face_path) -> None:
-    import maskprivacy.training.stage_real as stage_real
+    import maskprivacy.analysis.reader_choice as reader_choice
 
     photos = _photos()
-    monkeypatch.setattr(stage_real, "real_parts", lambda p, cfg: np.array(["val"] * len(p), dtype=object))
+    monkeypatch.setattr(reader_choice, "real_parts", lambda p, cfg: np.array(["val"] * len(p), dtype=object))
     d = choose_readers(two_family_run, {"seed": 0, "real": {"val_fraction": 0.15}}, photos)
     roles = d["roles"]
     assert roles["bare"]["attacker"] == "facenet" and roles["bare"]["name"] == "facenet/unmasked_uniform"
@@ -94,8 +94,8 @@ def test_readers_are_chosen_on_validation_recorded_and_used(two_family_run: Path
 
     an = Analyzer(two_family_run, mask_check="colour")
     bare = an.analyze(face_path, "a", already_masked=False)[0]
-    assert bare.as_is["model"] == "facenet/unmasked_uniform" and bare.masked["model"] == "masked_uniform"
-    assert an.analyze(face_path, None, already_masked=True)[0].as_is["model"] == real["name"]
+    assert bare.as_is.model == "facenet/unmasked_uniform" and bare.masked.model == "masked_uniform"
+    assert an.analyze(face_path, None, already_masked=True)[0].as_is.model == real["name"]
 
 
 def test_without_real_photos_the_best_mask_robust_attacker_reads_real_masks(two_family_run: Path) -> None:

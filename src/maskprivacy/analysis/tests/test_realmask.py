@@ -39,15 +39,15 @@ def test_real_masks_are_aligned_above_the_mask_and_read_by_the_robust_attacker(r
     an = Analyzer(run)
     for r in _first(realmask_dir, "1", 3):
         f = an.analyze(load_rgb(realmask_dir / r["path"]), "a")[0]
-        assert f.already_masked and f.as_is["model"] == "robust_uniform" and f.masked is None
+        assert f.already_masked and f.as_is.model == "robust_uniform" and f.masked is None
         if mediapipe_available():
             assert f.alignment == "facemesh upper points"
 
 
 def test_mask_check_accuracy_counts_each_check_on_the_same_first_cuts(realmask_dir, tmp_path, constant_mask_detector):
     """A detector that calls every face masked: all real masks found, no bare photo right (known answers)."""
-    from maskprivacy.analysis.evaluate import LabelRow
     from maskprivacy.analysis.mask_decision import mask_check_accuracy
+    from maskprivacy.data.photo_labels import LabelRow
 
     rows = [
         LabelRow(path=r["path"], sex=None, race=None, age=None, masked=r["masked"] == "1")

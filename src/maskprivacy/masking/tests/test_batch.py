@@ -8,7 +8,7 @@ import pytest
 
 from maskprivacy.cli import main
 from maskprivacy.masking.batch import MaskConfig, run_masking
-from maskprivacy.masking.run import load_report
+from maskprivacy.masking.mask_run import load_report
 
 
 def _digest(out: Path) -> dict[str, str]:

@@ -63,8 +63,13 @@ def test_paints_white_leaves_the_rest_and_is_deterministic():
     ],
 )
 def test_extreme_points_do_not_crash_and_stay_inside_the_crop(pts):
-    out = cover_real_mask(_face(), pts)
-    assert out.shape == (SIZE, SIZE, 3)
+    face = _face()
+    out = cover_real_mask(face, pts)
+    paint = cover_region(pts, (SIZE, SIZE))
+    assert out.shape == face.shape and out.dtype == np.uint8
+    assert paint.shape == (SIZE, SIZE) and paint.dtype == bool  # clipped to the crop, whatever the points
+    # the paint lands where the region says and nowhere else: no wrap-around, no stray pixels
+    assert (out[paint] == 255).all() and np.array_equal(out[~paint], face[~paint])
 
 
 def test_bad_points_and_colours_are_clear_errors():

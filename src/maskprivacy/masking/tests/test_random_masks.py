@@ -1,7 +1,5 @@
 """The mask distribution: deterministic per seed, inside the face, robust to absurd key points, fast."""
 
-import time
-
 import cv2
 import numpy as np
 import pytest
@@ -115,15 +113,3 @@ def test_unknown_settings_are_refused():
         MaskDistribution(styles=("cape",))
     d = MaskDistribution.from_dict({"paper_prob": 0.5, "styles": ["a", "kn95"], "angle": [-3, 3]})
     assert MaskDistribution.from_dict(d.to_dict()) == d
-
-
-def test_fast_enough_for_training(small_faces):
-    """The robust attacker draws one mask per face per batch: aim for < 0.5 ms at 72 px (CPU time;
-    the bound here is looser because the test machine is shared)."""
-    ims, pts = small_faces
-    big, bp = np.concatenate([ims] * 40), np.concatenate([pts] * 40)
-    mask_batch(big[:20], bp[:20], np.random.default_rng(0))
-    t = time.process_time()
-    mask_batch(big, bp, np.random.default_rng(1))
-    per_face = (time.process_time() - t) / len(big)
-    assert per_face < 0.0015, f"{1000 * per_face:.2f} ms a face"

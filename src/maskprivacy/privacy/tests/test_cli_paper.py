@@ -15,7 +15,8 @@ from maskprivacy.paper import PAPER_PVI_MASKED, PAPER_PVI_UNMASKED, UTKFACE_RACE
 from maskprivacy.privacy.baselines import iter_names, labels_from_names, median_predictor_mae
 from maskprivacy.privacy.paper_pvi import paper_check
 from maskprivacy.privacy.pvi import predictability
-from maskprivacy.privacy.survey import weights_from_file, write_example
+from maskprivacy.privacy.survey import weights_from_file
+from maskprivacy.privacy.survey_example import write_example
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from maskprivacy.privacy.discovery import discover
 from maskprivacy.privacy.ensemble import ensemble_dir, ensemble_val_score, fit_ensemble, fit_ensembles, members
@@ -75,10 +76,6 @@ def test_the_ensemble_beats_members_with_independent_errors(tmp_path):
         assert m[task]["accuracy"] > max(_acc(cnn, task), _acc(dlib, task)) + 0.01
     mae = [float((f["age_pred"] - f["age_true"]).abs().mean()) for f in (cnn, dlib)]
     assert m["age"]["mae"] < min(mae) - 0.3
-    for task, rec in m["config"]["tasks"].items():  # the combiner the validation faces scored better
-        stack, mean = rec["ensemble_val_cv"], rec["mean_val"]
-        gain = mean - stack if task == "age" else stack - mean
-        assert rec["combiner"] == ("stacker" if gain > 0 else "mean"), (task, rec)
     # an ordinary attacker folder: the PVI and the report discover it
     assert ("ensemble", "masked", "uniform") in {a.key for a in discover(run)}
     assert "ensemble" not in [a.attacker for a in members(run, "masked", "uniform")]
@@ -122,10 +119,33 @@ def test_one_member_is_not_an_ensemble(tmp_path):
     assert fit_ensembles(run) == {}
 
 
-def test_the_ensembles_validation_score_is_its_chosen_combiners(tmp_path):
-    run = _fake_run(tmp_path / "run", noises=(0.5, 3.0))
-    m = fit_ensemble(run, "masked", "uniform")
+@pytest.mark.parametrize("stacker_is", ["perfect", "useless"])
+def test_the_validation_faces_choose_the_combiner(tmp_path, monkeypatch, stacker_is):
+    """A stacker whose cross-validated score is perfect (accuracy 1, MAE 0) must be chosen for every
+    attribute; one that is never right (accuracy 0, an MAE of 1000 years) never."""
+    from maskprivacy.privacy import ensemble
+
+    perfect = stacker_is == "perfect"
+    monkeypatch.setattr(
+        ensemble,
+        "_cv_score",
+        lambda task, X, y, seed: (0.0 if task == "age" else 1.0) if perfect else (1000.0 if task == "age" else 0.0),
+    )
+    m = fit_ensemble(_fake_run(tmp_path / "run"), "masked", "uniform")
     for task, rec in m["config"]["tasks"].items():
-        want = rec["ensemble_val_cv"] if rec["combiner"] == "stacker" else rec["mean_val"]
-        assert ensemble_val_score(m, task) == want
+        assert rec["combiner"] == ("stacker" if perfect else "mean"), (task, rec)
+        assert ensemble_val_score(m, task) == (rec["ensemble_val_cv"] if perfect else rec["mean_val"])
+
+
+def test_the_ensembles_validation_score_is_its_chosen_combiners():
+    tasks = {
+        "sex": {"combiner": "stacker", "ensemble_val_cv": 0.9, "mean_val": 0.8},
+        "race": {"combiner": "mean", "ensemble_val_cv": 0.6, "mean_val": 0.7},
+        "age": {"combiner": "mean", "mean_val": 6.5},
+    }
+    m = {"config": {"tasks": tasks}}
+    assert ensemble_val_score(m, "sex") == 0.9  # the stacker's cross-validated score, never its fit
+    assert ensemble_val_score(m, "race") == 0.7
+    assert ensemble_val_score(m, "age") == 6.5
+    assert ensemble_val_score(m, "age_bucket") is None
     assert ensemble_val_score({"config": {"tasks": {}}}, "sex") is None

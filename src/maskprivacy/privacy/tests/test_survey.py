@@ -12,13 +12,13 @@ from maskprivacy.privacy.survey import (
     REQUIRED,
     SurveyError,
     analyze,
-    example_csv,
     importance_weights,
     parse_survey,
     rank_biserial,
     read_survey,
     wilcoxon_method,
 )
+from maskprivacy.privacy.survey_example import example_csv
 
 REPO = Path(__file__).resolve().parents[4]
 EXAMPLE = REPO / "examples" / "survey" / "synthetic_example.csv"

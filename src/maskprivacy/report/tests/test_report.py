@@ -9,7 +9,7 @@ import re
 import pytest
 
 from maskprivacy.cli import main as cli_main
-from maskprivacy.privacy.run_pvi import pvi_for_run
+from maskprivacy.privacy.pvi_for_run import pvi_for_run
 from maskprivacy.report.blocks import NOT_RUN
 from maskprivacy.report.render import render_report
 from maskprivacy.report.results import build_results, strongest, write_results

@@ -8,7 +8,7 @@ import pytest
 from maskprivacy.data.imageio import decode_image
 from maskprivacy.data.labels import parse_name
 from maskprivacy.masking.draw import draw_mask
-from maskprivacy.masking.run import read_mask_run
+from maskprivacy.masking.mask_run import read_mask_run
 from maskprivacy.training.cache import _resize, build_caches, load_cache
 
 

@@ -26,6 +26,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from maskprivacy.atomic import replacing
+from maskprivacy.faces.align import resize_crop
+
 #: Probability above which a face is read as masked. Training is balanced (half bare, half masked),
 #: so 0.5 is the neutral point; it is not tuned to any set of real photos.
 THRESHOLD = 0.5
@@ -88,8 +91,6 @@ class MaskDetector:
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 aligned faces of any side -> P(masked) per face."""
-        from maskprivacy.faces.align import resize_crop
-
         small = np.stack([resize_crop(c, self.cache_size) for c in crops])  # as the training cache resized
         with torch.inference_mode():
             return torch.sigmoid(self.net(to_input(small, self.input_size)).float()).numpy()
@@ -101,8 +102,6 @@ class MaskDetector:
 
 def save_mask_detector(path: str | os.PathLike, net: MaskDetectorNet, info: dict[str, Any]) -> None:
     """The bundle: weights plus what reading needs (input and cache sides, channels, threshold)."""
-    from maskprivacy.atomic import replacing
-
     with replacing(path) as tmp:
         torch.save({"state_dict": net.state_dict(), "info": info}, tmp)
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from maskprivacy.paper import PAPER_RESULTS
-from maskprivacy.training.results import collect, format_table
+from maskprivacy.training.metrics_table import collect, format_table
 
 REPO = Path(__file__).resolve().parents[4]
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from maskprivacy.data.labels import FaceLabels, LabelError, age_to_bucket, parse_name
+from maskprivacy.masking.draw import draw_mask
 
 __all__ = ["GOOD_STATUSES", "MaskRun", "RunFace", "load_report", "read_mask_run"]
 
@@ -129,8 +130,6 @@ def masked_pixels(rgb: np.ndarray, points: np.ndarray, mask: dict[str, Any], nam
     mask from the key points on the decoded original, so they see the same pixels (the run's JPEGs
     are for people to look at; re-encoding would add JPEG noise one attacker sees and the other not).
     """
-    from maskprivacy.masking.draw import draw_mask
-
     return draw_mask(
         rgb,
         np.asarray(points).astype(np.int32),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from maskprivacy.models.mask_detector import (
+from maskprivacy.models.mask_classifier import (
     CHANNELS,
     MaskDetectorNet,
     load_mask_detector,
