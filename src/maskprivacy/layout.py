@@ -25,6 +25,7 @@ __all__ = [
     "CONDITIONS",
     "ROBUST",
     "REAL",
+    "ADAPTIVE",
     "MASKED_FACE_CONDITIONS",
     "TRAIN_CONDITIONS",
     "SPLITS",
@@ -46,8 +47,11 @@ ROBUST = "robust"
 #: The real-mask attacker: the mask-robust attacker also trained on real photos of masked faces
 #: (``reproduce --real-masks-train DIR``); tested on the masked faces like the other two.
 REAL = "real"
+#: The adaptive attacker: the mask-robust one trained further on random occluders (sunglasses, caps,
+#: hoods, blur...) over random masks (training/stage_adaptive.py); tested on the masked faces too.
+ADAPTIVE = "adaptive"
 #: The attackers that read masked faces (all tested on the paper's mask "a").
-MASKED_FACE_CONDITIONS: tuple[str, ...] = ("masked", ROBUST, REAL)
+MASKED_FACE_CONDITIONS: tuple[str, ...] = ("masked", ROBUST, REAL, ADAPTIVE)
 #: What ``train --condition`` accepts (one attacker per entry).
 TRAIN_CONDITIONS: tuple[str, ...] = (*CONDITIONS, ROBUST)
 #: The paper's uniform split (its headline) and a seeded random one.
@@ -64,9 +68,9 @@ VAL_PREDICTIONS = "val_predictions.csv"
 
 
 def scored_on(trained_on: str) -> str:
-    """The faces a model trained on ``trained_on`` is tested on: the mask-robust and real-mask
-    attackers read the paper's mask "a" exactly like the masked one (same faces, same pixels)."""
-    return "masked" if trained_on in (ROBUST, REAL) else trained_on
+    """The faces a model trained on ``trained_on`` is tested on: the mask-robust, real-mask and
+    adaptive attackers read the paper's mask "a" exactly like the masked one (same faces, same pixels)."""
+    return "masked" if trained_on in MASKED_FACE_CONDITIONS else trained_on
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,21 @@ class RunLayout:
     @property
     def realmask_json(self) -> Path:
         return self.root / "realmask.json"
+
+    @property
+    def occlusions_json(self) -> Path:
+        """What each occluder hides from the naive and the adaptive attackers (privacy/occlusions.py)."""
+        return self.root / "occlusions.json"
+
+    @property
+    def occlusions_dir(self) -> Path:
+        """The protection stage's reusable work: validation scores of the readers of occluded faces."""
+        return self.root / "occlusions"
+
+    def occluded_val_json(self, split: str) -> Path:
+        """Every masked-face attacker's score on ``split``'s occluded validation faces
+        (privacy/occluded_readers.py), with the models it came from."""
+        return self.occlusions_dir / f"val_{split}.json"
 
     @property
     def pvi_json(self) -> Path:

@@ -55,7 +55,8 @@ DEFAULT_FAMILY = "cnn"
 #: ensemble of every other attacker (their family is their name).
 DLIB = "dlib"
 ENSEMBLE = "ensemble"
-#: What a model can be trained on: the paper's mask "a", bare faces, random masks (robust), real masks.
+#: What a model can be trained on: the paper's mask "a", bare faces, random masks (robust), real masks,
+#: random occluders over random masks (adaptive).
 TRAINED_ON: tuple[str, ...] = tuple(dict.fromkeys((*CONDITIONS, *MASKED_FACE_CONDITIONS)))
 #: One network for every task, or one network per task (the paper's).
 APPROACHES: tuple[str, ...] = ("multitask", "per_task")

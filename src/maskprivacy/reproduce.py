@@ -15,6 +15,8 @@ Layout of ``RUN`` (see docs/ARCHITECTURE.md)::
     mask_detector/                        the masked-or-bare detector that analyze uses on real photos
     dlib_<condition>_<split>/             the dlib-descriptor attacker
     styles.json, figures/styles.png       protection by mask style (privacy/by_style.py)
+    train/adaptive_<split>/               the adaptive attacker, trained on occluders too (training/stage_adaptive.py)
+    occlusions.json, figures/occlusions.png  what each occluder hides, naive and adaptive attackers (privacy/occlusions.py)
     realmask.json                         optional: real masked photos (a different population), read if present
     results.json, report.md, report.html
 """
@@ -33,7 +35,7 @@ from typing import Any, Callable
 
 from maskprivacy.atomic import write_json
 from maskprivacy.bootstrap import N_RESAMPLES
-from maskprivacy.layout import CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout
+from maskprivacy.layout import ADAPTIVE, CONDITIONS, REAL, ROBUST, SPLITS, TRAIN_CONDITIONS, RunLayout, scored_on
 from maskprivacy.training.config import FAMILY_DESCRIPTIONS
 
 # What the profiles mean for the stages outside training (training reads its own YAML profile).
@@ -203,6 +205,26 @@ def _train_robust(split: str) -> Callable[[Context], None]:
     return go
 
 
+def _train_adaptive(split: str) -> Callable[[Context], None]:
+    def go(ctx: Context) -> None:
+        from maskprivacy.training import pipeline as tp
+        from maskprivacy.training.stage_adaptive import finetune_adaptive
+
+        finetune_adaptive(ctx.cfg, ctx.run, split)
+        m = tp.evaluate_attacker(
+            ctx.cfg,
+            ctx.run,
+            ADAPTIVE,
+            split,
+            "multitask",
+            tp.stage_walls(ctx.run, ctx.cfg, ADAPTIVE, split, "multitask"),
+        )
+        if m is not None:
+            print(f"[adaptive/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
+
+    return go
+
+
 def _family(family: str, condition: str) -> Callable[[Context], None]:
     """Train and evaluate one condition of another attacker family (its profile section) in RUN/<family>/.
 
@@ -216,6 +238,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
         from maskprivacy.training import pipeline as tp
         from maskprivacy.training.config import family_config
         from maskprivacy.training.dev_folds import finetune_real_with_dev
+        from maskprivacy.training.stage_adaptive import finetune_adaptive
 
         cfg = family_config(ctx.cfg, family)
         if cfg is None:
@@ -227,7 +250,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
             return
         frun = RunLayout(ctx.run).family_run(family).root
         tp.check_run_config(frun, cfg)
-        derived = condition in (ROBUST, REAL)  # trained on the unmasked cache, tested on the masked one
+        derived = scored_on(condition) != condition  # trained on the unmasked cache, tested on the masked one
         tp.prepare_cache(cfg, ctx.data, ctx.mask_dir, frun, CONDITIONS if derived else (condition,))
         fsplits = RunLayout(frun).splits
         fsplits.mkdir(parents=True, exist_ok=True)
@@ -241,6 +264,8 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
                 tp.finetune_robust(cfg, frun, split)
             elif condition == REAL:
                 finetune_real_with_dev(cfg, frun, split, ctx.real_photos(), ctx.dev_photos())
+            elif condition == ADAPTIVE:
+                finetune_adaptive(cfg, frun, split)
             else:
                 tp.finetune(cfg, frun, condition, split, "multitask")
             m = tp.evaluate_attacker(
@@ -389,6 +414,22 @@ def _styles(ctx: Context) -> None:
     )
 
 
+def _protection(ctx: Context) -> None:
+    """Every occlusion (and bare, and the paper's mask) against the naive and the adaptive attackers."""
+    from maskprivacy.privacy.occlusions import protection_by_occlusion, write_occlusions
+    from maskprivacy.report.frontier import frontier_figure
+
+    res = protection_by_occlusion(ctx.run, ctx.cfg, "uniform", seed=ctx.seed, n_boot=int(ctx.extras["pvi_boot"]))
+    write_occlusions(ctx.run, res)
+    frontier_figure(res, RunLayout(ctx.run).figure("occlusions"))
+    best = res.get("best") or {}
+    print(
+        f"[protection] {len(res['occlusions'])} rows x {', '.join(res['attackers'])}; best against the adaptive "
+        f"attacker: {best.get('occlusion')}, {res['wall_s']:.0f} s",
+        flush=True,
+    )
+
+
 def _realmask(ctx: Context) -> None:
     """Every masked-face attacker on the real masks of ``--real-masks DIR`` (DIR/labels.csv), the
     "real masks" row of the protection-by-style table; a different population, and marked as one."""
@@ -478,6 +519,15 @@ STAGES: list[Stage] = [
         )
         for s in SPLITS
     ],
+    *[
+        Stage(
+            f"train_adaptive_{s}",
+            _train_adaptive(s),
+            _p(lambda r, s=s: r.train_dir(ADAPTIVE, s)),
+            f"the adaptive attacker ({s} split): random occluders over random masks, from the mask-robust attacker",
+        )
+        for s in SPLITS
+    ],
     Stage(
         "pretrain_unmasked",
         _pretrain("unmasked"),
@@ -502,7 +552,7 @@ STAGES: list[Stage] = [
             f"{what}, {c} faces, both splits",
         )
         for family, what in FAMILY_DESCRIPTIONS.items()
-        for c in ("masked", ROBUST, "unmasked")
+        for c in ("masked", ROBUST, ADAPTIVE, "unmasked")
     ],
     Stage(
         "real_photos",
@@ -543,6 +593,12 @@ STAGES: list[Stage] = [
         _realmask,
         _p(lambda r: r.realmask_json),
         "masked-face attackers on real masks (--real-masks DIR; a different population)",
+    ),
+    Stage(
+        "protection",
+        _protection,
+        _p(lambda r: r.occlusions_json, lambda r: r.figure("occlusions")),
+        "what would protect me: every occlusion against the naive and the adaptive attackers, same test faces",
     ),
     Stage(
         "readers",

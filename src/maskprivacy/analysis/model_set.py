@@ -95,6 +95,8 @@ class ModelSet:
         if roles:
             loaded: dict[str, Predictor] = {}  # one model may be chosen for two roles: load it once
             for role, r in roles.items():
+                if role not in ROLES:  # a role this version does not route faces to (a newer run's)
+                    continue
                 slot, what = ROLES[role]
                 if r["model"] not in loaded:
                     loaded[r["model"]] = Predictor.load(self.run / r["model"], device)

@@ -12,7 +12,11 @@ not a fixed family. Three roles, each chosen among the models that could fill it
 * ``real_mask``: a face that already wears a real mask: every masked-face attacker, scored on the
   validation part of the real masked photos (``--real-masks-train``; mean of sex balanced accuracy
   and race accuracy over the labelled photos), or, for a run without them, the mask-robust attackers
-  scored as ``digital``.
+  scored as ``digital``;
+* ``occluded``: a face behind sunglasses, a cap, a hood, a blur...: the adaptive attackers (trained
+  on occluders), scored on the split's validation faces each wearing a random occlusion, every other
+  masked-face attacker scored beside them (privacy/occluded_readers.py); ``maskprivacy protect`` reads
+  with it. No role in a run without an adaptive attacker.
 
 Test faces are never used: the choice is part of the attacker, and its test figures stay honest.
 """
@@ -30,6 +34,7 @@ from maskprivacy.analysis.evaluate import accuracy_with_ci, auc_with_ci
 from maskprivacy.faces.align import resize_crop
 from maskprivacy.layout import MASKED_FACE_CONDITIONS, ROBUST, SPLITS, RunLayout
 from maskprivacy.models.predictor import Predictor
+from maskprivacy.privacy.occluded_readers import choose_occluded
 from maskprivacy.records import attacker_name
 from maskprivacy.tasks import CLASS_TASKS
 from maskprivacy.training.real_photos import group_ids
@@ -163,5 +168,8 @@ def choose_readers(run: str | os.PathLike, cfg: dict, photos: Any = None) -> dic
                 "why": why,
                 "candidates": cand,
             }
+        occluded = choose_occluded(run, cfg, split)
+        if occluded is not None:
+            roles["occluded"] = occluded
         splits[split] = {r: {k: v for k, v in d.items() if k not in ("real_score",)} for r, d in roles.items()}
     return {"splits": splits, "roles": splits.get("uniform", {})}

@@ -2,23 +2,24 @@
 
 Attackers a run may hold, by the faces they were trained on: bare faces, faces wearing the paper's
 digital mask (type "a", white), faces wearing masks drawn from many styles ("mask-robust"), and those
-plus real photos of masked faces ("real-mask").
+plus real photos of masked faces ("real-mask"), and faces wearing occluders over masks ("adaptive").
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from maskprivacy.layout import REAL, ROBUST
+from maskprivacy.layout import ADAPTIVE, REAL, ROBUST
 
-READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL)
-REAL_MASK_READERS = ("auto", "masked", "robust", "real")
+READERS: tuple[str, ...] = ("unmasked", "masked", ROBUST, REAL, ADAPTIVE)
+REAL_MASK_READERS = ("auto", "masked", "robust", "real", ADAPTIVE)
 #: The roles of the readers a run chooses on validation (RUN/readers.json, analysis/reader_choice.py):
 #: role -> the ModelSet slot it fills and what it reads.
 ROLES: dict[str, tuple[str, str]] = {
     "bare": ("unmasked", "a face as photographed, without a mask"),
     "digital": ("masked", "a bare face wearing the mask the tool draws"),
     "real_mask": (ROBUST, "a face that already wears a real mask"),
+    "occluded": (ADAPTIVE, "a face behind sunglasses, a cap, a hood or a blur"),
 }
 # Who decides whether a face already wears a mask when the caller does not say: the run's trained
 # detector (models/mask_classifier.py) when it has one, else the colour check (faces/maskcheck.py).
@@ -28,6 +29,7 @@ READER_WORDS = {
     "masked": "the attacker trained on the paper's white type-a mask",
     "robust": "the mask-robust attacker, trained on many mask styles",
     "real": "the real-mask attacker, trained on many mask styles and real photos of masked faces",
+    "adaptive": "the adaptive attacker, trained on masks and occluders (sunglasses, caps, hoods, blur)",
 }
 
 

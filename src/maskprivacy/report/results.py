@@ -290,6 +290,7 @@ def build_results(
     res["pvi"] = pvi if pvi is not None else old.get("pvi")
     problems += answer_problems(res["strongest"], res["pvi"])
     res["styles"] = read_styles(run)
+    res["occlusions"] = read_json(RunLayout(run).occlusions_json)  # what would protect me (privacy/occlusions.py)
     res["readers"] = read_json(RunLayout(run).readers_json)  # which model analyze/evaluate/serve read with
     res["seeds"] = seed_summary(run, metrics)
     merged = dict(old.get("stages") or {})

@@ -48,6 +48,7 @@ from maskprivacy.report.blocks import (
     paragraph,
     table_block,
 )
+from maskprivacy.report.protection import protection_blocks
 from maskprivacy.report.results import METRICS, answer_problems, build_results, load_attackers, read_json, value_of
 from maskprivacy.tasks import CLASS_TASKS, TASK_NAMES
 
@@ -860,6 +861,7 @@ def build_blocks(run: str | os.PathLike, results: dict | None = None) -> list[Bl
     blocks += _sec_masked_vs_unmasked(res)
     blocks += _sec_pvi(run, res)
     blocks += _sec_styles(run, res)
+    blocks += protection_blocks(run, res)
     blocks += _sec_attackers(res)
     blocks += _sec_seeds(res)
     blocks += _sec_per_class(metrics, main)

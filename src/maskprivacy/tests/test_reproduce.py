@@ -92,7 +92,14 @@ def test_real_masks_stage_writes_the_row_of_every_masked_face_attacker(smoke_run
     assert set(d["attackers"]) == {
         f"{family}_{a}"
         for family in ("cnn", "facenet", "agenet")
-        for a in ("masked", "robust", "masked_digital_a", "masked_covered", *(["real"] if trained_on_real else []))
+        for a in (
+            "masked",
+            "robust",
+            "adaptive",
+            "masked_digital_a",
+            "masked_covered",
+            *(["real"] if trained_on_real else []),
+        )
     } | {"ensemble_robust"}  # the mask-robust attackers' mean
     for a in d["attackers"].values():
         assert a["n"] + a["not_found"] == 4
@@ -145,7 +152,7 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
             assert seen and not set(seen) & {p["person"] for p in folds["photos"] if p["fold"] == f}
         assert (family_root / "real_folds" / "oof_predictions.csv").is_file()
     readers = json.loads((smoke_run / "readers.json").read_text())
-    assert set(readers["roles"]) == {"bare", "digital", "real_mask"}
+    assert set(readers["roles"]) == {"bare", "digital", "real_mask", "occluded"}
     for r in readers["roles"].values():
         assert (smoke_run / r["model"]).is_file() and r["name"] in r["candidates"]
     # the user's reader of a real mask is the recorded one
@@ -157,6 +164,52 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
     realmask = json.loads((smoke_run / "realmask.json").read_text())
     assert realmask["attackers"]["cnn_real"]["cross_validated"]["k"] == 2 and "cross_validated" in realmask
     assert ", out of 2 person folds (n=" in (smoke_run / "report.md").read_text()
+
+
+def test_protection_stage_reads_every_occlusion_with_the_naive_and_the_adaptive_attackers(smoke_run):
+    from maskprivacy.analysis.model_set import ModelSet
+    from maskprivacy.masking.occluders import OCCLUSIONS
+    from maskprivacy.report.protection import answer_sentence
+
+    res = json.loads((smoke_run / "results.json").read_text())
+    occ = res["occlusions"]
+    assert occ == json.loads((smoke_run / "occlusions.json").read_text())
+    # every occlusion of the catalog, bare, and the paper's mask alone, each read by the three attackers
+    assert set(occ["occlusions"]) == {"bare", "mask", *OCCLUSIONS}
+    roles = occ["attackers"]
+    assert set(roles) == {"naive_paper", "naive", "adaptive"}
+    assert roles["naive_paper"]["attacker"] == "cnn" and roles["naive"]["condition"] != "adaptive"
+    assert roles["adaptive"]["condition"] == "adaptive" and (smoke_run / roles["adaptive"]["model"]).is_file()
+    with (smoke_run / "splits" / "uniform.csv").open() as f:
+        assert occ["n_test"] == occ["n_test_split"] == sum(r["part"] == "test" for r in csv.DictReader(f))
+    for name, e in occ["occlusions"].items():
+        assert set(e["attackers"]) == set(roles), name
+        assert 0.0 <= e["hidden"] <= 1.0 and e["hidden_ci"][0] <= e["hidden"] <= e["hidden_ci"][1]
+        for c in e["attackers"].values():
+            for t in ("sex", "race", "age_bucket"):
+                lo, hi = c[t]["ci"]
+                assert lo <= c[t]["accuracy"] <= hi
+            assert c["age"]["mae"] > 0 and c["pvi"] >= 0
+        assert e["adaptive_vs_naive"]["n"] == occ["n_test"]
+    rows = occ["occlusions"]
+    assert rows["bare"]["hidden"] == 0.0 and rows["blur-high"]["hidden"] > rows["clear-glasses"]["hidden"] > 0
+    assert rows["mask+sunglasses"]["hidden"] > rows["mask"]["hidden"]
+    # the adaptive attackers are attackers of the run, tested on the paper's mask like the others
+    for a in ("cnn_adaptive", "facenet_adaptive"):
+        for split in ("uniform", "random"):
+            assert res["attackers"][a]["masked"][split]["n_test"] == res["masked"][split]["n_test"]
+    for stage in ("train_adaptive_uniform", "train_adaptive_random", "train_facenet_adaptive", "protection"):
+        assert res["stages"][stage]["wall_s"] >= 0, stage
+    # the report: the sentence (read from the figures) and the frontier plot
+    assert (smoke_run / "figures" / "occlusions.png").stat().st_size > 5000
+    md = (smoke_run / "report.md").read_text()
+    assert "What would protect me?" in md and answer_sentence(occ) in md and "figures/occlusions.png" in md
+    # the reader of occluded faces, chosen on occluded validation faces, is the one protect reads with
+    chosen = json.loads((smoke_run / "readers.json").read_text())["roles"]["occluded"]
+    assert chosen["name"] in chosen["candidates"] and (smoke_run / chosen["model"]).is_file()
+    assert chosen["condition"] == "adaptive" and chosen["attacker"] == roles["adaptive"]["attacker"]
+    assert {"masked_uniform", "robust_uniform", "adaptive_uniform"} <= set(chosen["candidates"])
+    assert ModelSet(smoke_run).name("adaptive") == chosen["name"]
 
 
 def _accuracy_from_predictions(path, task):

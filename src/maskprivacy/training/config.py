@@ -7,7 +7,7 @@ name: a typo must not silently train with the default. ``--set`` values are pars
 grammar (``3`` an int, ``1e-3`` a float, ``[0,0,1,1]`` a list, ``null`` None). Callers get plain dicts.
 
 Two kinds of node are open where the rest is closed: the free-form dicts (``augment``,
-``loss_weights``, ``masks``), each one value that a profile or ``--set`` replaces whole (their own
+``loss_weights``, ``masks``, ``draw``), each one value that a profile or ``--set`` replaces whole (their own
 readers refuse unknown keys), and the attacker-family sections (``facenet``, ``agenet``), whose keys
 must be keys of the CNN's section they override (:func:`family_config`).
 """
@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 PROFILES: tuple[str, ...] = ("smoke", "cpu", "gpu")
 
 #: Dicts that are one setting each: replaced whole, their keys checked by their readers.
-FREE_FORM: tuple[str, ...] = ("augment", "loss_weights", "masks")
+FREE_FORM: tuple[str, ...] = ("augment", "loss_weights", "masks", "draw")
 
 
 def _profile_text(name: str) -> str:

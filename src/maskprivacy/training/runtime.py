@@ -70,6 +70,7 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
             "robust",
             "mask_detector",
             "real",
+            "occlusions",
             *FAMILIES,
         ):  # a run from before this attacker: it only adds stages
             if added not in old and added in cfg:
@@ -77,9 +78,10 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
         if isinstance(old.get("real"), dict) and isinstance(cfg.get("real"), dict):  # real.* keys added later
             old["real"] = {**{k: v for k, v in cfg["real"].items() if k in REAL_KEYS_ADDED}, **old["real"]}
         for f in FAMILIES:  # and a family's own settings for such an attacker
-            if isinstance(old.get(f), dict) and isinstance(cfg.get(f), dict) and "real" not in old[f]:
-                if "real" in cfg[f]:
-                    old[f]["real"] = cfg[f]["real"]
+            for section in ("real", "occlusions"):
+                if isinstance(old.get(f), dict) and isinstance(cfg.get(f), dict) and section not in old[f]:
+                    if section in cfg[f]:
+                        old[f][section] = cfg[f][section]
         if strip(old) != strip(cfg):
             diff = [k for k in set(strip(old)) | set(strip(cfg)) if strip(old).get(k) != strip(cfg).get(k)]
             raise ValueError(

@@ -109,3 +109,17 @@ def test_a_choice_whose_model_is_gone_falls_back_to_the_folder(two_family_run: P
     RunLayout(two_family_run).readers_json.write_text(json.dumps(d))
     shutil.rmtree(RunLayout(two_family_run).family_run("facenet").root)
     assert ModelSet(two_family_run).name("unmasked") == "unmasked_uniform"
+
+
+def test_the_occluded_role_fills_the_adaptive_slot_and_a_role_this_version_lacks_is_skipped(
+    two_family_run: Path,
+) -> None:
+    d = choose_readers(two_family_run, {"seed": 0, "real": {"val_fraction": 0.15}}, None)
+    assert "occluded" not in d["roles"]  # no adaptive attacker in this run
+    digital = d["splits"]["uniform"]["digital"]
+    occluded = {**digital, "condition": "adaptive", "name": "adaptive_uniform"}
+    d["splits"]["uniform"].update(occluded=occluded, from_a_newer_version=digital)
+    RunLayout(two_family_run).readers_json.write_text(json.dumps(d))
+    chosen = ModelSet(two_family_run)
+    assert chosen.name("adaptive") == "adaptive_uniform" and "occlusion" not in chosen.words["masked"]
+    assert "sunglasses" in chosen.words["adaptive"] and chosen.name("masked") == "masked_uniform"
