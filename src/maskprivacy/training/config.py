@@ -123,8 +123,33 @@ def load_profile(name_or_path: str) -> dict[str, Any]:
         raise ValueError(f"{origin}: cannot read it: {e}") from None
     if not isinstance(diff, DictConfig):
         raise ValueError(f"{origin}: expected a mapping at the top level")
+    diff = OmegaConf.create(rename_old_keys(_plain(diff)))
     cfg = _plain(_lay_over(OmegaConf.create(_profile_text("base")), diff, origin))
     cfg["profile"] = p.stem if p.suffix in (".yaml", ".yml") else name_or_path
+    return cfg
+
+
+#: keys an older profile or run spelled otherwise: old dotted suffix -> today's
+RENAMED = {"finetune.mode": "finetune.approach"}
+
+
+def renamed_key(key: str) -> str:
+    """Today's spelling of a dotted key (``facenet.finetune.mode`` -> ``facenet.finetune.approach``)."""
+    for old, new in RENAMED.items():
+        if key == old or key.endswith("." + old):
+            return key[: len(key) - len(old)] + new
+    return key
+
+
+def rename_old_keys(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A config saved before a key was renamed (a run's train_config.yaml), in today's spelling; in place."""
+    for section in [cfg, *(v for v in cfg.values() if isinstance(v, dict))]:
+        for old, new in RENAMED.items():
+            parent, o_key = old.split(".")
+            n_key = new.split(".")[1]  # a rename within the same section
+            node = section.get(parent)
+            if isinstance(node, dict) and o_key in node and n_key not in node:
+                node[n_key] = node.pop(o_key)
     return cfg
 
 
@@ -137,7 +162,8 @@ def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
     for item in overrides or ():
         if "=" not in item:
             raise ValueError(f"--set {item!r}: expected key=value, e.g. finetune.epochs=3")
-        key = item.split("=", 1)[0].strip()
+        key = renamed_key(item.split("=", 1)[0].strip())
+        item = f"{key}={item.split('=', 1)[1]}"
         try:
             value = OmegaConf.select(OmegaConf.from_dotlist([item.strip()]), key)
         except (OmegaConfBaseException, yaml.YAMLError) as e:
@@ -186,9 +212,9 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
         native = tr["accelerator"] in ("gpu", "cuda") or (tr["accelerator"] == "cpu" and cpu_native_bf16())
         tr["precision"] = "bf16-mixed" if native else "32"
     tr["precision"] = str(tr["precision"])
-    mode = cfg["finetune"]["mode"]
-    if mode not in ("multitask", "per_task", "both"):
-        raise ValueError(f"finetune.mode {mode!r}: choose multitask, per_task or both")
+    approach = cfg["finetune"]["approach"]
+    if approach not in ("multitask", "per_task", "both"):
+        raise ValueError(f"finetune.approach {approach!r}: choose multitask, per_task or both")
     if int(cfg["model"]["input_size"]) < 16:
         raise ValueError("model.input_size must be at least 16 pixels")
     return cfg

@@ -16,7 +16,7 @@ from maskprivacy.provenance import git_commit
 from maskprivacy.records import APPROACHES
 from maskprivacy.tasks import HEAD_ORDER
 from maskprivacy.training import cache as cache_mod
-from maskprivacy.training.config import FAMILIES, dump
+from maskprivacy.training.config import FAMILIES, dump, rename_old_keys
 
 TASKS = HEAD_ORDER  # the tasks a network of the pipeline reads, in the order its heads are built
 
@@ -65,7 +65,7 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     path = Path(run) / "train_config.yaml"
     strip = lambda c: {k: v for k, v in c.items() if k not in ("trainer", "eval", "profile")}  # noqa: E731
     if path.is_file():
-        old = yaml.safe_load(path.read_text()) or {}
+        old = rename_old_keys(yaml.safe_load(path.read_text()) or {})
         for added in (
             "robust",
             "mask_detector",
@@ -172,5 +172,5 @@ def model_path(run: Path, condition: str, split: str, approach: str, task: str |
 
 
 def approaches(cfg: dict) -> tuple[str, ...]:
-    mode = cfg["finetune"]["mode"]
-    return APPROACHES if mode == "both" else (mode,)
+    approach = cfg["finetune"]["approach"]
+    return APPROACHES if approach == "both" else (approach,)

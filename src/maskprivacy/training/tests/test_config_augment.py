@@ -15,7 +15,7 @@ def test_profiles_load_and_resolve(name):
     cfg = resolve(load_profile(name))
     assert cfg["profile"] == name
     assert cfg["trainer"]["precision"] in ("32", "bf16-mixed")
-    assert cfg["finetune"]["mode"] in ("multitask", "per_task", "both")
+    assert cfg["finetune"]["approach"] in ("multitask", "per_task", "both")
     assert abs(sum(cfg["split"]["fractions"]) - 1) < 1e-9
 
 

@@ -38,7 +38,7 @@ def _smoke(*extra: str) -> dict:
 def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_run, tmp_path):
     run = tmp_path / "RUN"
     res = run_training(
-        _smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
+        _smoke("finetune.approach=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
     )
     d = run / "train" / "masked_uniform"
     m = json.loads((d / "metrics.json").read_text())
@@ -90,7 +90,7 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
 
     before = stamps()
     run_training(
-        _smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
+        _smoke("finetune.approach=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
     )
     # nothing of the run was written again: no cache, split, checkpoint, model or metrics
     assert stamps() == before
@@ -99,14 +99,14 @@ def test_smoke_pipeline_writes_the_contract_and_resumes(sample_dir, sample_mask_
     (d / "model.pt").unlink()
     (d / "metrics.json").unlink()
     run_training(
-        _smoke("finetune.mode=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
+        _smoke("finetune.approach=both"), sample_dir, sample_mask_run, run, conditions=("masked",), splits=("uniform",)
     )
     info = json.loads((d / "model.json").read_text())
     assert info["resumed"] and info["epochs_run"] == 2 and (d / "metrics.json").is_file()
     # resuming with other settings is refused
     with pytest.raises(ValueError, match="other settings"):
         run_training(
-            _smoke("finetune.mode=both", "finetune.lr=0.1"),
+            _smoke("finetune.approach=both", "finetune.lr=0.1"),
             sample_dir,
             sample_mask_run,
             run,
@@ -125,7 +125,7 @@ def test_predictor_matches_evaluation_on_original_images(sample_dir, sample_mask
 
     run = tmp_path / "RUN"
     cfg = _smoke(
-        "finetune.mode=multitask",
+        "finetune.approach=multitask",
         "pretrain.enabled=false",
         "finetune.epochs=2",
         "finetune.shared_splits=true",
@@ -169,7 +169,7 @@ def test_gpu_profile_runs_on_cpu_at_tiny_scale(sample_dir, sample_mask_run, tmp_
             "finetune.epochs=1",
             "finetune.batch_size=16",
             "finetune.limit_train_batches=1",
-            "finetune.mode=multitask",
+            "finetune.approach=multitask",
             "eval.batch_size=64",
         ],
     )
@@ -214,7 +214,7 @@ def test_ddp_two_cpu_processes(sample_dir, sample_mask_run, tmp_path):
         "1",
         "--quiet",
         "--set",
-        "finetune.mode=multitask",
+        "finetune.approach=multitask",
         "--set",
         "finetune.epochs=1",
         "--set",

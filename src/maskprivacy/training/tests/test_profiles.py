@@ -110,3 +110,33 @@ def test_every_family_has_a_section_in_every_profile():
     for name in PROFILES:
         cfg = load_profile(name)
         assert all(isinstance(cfg[f], dict) for f in FAMILIES)
+
+
+def test_the_older_spelling_of_the_approach_is_read() -> None:
+    """``finetune.mode`` (the key's earlier name) still sets the approach, in --set and in a saved run."""
+    from maskprivacy.training.config import rename_old_keys
+
+    cfg = load_profile("smoke")
+    assert cfg["finetune"]["approach"] == "multitask"
+    for key in ("finetune.mode", "finetune.approach"):
+        assert apply_overrides(cfg, [f"{key}=both"])["finetune"]["approach"] == "both"
+    assert apply_overrides(cfg, ["facenet.finetune.mode=per_task"])["facenet"]["finetune"]["approach"] == "per_task"
+    old = {"finetune": {"mode": "per_task", "epochs": 2}, "facenet": {"finetune": {"mode": "both"}}}
+    assert rename_old_keys(old) == {
+        "finetune": {"approach": "per_task", "epochs": 2},
+        "facenet": {"finetune": {"approach": "both"}},
+    }
+
+
+def test_a_run_saved_with_the_older_spelling_resumes(tmp_path) -> None:
+    """A run folder whose train_config.yaml says ``finetune.mode`` is the same settings, not "other settings"."""
+    from maskprivacy.training.config import dump
+    from maskprivacy.training.runtime import check_run_config
+
+    cfg = load_profile("smoke")
+    old = dump(cfg).replace("approach:", "mode:")
+    assert "mode:" in old
+    (tmp_path / "train_config.yaml").write_text(old)
+    check_run_config(tmp_path, cfg)  # no "trained with other settings"
+    with pytest.raises(ValueError, match="other settings"):
+        check_run_config(tmp_path, apply_overrides(cfg, ["finetune.approach=per_task"]))
