@@ -172,6 +172,12 @@ class RunLayout:
         return self.real / name
 
     @property
+    def real_dev(self) -> Path:
+        """realmask-dev's masked photos (``--real-masks``), aligned once when the real-mask training
+        learns from its people under person folds (``real.dev_folds``; ``training.dev_folds``)."""
+        return self.real_photos("dev")
+
+    @property
     def readers_json(self) -> Path:
         """Which model reads which face in ``analyze``/``evaluate``/``serve``, chosen on validation."""
         return self.root / "readers.json"
@@ -193,6 +199,26 @@ class RunLayout:
         """A trained network's folder: the multi-task one, or its per-task networks in ``per_task/``."""
         d = self.train_dir(trained_on, split)
         return AttackerFolder(d if approach == "multitask" else d / approach)
+
+    @property
+    def real_folds(self) -> Path:
+        """A family's real-mask fold models, each trained without one fold of realmask-dev's people
+        (``training.dev_folds``), with folds.json and their out-of-fold readings."""
+        return self.root / "real_folds"
+
+    def real_fold(self, fold: int) -> AttackerFolder:
+        """The fold model that never saw the people of ``fold``."""
+        return AttackerFolder(self.real_folds / f"fold_{int(fold)}")
+
+    @property
+    def folds_json(self) -> Path:
+        """Each realmask-dev photo's person and fold, and the fold models (``training.dev_folds``)."""
+        return self.real_folds / "folds.json"
+
+    @property
+    def oof_predictions(self) -> Path:
+        """Every realmask-dev photo read by the fold model that never saw its person (``analysis.dev_cv``)."""
+        return self.real_folds / "oof_predictions.csv"
 
     def ensemble(self, test_faces: str, split: str) -> AttackerFolder:
         """The ensemble attacker of one kind of test faces and split (``privacy.ensemble``)."""

@@ -69,6 +69,21 @@ class Context:
 
         return load_real_photos(RunLayout(self.run).real_photos("train"))
 
+    def cfg_dev_folds(self) -> int:
+        """The dev folds this run trains with: ``real.dev_folds``, or 0 without ``--real-masks``."""
+        from maskprivacy.training.dev_folds import dev_folds
+
+        return dev_folds(self.cfg) if self.real_masks is not None else 0
+
+    def dev_photos(self):
+        """realmask-dev's aligned masked photos when the real-mask training uses its person folds
+        (``--real-masks`` and ``real.dev_folds`` > 0; training/dev_folds.py), else None."""
+        from maskprivacy.training.real_photos import load_real_photos
+
+        if self.cfg_dev_folds() == 0:
+            return None
+        return load_real_photos(RunLayout(self.run).real_dev)
+
     @property
     def mask_dir(self) -> Path:
         return RunLayout(self.run).mask
@@ -222,8 +237,8 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
         from maskprivacy.training import cache as cache_mod
         from maskprivacy.training import pipeline as tp
         from maskprivacy.training.config import family_config
+        from maskprivacy.training.dev_folds import finetune_real_with_dev
         from maskprivacy.training.stage_adaptive import finetune_adaptive
-        from maskprivacy.training.stage_real import finetune_real
 
         cfg = family_config(ctx.cfg, family)
         if cfg is None:
@@ -248,7 +263,7 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
             if condition == ROBUST:
                 tp.finetune_robust(cfg, frun, split)
             elif condition == REAL:
-                finetune_real(cfg, frun, split, ctx.real_photos())
+                finetune_real_with_dev(cfg, frun, split, ctx.real_photos(), ctx.dev_photos())
             elif condition == ADAPTIVE:
                 finetune_adaptive(cfg, frun, split)
             else:
@@ -265,6 +280,8 @@ def _family(family: str, condition: str) -> Callable[[Context], None]:
 def _family_outputs(family: str, condition: str) -> Callable[[Context], list[Path]]:
     def outputs(ctx: Context) -> list[Path]:
         fl = RunLayout(ctx.run).family_run(family)
+        if condition == REAL:
+            return _real_folders(ctx, fl)
         return [fl.attacker(condition, s).metrics for s in SPLITS]
 
     return outputs
@@ -281,6 +298,8 @@ def _real_photos(ctx: Context) -> None:
         workers=ctx.workers,
         progress=ctx.progress,
     )
+    if ctx.cfg_dev_folds():
+        build_real_photos(ctx.real_masks or "", RunLayout(ctx.run).real_dev, workers=ctx.workers, progress=ctx.progress)
     meta = ctx.real_photos().meta
     print(
         f"[real photos] {meta['n']} of {meta['listed']} photos aligned ({meta['status']}); "
@@ -291,11 +310,11 @@ def _real_photos(ctx: Context) -> None:
 
 def _train_real(ctx: Context) -> None:
     from maskprivacy.training import pipeline as tp
-    from maskprivacy.training.stage_real import finetune_real
+    from maskprivacy.training.dev_folds import finetune_real_with_dev
 
-    photos = ctx.real_photos()
+    photos, dev = ctx.real_photos(), ctx.dev_photos()
     for split in SPLITS:
-        finetune_real(ctx.cfg, ctx.run, split, photos)
+        finetune_real_with_dev(ctx.cfg, ctx.run, split, photos, dev)
         m = tp.evaluate_attacker(
             ctx.cfg, ctx.run, REAL, split, "multitask", tp.stage_walls(ctx.run, ctx.cfg, REAL, split, "multitask")
         )
@@ -303,10 +322,23 @@ def _train_real(ctx: Context) -> None:
             print(f"[real/{split} multitask, tested on mask a] {tp.short_summary(m)}", flush=True)
 
 
-def _real_outputs(ctx: Context) -> list[Path]:
-    """The real-mask attacker's folders, with the one model both splits share (so --force retrains it)."""
+def _real_folders(ctx: Context, r: RunLayout) -> list[Path]:
+    """One family's real-mask attacker folders (``r``: its run folder), with the one model both splits
+    share and, with ``real.dev_folds``, its fold models: --force retrains them all."""
     shared = ("shared",) if ctx.cfg["finetune"].get("shared_splits") else ()
-    return [RunLayout(ctx.run).train_dir(REAL, s) for s in (*SPLITS, *shared)]
+    folds = [r.real_folds] if ctx.cfg_dev_folds() else []
+    return [r.train_dir(REAL, s) for s in (*SPLITS, *shared)] + folds
+
+
+def _real_outputs(ctx: Context) -> list[Path]:
+    """The CNN's real-mask attacker folders (:func:`_real_folders`)."""
+    return _real_folders(ctx, RunLayout(ctx.run))
+
+
+def _real_photos_outputs(ctx: Context) -> list[Path]:
+    """realmask-train's aligned photos, and realmask-dev's where the real-mask training uses its folds."""
+    r = RunLayout(ctx.run)
+    return [r.real_photos("train")] + ([r.real_dev] if ctx.cfg_dev_folds() else [])
 
 
 def _readers(ctx: Context) -> None:
@@ -413,6 +445,10 @@ def _realmask(ctx: Context) -> None:
         seed=ctx.seed,
         progress=ctx.progress,
     )
+    if ctx.cfg_dev_folds() or RunLayout(ctx.run).real_dev.is_dir():  # real-mask readers saw these people
+        from maskprivacy.analysis.dev_cv import cross_validated_rows
+
+        cross_validated_rows(d, ctx.run, ctx.cfg, n_boot=int(ctx.extras["pvi_boot"]), seed=ctx.seed)
     write_json(RunLayout(ctx.run).realmask_json, d)
 
 
@@ -521,7 +557,7 @@ STAGES: list[Stage] = [
     Stage(
         "real_photos",
         _real_photos,
-        lambda ctx: [RunLayout(ctx.run).real_photos("train")],
+        _real_photos_outputs,
         "real masked photos (--real-masks-train DIR): the main face of each, aligned; near-duplicate clusters",
     ),
     Stage(
@@ -731,6 +767,10 @@ def reproduce(
         from maskprivacy.data.photo_labels import read_labels_strict
 
         read_labels_strict(real_masks_train)  # a missing labels.csv or an unknown code stops here, not an hour in
+        if real_masks is not None:
+            from maskprivacy.training.dev_folds import check_dev_folder, dev_folds
+
+            check_dev_folder(real_masks, dev_folds(cfg))  # the dev people's folds, checked as early
     ctx = Context(
         str(data),
         run,

@@ -487,11 +487,23 @@ def _real_mask_answer(res: Mapping) -> str | None:
         f"correctly {fmt_pct_ci(sex.get('accuracy'), sex.get('ci'))} of {e.get('n', '?')} photos of people wearing "
         "their own masks"
         + (f", balanced {fmt_pct_ci(bal, sex.get('balanced_ci'))}" if bal is not None else "")
-        + f"{auc} ({real.get('population', 'a different population')}; none of these people was trained on)."
+        + f"{auc} ({real.get('population', 'a different population')}; {_unseen(e)})."
     )
     if "race" in e:
         text += f" Race: {fmt_pct_ci(e['race'].get('accuracy'), e['race'].get('ci'))}."
     return text
+
+
+def _unseen(entry: Mapping) -> str:
+    """Why a real-mask figure reads people its model never saw: they were never trained on, or (the
+    shipped reader having learnt from them) each photo was read by the fold model without its person."""
+    cv = entry.get("cross_validated")
+    if isinstance(cv, Mapping):
+        return (
+            f"cross-validated: the reader also learnt from these people, so each photo was read by the one of "
+            f"{cv.get('k')} person-disjoint fold models that never saw its person"
+        )
+    return "none of these people was trained on"
 
 
 def trained_on(attacker: str, condition: str) -> str:
@@ -576,7 +588,9 @@ def _realmask_rows(real: object, out: list[Block]) -> list[list[str]]:
                 auc = f"; AUC {d['auc']:.3f}{fmt_ci(d.get('auc_ci'))}" if d.get("auc") is not None else ""
                 return v + f" (balanced {fmt_pct(d['balanced_accuracy'], 1)}{auc}" + (f"; {per})" if per else ")")
 
-            rows.append([label, f"{a} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
+            cv = c.get("cross_validated")
+            how = f", out of {cv.get('k')} person folds" if isinstance(cv, Mapping) else ""
+            rows.append([label, f"{a}{how} (n={c.get('n', '?')})", acc("sex"), acc("race"), "-", "-", "-", "-"])
     return rows
 
 

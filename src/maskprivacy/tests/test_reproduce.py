@@ -134,7 +134,23 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
             m["n_test"] == json.loads((smoke_run / "train" / "robust_uniform" / "metrics.json").read_text())["n_test"]
         )
         info = json.loads((family_root / "train" / "real_uniform" / "model.json").read_text())
-        assert info["init"] == "robust" and info["real_photos"]["train"] + info["real_photos"]["val"] == labelled
+        dev = smoke_run / "real" / "dev"  # realmask-dev's people (with --real-masks): every one in the shipped model
+        with (dev / "labels.csv").open() as f:
+            dev_people = {r["person"] for r in csv.DictReader(f)}
+        assert info["init"] == "robust" and set(info["real_photos"]["people"]) == dev_people
+        assert (
+            info["real_photos"]["train"] + info["real_photos"]["val"]
+            == labelled + len(list(csv.reader(dev.joinpath("labels.csv").open()))) - 1
+        )
+        # each fold model learnt without its own fold's people, and the realmask row reads them out of fold
+        folds = json.loads((family_root / "real_folds" / "folds.json").read_text())
+        assert folds["k"] == 2 and {p["person"] for p in folds["photos"]} == dev_people
+        for f in range(2):
+            seen = json.loads((family_root / "real_folds" / f"fold_{f}" / "model.json").read_text())["real_photos"][
+                "people"
+            ]
+            assert seen and not set(seen) & {p["person"] for p in folds["photos"] if p["fold"] == f}
+        assert (family_root / "real_folds" / "oof_predictions.csv").is_file()
     readers = json.loads((smoke_run / "readers.json").read_text())
     assert set(readers["roles"]) == {"bare", "digital", "real_mask", "occluded"}
     for r in readers["roles"].values():
@@ -145,6 +161,9 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
     assert ModelSet(smoke_run).name("robust") == readers["roles"]["real_mask"]["name"]
     res = json.loads((smoke_run / "results.json").read_text())
     assert "cnn_real" in res["attackers"] and "facenet_real" in res["attackers"]
+    realmask = json.loads((smoke_run / "realmask.json").read_text())
+    assert realmask["attackers"]["cnn_real"]["cross_validated"]["k"] == 2 and "cross_validated" in realmask
+    assert ", out of 2 person folds (n=" in (smoke_run / "report.md").read_text()
 
 
 def test_protection_stage_reads_every_occlusion_with_the_naive_and_the_adaptive_attackers(smoke_run):

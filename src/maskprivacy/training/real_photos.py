@@ -9,7 +9,8 @@ what training reads::
 
     REAL/<name>/crops.npy    (N, 200, 200, 3) uint8: the main face of each photo, aligned exactly as
                              ``analyze`` aligns a masked face (so training and reading see one geometry)
-    REAL/<name>/labels.csv   path, sex, race (-1 = blank: unknown, its loss is masked), person, cluster
+    REAL/<name>/labels.csv   path, sex, race (-1 = blank: unknown, its loss is masked), person, cluster,
+                             beyond_frame (the share of the aligned crop beyond the photo: how tight it is)
     REAL/<name>/report.csv   one row per listed photo: status (ok, unreadable, no_face, not_masked) + reason
     REAL/<name>/meta.json    source folder, counts, the clustering threshold, wall time
 
@@ -59,6 +60,7 @@ class RealPhotos:
     person: list[str | None]
     cluster: np.ndarray  # (N,) int64: persons where named, else near-duplicate clusters
     meta: dict[str, Any]
+    beyond_frame: np.ndarray | None = None  # (N,) float: faces.align.beyond_frame_share (None: built before it)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -74,8 +76,8 @@ class RealPhotos:
         return np.stack([resize_crop(np.asarray(c), side) for c in self.crops]) if len(self) else self.crops
 
 
-def _align_job(job: tuple[int, str, str, bool | None]) -> tuple[int, np.ndarray | None, str, str]:
-    """One photo -> (row, aligned 200-px crop of its largest face, status, reason)."""
+def _align_job(job: tuple[int, str, str, bool | None]) -> tuple[int, np.ndarray | None, str, str, float | None]:
+    """One photo -> (row, aligned 200-px crop of its largest face, status, reason, share beyond the photo)."""
     from maskprivacy.data.imageio import ImageError, read_image_in
     from maskprivacy.faces.photo import find_faces
 
@@ -83,13 +85,13 @@ def _align_job(job: tuple[int, str, str, bool | None]) -> tuple[int, np.ndarray 
     try:
         rgb = read_image_in(root, rel)
     except ImageError as e:
-        return i, None, "unreadable", e.reason
+        return i, None, "unreadable", e.reason, None
     except OSError as e:
-        return i, None, "unreadable", str(e)
+        return i, None, "unreadable", str(e), None
     faces = find_faces(rgb, already_masked=True if masked is None else masked, max_faces=1)
     if not faces:
-        return i, None, "no_face", "; ".join(faces.notes) or "no face found"
-    return i, np.ascontiguousarray(faces[0].aligned.crop), "ok", ""
+        return i, None, "no_face", "; ".join(faces.notes) or "no face found", None
+    return i, np.ascontiguousarray(faces[0].aligned.crop), "ok", "", float(faces[0].beyond_frame)
 
 
 def descriptors(crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -188,6 +190,7 @@ def build_real_photos(
     part.mkdir(parents=True)
     results: dict[int, tuple[str, str]] = {}
     crops: dict[int, np.ndarray] = {}
+    beyond: dict[int, float] = {}
     jobs = []
     for i, r in enumerate(rows):
         if masked_only and r.masked is False:
@@ -197,10 +200,11 @@ def build_real_photos(
     n_workers = max(1, min(int(workers) or (os.cpu_count() or 1), len(jobs) or 1))
     with progress_bar(progress, total=len(jobs), desc="real photos", unit="photo") as bar:
         with parallel_map(_align_job, jobs, n_workers) as done:
-            for i, crop, status, reason in done:
+            for i, crop, status, reason, share in done:
                 results[i] = (status, reason)
                 if crop is not None:
                     crops[i] = crop
+                    beyond[i] = share
                 bar.update()
     keep = sorted(crops)
     stack = np.stack([crops[i] for i in keep]) if keep else np.zeros((0, CROP_SIDE, CROP_SIDE, 3), np.uint8)
@@ -209,11 +213,11 @@ def build_real_photos(
     np.save(part / "crops.npy", stack)
     with (part / "labels.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["path", "sex", "race", "person", "cluster"])
+        w.writerow(["path", "sex", "race", "person", "cluster", "beyond_frame"])
         for j, i in enumerate(keep):
             r = rows[i]
             w.writerow([r.path, MISSING if r.sex is None else r.sex, MISSING if r.race is None else r.race,
-                        persons[j] or "", int(clusters[j])])  # fmt: skip
+                        persons[j] or "", int(clusters[j]), f"{beyond[i]:.4f}"])  # fmt: skip
     with (part / "report.csv").open("w", newline="") as fh:
         w = csv.DictWriter(fh, ["path", "status", "reason"])
         w.writeheader()
@@ -265,6 +269,7 @@ def load_real_photos(path: str | os.PathLike) -> RealPhotos:
         [r["person"] or None for r in rows],
         col("cluster"),
         json.loads((p / "meta.json").read_text()),
+        np.array([float(r["beyond_frame"]) for r in rows]) if rows and "beyond_frame" in rows[0] else None,
     )
 
 

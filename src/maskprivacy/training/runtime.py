@@ -49,6 +49,10 @@ def train_dir(run: Path, condition: str, split: str) -> Path:
     return RunLayout.of(run).train_dir(condition, split)
 
 
+#: ``real`` settings added after runs with a real-mask attacker existed; such a run resumes with them.
+REAL_KEYS_ADDED = ("dev_folds", "adabn")
+
+
 def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
     """Write RUN/train_config.yaml, or refuse to resume a run made with other settings.
 
@@ -71,6 +75,8 @@ def check_run_config(run: str | os.PathLike, cfg: dict) -> None:
         ):  # a run from before this attacker: it only adds stages
             if added not in old and added in cfg:
                 old[added] = cfg[added]
+        if isinstance(old.get("real"), dict) and isinstance(cfg.get("real"), dict):  # real.* keys added later
+            old["real"] = {**{k: v for k, v in cfg["real"].items() if k in REAL_KEYS_ADDED}, **old["real"]}
         for f in FAMILIES:  # and a family's own settings for such an attacker
             for section in ("real", "occlusions"):
                 if isinstance(old.get(f), dict) and isinstance(cfg.get(f), dict) and section not in old[f]:

@@ -72,26 +72,55 @@ def _init_path(cfg: dict, run: Path, init: str) -> Path:
     return model_path(run, cond, "shared" if shared else "uniform", "multitask")
 
 
-def finetune_real(cfg: dict, run: str | os.PathLike, split: str, photos: RealPhotos) -> Path:
-    """The real-mask attacker for ``split``: RUN/train/real_<split>/model.pt (multi-task)."""
+def finetune_real(
+    cfg: dict, run: str | os.PathLike, split: str, photos: RealPhotos, parts: np.ndarray | None = None
+) -> Path:
+    """The real-mask attacker for ``split``: RUN/train/real_<split>/model.pt (multi-task).
+
+    ``parts``: ``train``/``val`` per real photo when the caller cuts them (e.g. realmask-dev's people added
+    to the train part, :mod:`maskprivacy.training.dev_folds`); None: :func:`real_parts`."""
     run = Path(run)
     if not bool(cfg["finetune"].get("shared_splits")):
-        return _finetune_real_one(cfg, run, split, photos)
-    src = _finetune_real_one(cfg, run, "shared", photos)
+        return finetune_real_model(cfg, run, split, photos, parts)
+    src = finetune_real_model(cfg, run, "shared", photos, parts)
     dst = model_path(run, REAL, split, "multitask")
     copy_bundle(src, dst, split)
     return dst
 
 
-def _finetune_real_one(cfg: dict, run: Path, split: str, photos: RealPhotos) -> Path:
+def finetune_real_model(
+    cfg: dict,
+    run: Path,
+    split: str,
+    photos: RealPhotos,
+    parts: np.ndarray | None = None,
+    target: Path | None = None,
+) -> Path:
+    """One real-mask attacker at ``target`` (default RUN/train/real_<split>/model.pt), trained on the
+    UTKFace rows of ``split`` and the real photos of the train part; with ``real.adabn``, its batch-norm
+    statistics then re-estimated on every real photo of the train part, labelled or blank
+    (:mod:`maskprivacy.training.adabn`)."""
+    target = target or model_path(run, REAL, split, "multitask")
+    parts = real_parts(photos, cfg) if parts is None else np.asarray(parts)
+    if len(parts) != len(photos):
+        raise ValueError(f"{len(parts)} parts for {len(photos)} real photos")
+    if not target.is_file():
+        _fit_real(cfg, run, split, photos, parts, target)
+    if bool(cfg["real"].get("adabn")):
+        from maskprivacy.training.adabn import ensure_adapted
+
+        train = np.flatnonzero(parts == "train")
+        side = int(cfg["cache"]["size"])
+        ensure_adapted(target, photos.resized(side)[train], "the real photos of the train part, labelled and blank")
+    return target
+
+
+def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.ndarray, target: Path) -> Path:
     import lightning as L
 
     from maskprivacy.training.bank import Bank
     from maskprivacy.training.robust import RandomMasker, distribution
 
-    target = model_path(run, REAL, split, "multitask")
-    if target.is_file():
-        return target
     rc, fc = cfg["real"], cfg["finetune"]
     init = str(rc.get("init", "robust"))
     if init not in INITS:
@@ -113,7 +142,6 @@ def _finetune_real_one(cfg: dict, run: Path, split: str, photos: RealPhotos) -> 
     n_utk = len(c.names)
     utk_rows = fit_rows(run, c.names, split)
 
-    parts = real_parts(photos, cfg)
     labelled = photos.labelled()
     real_train = np.flatnonzero(labelled & (parts == "train"))
     real_val = np.flatnonzero(labelled & (parts == "val"))
@@ -170,6 +198,7 @@ def _finetune_real_one(cfg: dict, run: Path, split: str, photos: RealPhotos) -> 
             "val": int(len(real_val)),
             "share": share,
             "utk_faces": int(n_mix),
+            "people": sorted({p for p, t in zip(photos.person, parts) if p and t == "train"}),
         },
         "mask_distribution": dist.to_dict(),
         "test_mask": {"style": "a", "color": "white", "cache": "masked"},

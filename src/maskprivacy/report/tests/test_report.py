@@ -447,6 +447,10 @@ def test_the_answer_says_what_the_chosen_reader_reads_behind_real_masks():
         },
     }
     text = _real_mask_answer(res)
+    assert "none of these people was trained on" in text
+    res["styles"]["realmask"]["attackers"]["facenet_real"]["cross_validated"] = {"k": 5, "people": 55}
+    assert "each photo was read by the one of 5 person-disjoint fold models that never saw" in _real_mask_answer(res)
+    assert "none of these people" not in _real_mask_answer(res)
     assert text.startswith("Behind a real mask, the run's reader of masked faces (facenet_real: best on val)")
     assert "reads sex correctly 75.0% [50.0%, 100.0%] of 4 photos" in text
     assert "balanced 50.0% [25.0%, 100.0%], AUC 0.625 [0.250, 1.000] (realmask-dev: 4 photos" in text

@@ -137,6 +137,8 @@ def test_build_reports_every_photo_and_keeps_the_labels(tmp_path: Path, realmask
     assert set(photos.race.tolist()) == {-1}
     assert all(p.startswith("p00") for p in photos.person)
     assert photos.resized(72).shape[1:] == (72, 72, 3)
+    assert photos.beyond_frame is not None and len(photos.beyond_frame) == len(photos)  # how tight each photo is
+    assert ((photos.beyond_frame >= 0) & (photos.beyond_frame <= 1)).all()
 
 
 def test_unknown_labels_add_no_loss_known_answer() -> None:
