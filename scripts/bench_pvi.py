@@ -19,22 +19,13 @@ import pandas as pd
 from maskprivacy.data.labels import FaceLabels
 from maskprivacy.privacy.baselines import baselines_from_labels
 from maskprivacy.privacy.pvi import compute_pvi
+from maskprivacy.privacy.synthetic import synthetic_truth
 from maskprivacy.provenance import git_commit, machine
 
 
 def synthetic_predictions(n: int, flip: float, noise: float, seed: int) -> pd.DataFrame:
     """``n`` faces with true labels from ``seed`` and predictions that flip a share ``flip`` of the classes."""
-    rng = np.random.default_rng(0)
-    age = rng.integers(1, 80, n)
-    df = pd.DataFrame(
-        {
-            "name": [f"f{i}" for i in range(n)],
-            "sex_true": rng.integers(0, 2, n),
-            "race_true": rng.choice(5, n, p=[0.5, 0.2, 0.1, 0.1, 0.1]),
-            "age_true": age,
-            "age_bucket_true": [FaceLabels(int(a), 0, 0).age_bucket for a in age],
-        }
-    )
+    df = synthetic_truth(n)
     noisy = np.random.default_rng(seed)
     for t, k in (("sex", 2), ("race", 5), ("age_bucket", 7)):
         pred = df[f"{t}_true"].to_numpy().copy()

@@ -62,6 +62,21 @@ def good_faces(sample_dir: Path) -> list[Path]:
     return files[::70][:8]
 
 
+@pytest.fixture(scope="session")
+def landmarked_faces(good_faces: list[Path]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The good faces the fast landmarker finds a face in: (RGB, that face's key points), in order."""
+    from maskprivacy.faces.landmarks import get_landmarker
+
+    lm = get_landmarker("fast")
+    out = []
+    for f in good_faces:
+        rgb = np.asarray(Image.open(f).convert("RGB"))
+        found = lm.faces(rgb)
+        if found:
+            out.append((rgb, found[0].points))
+    return out
+
+
 def png_claiming(width: int, height: int) -> bytes:
     """A tiny valid PNG whose header claims width x height (never decoded: refused from the header)."""
 

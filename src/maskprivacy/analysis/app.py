@@ -40,11 +40,10 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any, Sequence
 
-import anyio
+import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -57,26 +56,18 @@ from maskprivacy.analysis.limits import (
     MAX_UPLOAD_BYTES,
     MAX_WAITING,
     PROCESS_BUDGET_S,
-    RETRY_AFTER_S,
     WAIT_S,
 )
 from maskprivacy.analysis.protect_api import protect_router
+from maskprivacy.analysis.receive import Intake, photo_body
 from maskprivacy.analysis.schema import Photo
 from maskprivacy.analysis.security import CSP_DOCS, LOOPBACK, MAX_DETAIL, Guard, page_csp
-from maskprivacy.analysis.slots import OverBudget, Slots, Ticket
-from maskprivacy.analysis.uploads import (
-    ClientGone,
-    Pace,
-    parse_multipart,
-    parse_options,
-    read_body,
-    shown,
-    wants_images,
-)
-from maskprivacy.data.imageio import ImageError, decode_image
+from maskprivacy.analysis.slots import Slots, Ticket
+from maskprivacy.analysis.uploads import Pace, wants_images
+from maskprivacy.data.imageio import decode_image
 from maskprivacy.faces.detect import get_detector
 from maskprivacy.masking.draw import STYLES
-from maskprivacy.memtrim import return_freed_memory, trim
+from maskprivacy.memtrim import return_freed_memory
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
 
@@ -125,6 +116,7 @@ def create_app(
     if budget_s <= 0:
         raise ValueError("budget_s must be > 0")
     slots = Slots(max_concurrent, max_waiting, wait_s, max_receiving)
+    intake = Intake(slots, max_upload_bytes, max_pixels, budget_s, pace)
     return_freed_memory()  # a server must shrink back after a 30 MP photo
     app = FastAPI(
         title="maskprivacy: does a face mask protect my privacy?",
@@ -190,22 +182,7 @@ def create_app(
             422: {"description": "a bad or repeated option (mask_style, mask_color, already_masked, images)"},
             503: {"description": "busy (see Retry-After), or over the time budget for decoding and analysis"},
         },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "description": "the photo (kept in memory only)",
-                "content": {
-                    **{t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES},
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
-                        }
-                    },
-                },
-            }
-        },
+        openapi_extra=photo_body(IMAGE_TYPES),
     )
     async def analyze_photo(
         request: Request,
@@ -220,67 +197,11 @@ def create_app(
         images: str = Query("false", description="true: include the aligned and masked faces as JPEG data URLs"),
     ) -> Any:
         # The parameters above document the API; the options are parsed once, from the raw query string
-        # (and the form's fields), so that a repeated key is refused instead of one value going unchecked.
-        opts = parse_options(request.query_params.multi_items())
-        ctype = request.headers.get("content-type", "")
-        kind = ctype.split(";")[0].strip().lower()
-        multipart = kind == "multipart/form-data"
-        if not (multipart or kind.startswith("image/")):
-            raise HTTPException(
-                415,
-                f"send the photo as an image/* body (e.g. image/jpeg) or as the field `file` "
-                f"of a multipart/form-data form; got {shown(kind) if kind else 'no Content-Type'}",
-            )
-        slots.start_receiving()
-        try:
-            body = await read_body(request, max_upload_bytes, pace)
-        except ClientGone:
-            return Response(status_code=400)  # nobody is there to read it
-        finally:
-            slots.done_receiving()
-        if multipart:
-            data, fields = parse_multipart(body, ctype)
-            opts = parse_options(request.query_params.multi_items(), fields)
-            if data is None:
-                raise HTTPException(400, "the form has no file field: send the photo as `file`")
-        else:
-            data = body
-        del body
-        if not data:
-            raise HTTPException(400, "empty upload: send the photo's bytes")  # no slot needed to say so
-        ticket = slots.admit()
-        try:
-            await run_in_threadpool(ticket.acquire, budget_s)
-            try:
-                with anyio.fail_after(budget_s):
-                    return await anyio.to_thread.run_sync(
-                        ticket.run, work_then_trim, data, opts, ticket, abandon_on_cancel=True
-                    )
-            except (TimeoutError, OverBudget):
-                raise HTTPException(
-                    503,
-                    f"this photo took longer than the {budget_s:g} s its decoding and analysis may take; abandoned",
-                    headers={"Retry-After": str(RETRY_AFTER_S)},
-                ) from None
-        finally:
-            ticket.close()
+        # (and the form's fields), by :meth:`.receive.Intake.receive_and_run`.
+        return await intake.receive_and_run(request, decode_image, work)
 
-    def work_then_trim(data: bytes, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
-        """:func:`work`, then the freed memory handed back (its arrays are gone once it has returned)."""
-        try:
-            return work(data, opts, ticket)
-        finally:
-            trim()
-
-    def work(data: bytes, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
-        """Decode and analyse one upload (a worker thread, holding a slot); stops between steps past the budget."""
-        try:
-            rgb = decode_image(data, max_pixels=max_pixels)
-        except ImageError as e:
-            code = 413 if e.kind == "too_large" else 415
-            what = "this image is too large to decode" if code == 413 else "this file is not a readable image"
-            raise HTTPException(code, f"{what} ({e.reason})") from None
-        ticket.check()
+    def work(rgb: np.ndarray, opts: dict[str, str], ticket: Ticket) -> dict[str, Any]:
+        """Analyse one decoded upload (a worker thread, holding a slot); stops between steps past the budget."""
         flag = {"auto": None, "yes": True, "no": False}[opts["already_masked"]]
         try:
             d = analyzer.analyze(rgb, opts["mask_style"], opts["mask_color"], flag).to_dict(images=wants_images(opts))
@@ -289,5 +210,5 @@ def create_app(
         d["model"] = model_name  # the run's name, not a path on this machine
         return d
 
-    app.include_router(protect_router(analyzer, slots, max_upload_bytes, max_pixels, budget_s, pace))
+    app.include_router(protect_router(analyzer, intake))
     return app

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from maskprivacy.masking.colors import EXTRA_COLORS, NAMED_COLORS, RGB, image_rng
+from maskprivacy.masking.settings import known_settings, settings_dict
 from maskprivacy.masking.styles.render import PRINTS, STRAPS, Look, _transform, base_outline, render, sane_points
 from maskprivacy.masking.styles.table import face_width, get_style, style_names
 
@@ -101,21 +102,13 @@ class MaskDistribution:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "MaskDistribution":
-        d = dict(d or {})
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(
-                f"unknown mask distribution settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
-            )
-        for k, v in list(d.items()):
-            if isinstance(v, list):
-                d[k] = tuple(v)
+        d = known_settings(cls, d, "mask distribution")
         if d.get("styles") in (None, "all"):
             d.pop("styles", None)
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        return settings_dict(self)
 
     def only(self, style: str) -> "MaskDistribution":
         """The same distribution restricted to one style (and no extra paper masks)."""

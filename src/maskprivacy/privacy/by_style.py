@@ -42,14 +42,14 @@ import numpy as np
 import pandas as pd
 
 from maskprivacy.atomic import write_json
-from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
+from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, resampled_means
 from maskprivacy.layout import RunLayout
+from maskprivacy.privacy.cell import face_scores, reading_cell
 from maskprivacy.privacy.pvi import compute_pvi
-from maskprivacy.tasks import CLASS_TASKS, TASK_NAMES
+from maskprivacy.tasks import TASK_NAMES, TASKS
 
 ATTACKERS = {"cnn_masked": "masked", "cnn_unmasked": "unmasked", "cnn_robust": "robust"}
 REFERENCE = ("cnn_unmasked", "bare")  # (attacker, style): the threat without a mask
-TASKS = CLASS_TASKS
 
 
 def style_rows() -> list[str]:
@@ -139,9 +139,7 @@ def protection_by_style(
     keys = list(frames)
     cols = []
     for k in keys:
-        df = frames[k]
-        cols += [(df[f"{t}_true"] == df[f"{t}_pred"]).to_numpy(float) for t in TASKS]
-        cols.append(np.abs(df["age_pred"].to_numpy(float) - df["age_true"].to_numpy(float)))
+        cols += face_scores(frames[k])
     scores = np.column_stack(cols)
     point = scores.mean(axis=0)
     boot = resampled_means(scores, n_boot, seed)
@@ -149,22 +147,11 @@ def protection_by_style(
     ref = frames.get((REFERENCE[1], REFERENCE[0]))
     out_styles: dict[str, Any] = {}
     for i, (style, a) in enumerate(keys):
-        j = 4 * i
-        cell: dict[str, Any] = {
-            t: {"accuracy": float(point[j + n]), "ci": percentile_interval(boot[:, j + n], level)}
-            for n, t in enumerate(TASKS)
-        }
-        cell["age"] = {"mae": float(point[j + 3]), "ci": percentile_interval(boot[:, j + 3], level)}
         given = {"masked": frames[(style, a)]}
         if ref is not None:
             given["unmasked"] = ref
         r = compute_pvi(given, base, n_boot=n_boot, seed=seed, level=level)
-        cell.update(
-            pvi=r.pvi("masked"),
-            pvi_ci=r.conditions["masked"]["pvi_ci"],
-            reduction=r.reduction,
-            reduction_ci=r.reduction_ci if r.reduction is not None else None,
-        )
+        cell = reading_cell(point, boot, len(TASKS) * i, level, r)
         entry = out_styles.setdefault(style, {"description": _describe(style), "attackers": {}})
         entry["attackers"][a] = cell
     for style, entry in out_styles.items():

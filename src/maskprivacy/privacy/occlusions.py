@@ -38,6 +38,7 @@ import pandas as pd
 from maskprivacy.atomic import write_json
 from maskprivacy.bootstrap import LEVEL, N_RESAMPLES, percentile_interval, resampled_means
 from maskprivacy.layout import ADAPTIVE, RunLayout
+from maskprivacy.privacy.cell import face_scores, reading_cell
 from maskprivacy.privacy.occluded_readers import (
     Reader,
     best_reader,
@@ -133,16 +134,6 @@ class FamilyFaces:
             return self.masked, np.array([_fraction(c, r) for c, r in zip(changed, regions)])
         out, hidden = occlusion_batch(self.faces, self.points, name, self.seed, keys=self.names)
         return out, np.array([_fraction(h, r) for h, r in zip(hidden, regions)])
-
-
-def _face_scores(df: pd.DataFrame) -> list[np.ndarray]:
-    """Per face and task (``tasks.TASKS`` order): a hit (1/0) of a class task, the absolute error of
-    age in years; their means are the accuracies and the MAE."""
-    out = []
-    for task in TASKS.values():
-        true, pred = (df[c].to_numpy(float) for c in task.columns)
-        out.append((true == pred).astype(float) if task.is_classification else np.abs(pred - true))
-    return out
 
 
 def _fraction(hidden: np.ndarray, region: np.ndarray) -> float:
@@ -251,7 +242,7 @@ def protection_by_occlusion(
     keys = list(frames)
     cols: list[np.ndarray] = []
     for k in keys:
-        cols += _face_scores(frames[k])
+        cols += face_scores(frames[k])
     cols += [hidden[name] for name in rows]
     scores = np.column_stack(cols)
     point = scores.mean(axis=0)
@@ -259,20 +250,10 @@ def protection_by_occlusion(
     base = baselines_from_split(RunLayout(run).split_csv(split))
     out_rows: dict[str, Any] = {}
     for i, (name, role) in enumerate(keys):
-        j = len(TASKS) * i
-        cell: dict[str, Any] = {
-            t: {task.metric: float(point[j + n]), "ci": percentile_interval(boot[:, j + n], level)}
-            for n, (t, task) in enumerate(TASKS.items())
-        }
         p = compute_pvi(
             {"masked": frames[(name, role)], "unmasked": ref_frame}, base, n_boot=n_boot, seed=seed, level=level
         )
-        cell.update(
-            pvi=p.pvi("masked"),
-            pvi_ci=p.conditions["masked"]["pvi_ci"],
-            reduction=p.reduction,
-            reduction_ci=p.reduction_ci if p.reduction is not None else None,
-        )
+        cell = reading_cell(point, boot, len(TASKS) * i, level, p)
         entry = out_rows.setdefault(name, {"description": _describe(name), "attackers": {}})
         entry["attackers"][role] = cell
     h0 = len(TASKS) * len(keys)

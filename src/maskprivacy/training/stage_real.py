@@ -26,15 +26,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from maskprivacy.layout import REAL, ROBUST, RunLayout
-from maskprivacy.training import cache as cache_mod
+from maskprivacy.layout import REAL
+from maskprivacy.training.continued import (
+    batch_size,
+    chosen_init,
+    fit_section,
+    init_model_entry,
+    per_split,
+    started_module,
+    unmasked_faces,
+)
 from maskprivacy.training.real_photos import MISSING, RealPhotos, group_ids, group_parts, seed_of
-from maskprivacy.training.rows import fit_rows
-from maskprivacy.training.runtime import TASKS, cache_path, load_bank, model_path, say, setup_torch
-from maskprivacy.training.stage_finetune import copy_bundle, finetune_module, fit_and_save
+from maskprivacy.training.runtime import model_path, say
 from maskprivacy.training.stage_robust import paper_masked_faces
-
-INITS = ("robust", "masked", "pretrain")
 
 
 def real_parts(photos: RealPhotos, cfg: dict) -> np.ndarray:
@@ -66,12 +70,6 @@ class RealRowsKeepTheirMasks:
         return out
 
 
-def _init_path(cfg: dict, run: Path, init: str) -> Path:
-    shared = bool(cfg["finetune"].get("shared_splits"))
-    cond = ROBUST if init == "robust" else "masked"
-    return model_path(run, cond, "shared" if shared else "uniform", "multitask")
-
-
 def finetune_real(
     cfg: dict, run: str | os.PathLike, split: str, photos: RealPhotos, parts: np.ndarray | None = None
 ) -> Path:
@@ -80,12 +78,7 @@ def finetune_real(
     ``parts``: ``train``/``val`` per real photo when the caller cuts them (e.g. realmask-dev's people added
     to the train part, :mod:`maskprivacy.training.dev_folds`); None: :func:`real_parts`."""
     run = Path(run)
-    if not bool(cfg["finetune"].get("shared_splits")):
-        return finetune_real_model(cfg, run, split, photos, parts)
-    src = finetune_real_model(cfg, run, "shared", photos, parts)
-    dst = model_path(run, REAL, split, "multitask")
-    copy_bundle(src, dst, split)
-    return dst
+    return per_split(cfg, run, REAL, split, lambda one: finetune_real_model(cfg, run, one, photos, parts))
 
 
 def finetune_real_model(
@@ -116,31 +109,18 @@ def finetune_real_model(
 
 
 def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.ndarray, target: Path) -> Path:
-    import lightning as L
-
     from maskprivacy.training.bank import Bank
     from maskprivacy.training.robust import RandomMasker, distribution
 
-    rc, fc = cfg["real"], cfg["finetune"]
-    init = str(rc.get("init", "robust"))
-    if init not in INITS:
-        raise ValueError(f"real.init {init!r}: choose from {', '.join(INITS)}")
+    rc = cfg["real"]
     share = float(rc["share"])
     if not 0.0 < share <= 1.0:
         raise ValueError(f"real.share must be in (0, 1], got {share}")
-    init_path = _init_path(cfg, run, init)
-    if init != "pretrain" and not init_path.is_file():
-        raise FileNotFoundError(
-            f"the real-mask attacker starts from {init_path}: train the {init} attacker first "
-            f"(the reproduce stage train_{'robust' if init == 'robust' else 'masked'}_uniform)"
-        )
-    setup_torch(cfg)
+    init, init_path = chosen_init(cfg, run, "real", "real-mask")
+    faces = unmasked_faces(cfg, run, split)
     side = int(cfg["cache"]["size"])
-    udir = cache_path(run, cfg, "unmasked")
-    c, utk = load_bank(cfg, udir)
-    points = cache_mod.ensure_points(udir)
-    n_utk = len(c.names)
-    utk_rows = fit_rows(run, c.names, split)
+    utk, points, utk_rows = faces.bank, faces.points, faces.rows
+    n_utk = len(faces.names)
 
     labelled = photos.labelled()
     real_train = np.flatnonzero(labelled & (parts == "train"))
@@ -163,21 +143,14 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
         torch.cat([utk.race, torch.from_numpy(photos.race)]),
         torch.cat([utk.age_bucket, missing]),
     )
-    bs = min(int(rc.get("batch_size") or fc["batch_size"]), max(2, len(rows["train"])))
+    bs = batch_size(cfg, rc, len(rows["train"]))
     say(
         f"[finetune real/{split}] {len(real_train)} real masked photos + {n_mix} UTKFace faces with random masks "
         f"(real share {share:.2f}); validation {len(real_val)} real + {len(utk_rows['val'])} UTKFace; "
         f"{rc['epochs']} epochs from {init}, batch {bs}"
     )
-    L.seed_everything(int(cfg["seed"]) + 3, workers=True, verbose=False)
-    module = finetune_module(cfg, TASKS, float(rc["lr"]), int(rc["epochs"]), rc.get("sizes"))
-    if init != "pretrain":
-        module.model.load_state_dict(torch.load(init_path, map_location="cpu", weights_only=True)["state_dict"])
-    else:
-        backbone = RunLayout(run).pretrain_dir("masked") / "backbone.pt"
-        if backbone.is_file():  # the CNN's MoCo backbone; the face network starts from dlib's weights anyway
-            module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
-    paper = paper_masked_faces(cfg, run, c.names)
+    module = started_module(cfg, run, rc, 3, init, init_path)
+    paper = paper_masked_faces(cfg, run, faces.names)
     dist = distribution(cfg)
     module.attach(
         bank,
@@ -190,7 +163,7 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
         "approach": "multitask",
         "profile": cfg.get("profile"),
         "init": init,
-        "init_model": str(init_path.relative_to(run)) if init != "pretrain" else None,
+        "init_model": init_model_entry(run, init, init_path),
         "trained_on": "UTKFace faces with random masks + real photos of masked faces",
         "real_photos": {
             "source": photos.meta.get("source"),
@@ -203,16 +176,4 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
         "mask_distribution": dist.to_dict(),
         "test_mask": {"style": "a", "color": "white", "cache": "masked"},
     }
-    return fit_and_save(
-        cfg,
-        module,
-        rows,
-        target.parent,
-        target,
-        int(rc["epochs"]),
-        int(rc.get("patience", 2)),
-        rc.get("limit_train_batches"),
-        bs,
-        info,
-        masked=True,
-    )
+    return fit_section(cfg, module, rows, target, rc, 2, bs, info)

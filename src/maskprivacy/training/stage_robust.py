@@ -10,11 +10,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from maskprivacy.layout import ROBUST, RunLayout
+from maskprivacy.layout import ROBUST
 from maskprivacy.training import cache as cache_mod
-from maskprivacy.training.rows import fit_rows
-from maskprivacy.training.runtime import TASKS, cache_path, load_bank, model_path, say, setup_torch
-from maskprivacy.training.stage_finetune import copy_bundle, finetune_module, fit_and_save
+from maskprivacy.training.continued import (
+    batch_size,
+    fit_section,
+    init_model_entry,
+    per_split,
+    started_module,
+    unmasked_faces,
+)
+from maskprivacy.training.runtime import cache_path, model_path, say
 
 
 def robust_init_model(cfg: dict, run: str | os.PathLike, split: str) -> Path:
@@ -43,24 +49,16 @@ def finetune_robust(cfg: dict, run: str | os.PathLike, split: str) -> Path:
     (``robust.init: masked``; ``pretrain``: from the masked MoCo backbone; ``none``: from scratch).
     """
     run = Path(run)
-    if not bool(cfg["finetune"].get("shared_splits")):
-        return _finetune_robust_one(cfg, run, split)
-    src = _finetune_robust_one(cfg, run, "shared")
-    dst = model_path(run, ROBUST, split, "multitask")
-    copy_bundle(src, dst, split)
-    return dst
+    return per_split(cfg, run, ROBUST, split, lambda one: _finetune_robust_one(cfg, run, one))
 
 
 def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
-    import lightning as L
-    import torch
-
     from maskprivacy.training.robust import RandomMasker, distribution
 
     target = model_path(run, ROBUST, split, "multitask")
     if target.is_file():
         return target
-    rc, fc = cfg["robust"], cfg["finetune"]
+    rc = cfg["robust"]
     init = str(rc.get("init", "masked"))
     if init not in ("masked", "pretrain", "none"):
         raise ValueError(f"robust.init {init!r}: choose masked, pretrain or none")
@@ -71,30 +69,19 @@ def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
             f"the robust attacker starts from the masked attacker's {init_path}: train it first "
             "(maskprivacy train --condition masked, or the reproduce stage train_masked_<split>)"
         )
-    setup_torch(cfg)
-    udir = cache_path(run, cfg, "unmasked")
-    c, bank = load_bank(cfg, udir)
-    points = cache_mod.ensure_points(udir)
-    rows = fit_rows(run, c.names, split)
-    bs = min(int(rc.get("batch_size") or fc["batch_size"]), max(2, len(rows["train"])))
+    faces = unmasked_faces(cfg, run, split)
+    rows = faces.rows
+    bs = batch_size(cfg, rc, len(rows["train"]))
     say(
         f"[finetune robust/{split}] {len(rows['train'])} train / {len(rows['val'])} val unmasked faces with random "
         f"masks, {rc['epochs']} epochs from {init}, batch {bs}"
     )
-    L.seed_everything(int(cfg["seed"]) + 2, workers=True, verbose=False)
-    module = finetune_module(cfg, TASKS, float(rc["lr"]), int(rc["epochs"]), rc.get("sizes"))
-    if init == "masked":
-        b = torch.load(init_path, map_location="cpu", weights_only=True)
-        module.model.load_state_dict(b["state_dict"])
-    elif init == "pretrain":
-        backbone = RunLayout(run).pretrain_dir("masked") / "backbone.pt"
-        if backbone.is_file():
-            module.load_backbone(torch.load(backbone, map_location="cpu", weights_only=True))
-    paper = paper_masked_faces(cfg, run, c.names)
+    module = started_module(cfg, run, rc, 2, init, init_path)
+    paper = paper_masked_faces(cfg, run, faces.names)
     module.attach(
-        bank,
+        faces.bank,
         resident=bool(cfg["data"].get("resident")),
-        masker=RandomMasker(bank.images, points, dist, int(cfg["seed"]), paper),
+        masker=RandomMasker(faces.bank.images, faces.points, dist, int(cfg["seed"]), paper),
     )
     info = {
         "condition": ROBUST,
@@ -102,21 +89,9 @@ def _finetune_robust_one(cfg: dict, run: Path, split: str) -> Path:
         "approach": "multitask",
         "profile": cfg.get("profile"),
         "init": init,
-        "init_model": str(init_path.relative_to(run)) if init == "masked" else None,
+        "init_model": init_model_entry(run, init, init_path),
         "trained_on": "unmasked cache + a random mask per face per batch",
         "mask_distribution": dist.to_dict(),
         "test_mask": {"style": "a", "color": "white", "cache": "masked"},
     }
-    return fit_and_save(
-        cfg,
-        module,
-        rows,
-        target.parent,
-        target,
-        int(rc["epochs"]),
-        int(rc.get("patience", 5)),
-        rc.get("limit_train_batches"),
-        bs,
-        info,
-        masked=True,
-    )
+    return fit_section(cfg, module, rows, target, rc, 5, bs, info)

@@ -20,12 +20,13 @@ the eyes, a cap or beanie, and an edit of the whole picture last), ``bare`` when
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from maskprivacy.masking.occluders.catalog import BARE, OCCLUSIONS, apply_occlusion
+from maskprivacy.masking.settings import known_settings, settings_dict
 
 EYES = (
     "sunglasses-round-dark",
@@ -66,16 +67,10 @@ class OcclusionDistribution:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "OcclusionDistribution":
-        d = dict(d or {})
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(
-                f"unknown occlusion distribution settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
-            )
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return cls(**known_settings(cls, d, "occlusion distribution"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        return settings_dict(self)
 
 
 DEFAULT_OCCLUSIONS = OcclusionDistribution()

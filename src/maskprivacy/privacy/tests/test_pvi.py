@@ -21,21 +21,7 @@ from maskprivacy.privacy.pvi import (
     pvi_from_summary,
 )
 from maskprivacy.privacy.pvi_for_run import pvi_for_run
-
-
-def _frame(n: int, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    age = rng.integers(1, 80, n)
-    df = pd.DataFrame(
-        {
-            "name": [f"f{i}" for i in range(n)],
-            "sex_true": rng.integers(0, 2, n),
-            "race_true": rng.choice(5, n, p=[0.5, 0.2, 0.1, 0.1, 0.1]),
-            "age_true": age,
-            "age_bucket_true": [FaceLabels(int(a), 0, 0).age_bucket for a in age],
-        }
-    )
-    return df
+from maskprivacy.privacy.synthetic import synthetic_truth
 
 
 def _perfect(df: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +63,7 @@ def test_predictability_anchors_and_clipping():
 
 
 def test_perfect_predictions_give_pvi_one_and_majority_baseline_gives_zero():
-    df = _frame(400)
+    df = synthetic_truth(400)
     base = _base_for(df)  # the baseline learned on the same faces: the majority answer scores exactly its share
     perfect = _perfect(df)
     trivial = df.assign(
@@ -96,7 +82,7 @@ def test_perfect_predictions_give_pvi_one_and_majority_baseline_gives_zero():
 
 
 def test_pvi_is_the_weighted_sum_of_hand_computed_predictabilities():
-    df = _frame(500, seed=1)
+    df = synthetic_truth(500, seed=1)
     base = _base_for(df)
     pred = _noisy(df, 0.3, 6.0, seed=2)
     r = compute_pvi({"masked": pred}, base, weights={"sex": 2, "race": 1, "age": 1}, n_boot=50)
@@ -112,7 +98,7 @@ def test_pvi_is_the_weighted_sum_of_hand_computed_predictabilities():
 
 
 def test_prior_baseline_is_sum_of_squared_shares_when_train_matches_test():
-    df = _frame(300, seed=3)
+    df = synthetic_truth(300, seed=3)
     base = _base_for(df)
     r = compute_pvi({"masked": _noisy(df, 0.2, 5, 4)}, base, baseline="prior", n_boot=20)
     shares = np.bincount(df.race_true, minlength=5) / len(df)
@@ -120,7 +106,7 @@ def test_prior_baseline_is_sum_of_squared_shares_when_train_matches_test():
 
 
 def test_age_bucket_measure_uses_bucket_accuracy():
-    df = _frame(300, seed=5)
+    df = synthetic_truth(300, seed=5)
     base = _base_for(df)
     pred = _noisy(df, 0.4, 5, 6)
     r = compute_pvi({"masked": pred}, base, age_measure="bucket", n_boot=20)
@@ -167,7 +153,7 @@ def test_bad_weight_strings(text, message):
 
 
 def test_bootstrap_interval_contains_point_and_is_seeded():
-    df = _frame(600, seed=8)
+    df = synthetic_truth(600, seed=8)
     base = _base_for(df)
     preds = {"masked": _noisy(df, 0.35, 8, 9), "unmasked": _noisy(df, 0.15, 5, 10)}
     r1 = compute_pvi(preds, base, n_boot=500, seed=3)
@@ -184,7 +170,7 @@ def test_bootstrap_interval_contains_point_and_is_seeded():
 
 def test_resampling_is_paired():
     """Identical masked and unmasked predictions: with shared indices every resample's reduction is 0."""
-    df = _frame(300, seed=11)
+    df = synthetic_truth(300, seed=11)
     p = _noisy(df, 0.2, 5, 12)
     r = compute_pvi({"masked": p, "unmasked": p.copy()}, _base_for(df), n_boot=300)
     assert r.reduction == pytest.approx(0.0)
@@ -193,7 +179,7 @@ def test_resampling_is_paired():
 
 
 def test_pairing_keeps_common_faces_and_rejects_mismatched_labels():
-    df = _frame(100, seed=16)
+    df = synthetic_truth(100, seed=16)
     m, u = _perfect(df), _perfect(df).iloc[::-1].iloc[10:]  # other order, 10 faces fewer
     paired, warnings = pair_predictions({"masked": m, "unmasked": u}, ("sex",))
     assert len(paired["masked"]) == 90 and list(paired["masked"].name) == list(paired["unmasked"].name)

@@ -27,21 +27,9 @@ EDITS = occlusion_names("image-edit")
 
 
 @pytest.fixture(scope="module")
-def faces(good_faces):
+def faces(landmarked_faces):
     """Three sample faces at full size and one at the training cache's 72 px, with their key points."""
-    from PIL import Image
-
-    from maskprivacy.faces.landmarks import get_landmarker
-
-    lm = get_landmarker("fast")
-    out = []
-    for f in good_faces:
-        rgb = np.asarray(Image.open(f).convert("RGB"))
-        found = lm.faces(rgb)
-        if found:
-            out.append((rgb, found[0].points.astype(np.float64)))
-        if len(out) == 3:
-            break
+    out = [(rgb, pts.astype(np.float64)) for rgb, pts in landmarked_faces[:3]]
     rgb, pts = out[0]
     out.append((cv2.resize(rgb, (72, 72), interpolation=cv2.INTER_AREA), pts * (72 / rgb.shape[1])))
     return out
