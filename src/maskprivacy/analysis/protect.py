@@ -25,9 +25,10 @@ import numpy as np
 
 from maskprivacy.data.labels import CLASS_NAMES
 from maskprivacy.faces.align import resize_crop
+from maskprivacy.layout import ADAPTIVE
+from maskprivacy.tasks import CLASS_TASKS as TASKS  # what the ranking reads: the class tasks
 
 OCCLUDED_ROLE = "occluded"
-TASKS = ("sex", "race", "age_bucket")
 TASK_WORDS = {"sex": "sex", "race": "race", "age_bucket": "age group"}
 
 
@@ -59,7 +60,8 @@ def load_protect_attacker(
     """The run's adaptive attacker (readers.json role ``occluded``), else its digital-mask reader.
 
     ``models``: the run's :class:`.analyzer.ModelSet` when one is loaded already (the web app's), so
-    the fallback reader is not loaded twice."""
+    neither the adaptive attacker (its ``adaptive`` slot, filled from the same role) nor the fallback
+    reader is loaded twice."""
     from maskprivacy.analysis.model_set import ModelSet, NoModelsError, chosen_roles, training_side
     from maskprivacy.analysis.routing import READER_WORDS
     from maskprivacy.models.predictor import Predictor
@@ -68,7 +70,8 @@ def load_protect_attacker(
     roles = chosen_roles(run, split) if run.is_dir() else None
     if roles and OCCLUDED_ROLE in roles:
         r = roles[OCCLUDED_ROLE]
-        pred = Predictor.load(run / r["model"], device)
+        loaded = models is not None and models.labels.get(ADAPTIVE) == r["name"]
+        pred = models.get(ADAPTIVE) if loaded else Predictor.load(run / r["model"], device)
         words = f"{r.get('attacker', r['name'])}, chosen on validation to read faces wearing occlusions"
         return ProtectAttacker(
             pred,

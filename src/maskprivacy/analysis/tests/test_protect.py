@@ -121,3 +121,16 @@ def test_the_api_answers_the_same_panel(demo_run, face_path):
     big = client.post("/api/protect", content=b"\0" * 3_000_001, headers={"Content-Type": "image/png"})
     assert big.status_code == 413
     assert "/api/protect" in client.get("/openapi.json").json()["paths"]
+
+
+def test_the_web_apps_models_lend_their_adaptive_attacker(adaptive_run):
+    """With the app's ModelSet given, the adaptive attacker it already holds reads, not a second copy."""
+    from maskprivacy.analysis.model_set import ModelSet
+    from maskprivacy.analysis.protect import load_protect_attacker
+
+    models = ModelSet(adaptive_run, "uniform")
+    given = load_protect_attacker(adaptive_run, "uniform", models=models)
+    alone = load_protect_attacker(adaptive_run, "uniform")
+    assert given.adaptive and given.predictor is models.get("adaptive")
+    assert (given.name, given.words, given.side) == (alone.name, alone.words, alone.side)
+    assert alone.predictor is not models.get("adaptive")
