@@ -621,6 +621,12 @@ SEED_STAGES = tuple(n for n in STAGE_NAMES if n.startswith(("pretrain_", "train_
 SHARED_WITH_SEEDS = ("data", "mask", "cache", "splits", "real")
 #: The stages that need ``--real-masks-train``.
 REAL_STAGES = ("real_photos", "train_real", *(f"train_{f}_{REAL}" for f in FAMILY_DESCRIPTIONS))
+#: What would protect me: the adaptive attackers' training and the protection stage (what they cost together).
+OCCLUSION_STAGES = (
+    *(f"train_{ADAPTIVE}_{s}" for s in SPLITS),
+    *(f"train_{f}_{ADAPTIVE}" for f in FAMILY_DESCRIPTIONS),
+    "protection",
+)
 
 
 # ---------------------------------------------------------------- bookkeeping

@@ -1,0 +1,76 @@
+#!/usr/bin/env python
+"""What each part of a finished run cost: its stages' wall times and each capability's share.
+
+Reads ``RUN/stages.json`` (every stage's wall seconds, written as it finished) and prints each stage,
+the whole run, and per capability the seconds of its stages, their share of the run and how much
+they add to the run without them (``sum / (total - sum)``): the figure a cost target such as "adds at
+most 15% to ``reproduce --profile cpu``" is about. Every figure comes from one run on one machine,
+so the stages ran under the same conditions; compare shares, not seconds, across machines.
+
+    python scripts/stage_costs.py runs/cpu            # a table
+    python scripts/stage_costs.py runs/cpu --json     # the same as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from maskprivacy.layout import RunLayout
+from maskprivacy.reproduce import OCCLUSION_STAGES, REAL_STAGES, STAGE_NAMES
+
+#: The capabilities whose cost is a target: name -> the stages that exist only for it.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "real masked photos in training": REAL_STAGES,
+    "what would protect me (adaptive attackers + protection)": OCCLUSION_STAGES,
+}
+
+
+def stage_costs(run: Path) -> dict:
+    """Wall seconds per finished stage in the order reproduce runs them, the total, and each group's cost."""
+    path = RunLayout(run).stages_json
+    if not path.is_file():
+        raise SystemExit(f"{path}: no stages.json (not a reproduce run folder, or no stage finished yet)")
+    recorded = json.loads(path.read_text())
+    walls = {n: float(recorded[n]["wall_s"]) for n in STAGE_NAMES if recorded.get(n, {}).get("done")}
+    total = sum(walls.values())
+    groups = {}
+    for name, members in GROUPS.items():
+        s = sum(walls.get(m, 0.0) for m in members)
+        groups[name] = {
+            "stages": {m: walls[m] for m in members if m in walls},
+            "missing": [m for m in members if m not in walls],
+            "wall_s": round(s, 2),
+            "share_of_run": round(s / total, 4) if total else None,
+            "adds_to_rest": round(s / (total - s), 4) if total > s else None,
+        }
+    unfinished = [n for n in STAGE_NAMES if n not in walls]
+    return {"run": str(run), "stages": walls, "total_s": round(total, 2), "unfinished": unfinished, "groups": groups}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run", type=Path, help="a reproduce run folder")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    c = stage_costs(args.run)
+    if args.json:
+        print(json.dumps(c, indent=2))
+        return 0
+    for n, w in c["stages"].items():
+        print(f"{n:<28} {w:9.1f} s  {w / c['total_s']:6.1%}")
+    print(f"{'all finished stages':<28} {c['total_s']:9.1f} s")
+    if c["unfinished"]:
+        print("not finished (not counted):", ", ".join(c["unfinished"]))
+    for name, g in c["groups"].items():
+        gone = f"; not run: {', '.join(g['missing'])}" if g["missing"] else ""
+        share = "-" if g["share_of_run"] is None else f"{g['share_of_run']:.1%}"
+        adds = "-" if g["adds_to_rest"] is None else f"{g['adds_to_rest']:.1%}"
+        print(f"{name}: {g['wall_s']:.1f} s, {share} of the run, adds {adds} to the rest{gone}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
