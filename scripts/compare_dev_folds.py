@@ -21,6 +21,11 @@ photos of each model's own train part, labelled and blank). ``--today`` is today
 
     python scripts/compare_dev_folds.py --run RUN --today RUN_BEFORE/train/real_shared/model.pt --train --out DIR
 
+A setting tried on ``no_dev`` alone (``--no-dev-only``, e.g. ``--set real.domain_adversarial=0.1``) is compared
+with a ``no_dev`` trained without it in another OUT (``--reference OTHER/<family>/no_dev/model.pt``, same
+run, profile and other overrides; its record must show the same real photos and share): the paired
+differences are then against that reference.
+
 Prints a Markdown table (with commit and machine); writes OUT/<family>/compare.json.
 """
 
@@ -76,18 +81,37 @@ def _grouped(rows: list[dict[str, Any]], groups: np.ndarray) -> list[dict[str, A
     return [{**r, "path": f"p{int(g)}_{i}"} for i, (r, g) in enumerate(zip(rows, groups))]
 
 
-def _train_models(cfg: dict, run: Path, out: Path, train: Any, dev: Any, folds: np.ndarray) -> None:
+def _train_models(
+    cfg: dict, run: Path, out: Path, train: Any, dev: Any, folds: np.ndarray, no_dev_only: bool = False
+) -> None:
     """The models of a comparison at the profile's schedule (with ``--set``), each trained once: ``no_dev``
     (realmask-train alone, as today), ``fold_<f>`` (+ the dev people outside fold f), ``all_dev`` (+ every
-    dev person: what a run would ship). Trained on ``run``'s caches, splits and mask-robust attacker."""
+    dev person: what a run would ship); ``no_dev_only``: the first alone. Trained on ``run``'s caches,
+    splits and mask-robust attacker."""
     jobs = [("no_dev", (train, real_parts(train, cfg)))]
-    jobs += [(f"fold_{f}", combine(train, dev, np.flatnonzero(folds != f), cfg)) for f in range(int(folds.max()) + 1)]
-    jobs += [("all_dev", combine(train, dev, np.arange(len(dev)), cfg))]
+    if not no_dev_only:
+        jobs += [
+            (f"fold_{f}", combine(train, dev, np.flatnonzero(folds != f), cfg)) for f in range(int(folds.max()) + 1)
+        ]
+        jobs += [("all_dev", combine(train, dev, np.arange(len(dev)), cfg))]
     for name, (photos, parts) in jobs:
         target = AttackerFolder(out / name).model
         if not target.is_file():
             print(f"[train] {name}", flush=True)
             finetune_real_model(cfg, run, fold_split(cfg), photos, parts, target)
+
+
+#: what a reference ``no_dev`` must share with the model compared to it (its record's ``real_photos``)
+SAME_DATA = ("source", "train", "val", "share", "utk_faces", "people")
+
+
+def _check_reference(reference: Path, model: Path) -> None:
+    """Refuse a reference trained on other real photos or another mix than ``model``: the paired
+    differences would then measure the data, not the setting."""
+    ref, new = (json.loads(p.with_suffix(".json").read_text()).get("real_photos") or {} for p in (reference, model))
+    differ = [k for k in SAME_DATA if ref.get(k) != new.get(k)]
+    if differ:
+        raise SystemExit(f"error: {reference} was trained on other rows than {model} ({', '.join(differ)} differ)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--train", action="store_true", help="train no_dev, fold_<f> and all_dev into OUT at the profile's schedule"
+    )
+    ap.add_argument(
+        "--no-dev-only", action="store_true", help="with --train: train no_dev alone (no fold models, no all_dev)"
+    )
+    ap.add_argument(
+        "--reference",
+        type=Path,
+        help="a no_dev model.pt trained without the --set being tried (another OUT): read too, and the reference",
     )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument(
@@ -124,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     dev_fold = person_folds(dev, args.folds, int(cfg["seed"]))
     out = args.out / args.family
     if args.train:
-        _train_models(cfg, root, out, train, dev, dev_fold)
+        _train_models(cfg, root, out, train, dev, dev_fold, args.no_dev_only)
     side = int(json.loads(args.today.with_suffix(".json").read_text()).get("cache_size") or cfg["cache"]["size"])
     parts = real_parts(train, cfg)
     val = np.flatnonzero((parts == "val") & train.labelled())
@@ -144,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     readings["today + AdaBN"] = whole(
         adapted(args.today, "today", web_train, "realmask-train's train part"), "today+adabn"
     )
+    if args.reference is not None:
+        if not AttackerFolder(out / "no_dev").model.is_file():
+            raise SystemExit(f"error: --reference needs {AttackerFolder(out / 'no_dev').model} (train it: --train)")
+        _check_reference(args.reference, AttackerFolder(out / "no_dev").model)
+        readings["no dev, reference"] = whole(args.reference, "reference")
     if AttackerFolder(out / "no_dev").model.is_file():
         m = AttackerFolder(out / "no_dev").model
         readings["no dev (this schedule)"] = whole(m, "no_dev")
@@ -175,13 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         readings["dev folds"] = ([r for r in plain if r is not None], val_plain)
         readings["dev folds + AdaBN"] = ([r for r in ada if r is not None], val_ada)
 
-    ref = "no dev (this schedule)" if "no dev (this schedule)" in readings else "today"
+    ref = next(r for r in ("no dev, reference", "no dev (this schedule)", "today") if r in readings)
     res: dict[str, Any] = {
         "commit": git_commit(),
         "machine": machine_line(),
         "family": args.family,
         "run": str(args.run),
         "today": str(args.today),
+        "reference_model": str(args.reference) if args.reference else None,
         "overrides": args.sets,
         "k": k,
         "reference": ref,

@@ -152,12 +152,18 @@ class AttributeNet(nn.Module):
         if bad or not tasks:
             raise ValueError(f"tasks {list(tasks)}: choose one or more of {', '.join(ALL_TASKS)}")
         self.tasks = tuple(tasks)
+        self.feature_dim = int(feature_dim)
         self.backbone = backbone
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.heads = nn.ModuleDict({t: nn.Linear(feature_dim, TASKS[t]) for t in self.tasks})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        f = self.dropout(self.backbone(x))
+        return self.heads_on(self.backbone(x))
+
+    def heads_on(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The task heads on the backbone's pooled features (``forward`` is ``heads_on(backbone(x))``): a
+        training loss that needs the features as well (training/domain_adversarial.py) computes them once."""
+        f = self.dropout(features)
         out = {t: head(f) for t, head in self.heads.items()}
         if "age" in out:
             out["age"] = out["age"].squeeze(-1)

@@ -217,6 +217,11 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"finetune.approach {approach!r}: choose multitask, per_task or both")
     if int(cfg["model"]["input_size"]) < 16:
         raise ValueError("model.input_size must be at least 16 pixels")
+    from maskprivacy.training.domain_adversarial import domain_weight
+
+    for section in [cfg.get("real")] + [(cfg.get(f) or {}).get("real") for f in FAMILIES]:
+        if isinstance(section, dict):
+            domain_weight(section)  # refused before any stage runs, not hours later at the real-mask stage
     return cfg
 
 

@@ -19,6 +19,7 @@ from maskprivacy.models.factory import AGE_SCALE, age_to_target, create_model, t
 from maskprivacy.models.preprocess import to_model_input
 from maskprivacy.training.augment import AugmentConfig, augment
 from maskprivacy.training.bank import Bank, BankFed
+from maskprivacy.training.domain_adversarial import DomainAdversary
 
 
 class FinetuneModule(BankFed, L.LightningModule):
@@ -52,6 +53,9 @@ class FinetuneModule(BankFed, L.LightningModule):
             raise ValueError(f"finetune.age_loss {age_loss!r}: choose smooth_l1 or l1")
         self.bank: Bank | None = None
         self.masker: Any = None
+        # a domain-adversarial head (training/domain_adversarial.py), set by the stage that wants one;
+        # None: the training step is exactly the plain one
+        self.domain: DomainAdversary | None = None
 
     def attach(self, bank: Bank, resident: bool = False, masker: Any = None) -> None:
         """Give the module its data; ``resident`` copies it to the accelerator when the fit starts.
@@ -118,11 +122,25 @@ class FinetuneModule(BankFed, L.LightningModule):
             return int(self.hparams.input_size)
         return int(sizes[min(self.current_epoch, len(sizes) - 1)])
 
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """The domain head's progress through training, for its ramped weight (nothing without one)."""
+        if self.domain is not None:
+            self.domain.progress = self.global_step / max(1, int(self.trainer.estimated_stepping_batches))
+
     def training_step(self, idx: torch.Tensor, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
         x, y = self._batch(idx, "train", batch_idx)
-        out = self.model(augment(x, self.train_size(), hp.crop, self.aug))
-        loss, parts = self._losses(out, y)
+        x = augment(x, self.train_size(), hp.crop, self.aug)
+        if self.domain is None:
+            out = self.model(x)
+            loss, parts = self._losses(out, y)
+        else:
+            # every row tells the domain head its source, blank labels or not; the task losses stay masked
+            features = self.model.backbone(x)
+            loss, parts = self._losses(self.model.heads_on(features), y)
+            parts["domain"] = self.domain.loss(features, idx)
+            loss = loss + parts["domain"]
+            self.log("train/domain_lambda", self.domain.lam(), on_step=False, on_epoch=True, batch_size=len(idx))
         n = len(idx)
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=n)
         for t, l in parts.items():
@@ -153,7 +171,10 @@ class FinetuneModule(BankFed, L.LightningModule):
     def configure_optimizers(self) -> Any:
         hp = self.hparams
         groups: dict[tuple[bool, bool], list] = {}
-        for name, p in self.model.named_parameters():
+        named = list(self.model.named_parameters())
+        if self.domain is not None:  # learns at the heads' rate
+            named += [(f"domain.{n}", p) for n, p in self.domain.named_parameters()]
+        for name, p in named:
             if not p.requires_grad:
                 continue
             is_backbone = name.startswith("backbone.")

@@ -15,11 +15,16 @@ dlib's face-pretrained network for the face network) and is fine-tuned on a mix,
 Validation (best epoch, early stopping) is the split's UTKFace validation faces with random masks
 plus the real photos of the validation clusters (people and near-duplicates never straddle the cut).
 The attacker is tested on the paper's mask "a" like the other masked-face attackers.
+
+With ``real.domain_adversarial`` > 0 a domain head learns to tell the UTKFace rows from the real photos,
+the blank ones of the train part included, through a reversed gradient
+(:mod:`maskprivacy.training.domain_adversarial`); 0 trains exactly as before it existed.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,7 @@ from maskprivacy.training.continued import (
     started_module,
     unmasked_faces,
 )
+from maskprivacy.training.domain_adversarial import DomainAdversary, domain_weight
 from maskprivacy.training.real_photos import MISSING, RealPhotos, group_ids, group_parts, seed_of
 from maskprivacy.training.runtime import model_path, say
 from maskprivacy.training.stage_robust import paper_masked_faces
@@ -108,6 +114,44 @@ def finetune_real_model(
     return target
 
 
+@dataclass(frozen=True)
+class MixedRows:
+    """The rows of a real-mask fit: the bank's UTKFace rows first, then real photo ``i`` at ``n_utk + i``."""
+
+    rows: dict[str, np.ndarray]  # train / val rows of the bank
+    real_train: np.ndarray  # labelled real photos of the train part (photo numbers)
+    real_val: np.ndarray
+    blank_train: np.ndarray  # blank real photos of the train part: only with a domain head
+    n_mix: int  # UTKFace faces drawn into the train rows
+
+
+def mixed_rows(
+    labelled: np.ndarray,
+    parts: np.ndarray,
+    utk_rows: dict[str, np.ndarray],
+    n_utk: int,
+    share: float,
+    seed: int,
+    blanks: bool,
+) -> MixedRows:
+    """Every labelled real photo of the train part plus UTKFace train faces drawn (``seed``) so that real
+    photos are ``share`` of the labelled rows; validation: all UTKFace validation faces and the labelled
+    real photos of the validation part. ``blanks`` (a domain head): the blank photos of the train part
+    join the train rows as well (their task losses are masked, so only the domain head learns from them),
+    without changing how many UTKFace faces are drawn."""
+    real_train = np.flatnonzero(labelled & (parts == "train"))
+    real_val = np.flatnonzero(labelled & (parts == "val"))
+    n_mix = min(len(utk_rows["train"]), int(round(len(real_train) * (1.0 - share) / share)))
+    rng = np.random.default_rng(seed)
+    utk_train = np.sort(rng.choice(utk_rows["train"], size=n_mix, replace=False)) if n_mix else np.zeros(0, np.int64)
+    blank_train = np.flatnonzero(~labelled & (parts == "train")) if blanks else np.zeros(0, np.int64)
+    rows = {
+        "train": np.concatenate([utk_train, n_utk + real_train, n_utk + blank_train]).astype(np.int64),
+        "val": np.concatenate([utk_rows["val"], n_utk + real_val]).astype(np.int64),
+    }
+    return MixedRows(rows, real_train, real_val, blank_train, n_mix)
+
+
 def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.ndarray, target: Path) -> Path:
     from maskprivacy.training.bank import Bank
     from maskprivacy.training.robust import RandomMasker, distribution
@@ -122,18 +166,13 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
     utk, points, utk_rows = faces.bank, faces.points, faces.rows
     n_utk = len(faces.names)
 
-    labelled = photos.labelled()
-    real_train = np.flatnonzero(labelled & (parts == "train"))
-    real_val = np.flatnonzero(labelled & (parts == "val"))
-    if len(real_train) == 0:
+    domain = domain_weight(rc)
+    if not photos.labelled()[parts == "train"].any():
         raise ValueError(f"{photos.root}: no labelled real photo in the train part; nothing to learn from")
-    n_mix = min(len(utk_rows["train"]), int(round(len(real_train) * (1.0 - share) / share)))
-    rng = np.random.default_rng(seed_of(f"real-mix-{split}", int(cfg["seed"])))
-    utk_train = np.sort(rng.choice(utk_rows["train"], size=n_mix, replace=False)) if n_mix else np.zeros(0, np.int64)
-    rows = {
-        "train": np.concatenate([utk_train, n_utk + real_train]).astype(np.int64),
-        "val": np.concatenate([utk_rows["val"], n_utk + real_val]).astype(np.int64),
-    }
+    mix = mixed_rows(
+        photos.labelled(), parts, utk_rows, n_utk, share, seed_of(f"real-mix-{split}", int(cfg["seed"])), domain > 0
+    )
+    rows, real_train, real_val, blank_train, n_mix = mix.rows, mix.real_train, mix.real_val, mix.blank_train, mix.n_mix
     real_images = torch.from_numpy(photos.resized(side))
     missing = torch.full((len(photos),), MISSING, dtype=torch.int64)
     bank = Bank(
@@ -148,8 +187,11 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
         f"[finetune real/{split}] {len(real_train)} real masked photos + {n_mix} UTKFace faces with random masks "
         f"(real share {share:.2f}); validation {len(real_val)} real + {len(utk_rows['val'])} UTKFace; "
         f"{rc['epochs']} epochs from {init}, batch {bs}"
+        + (f"; domain-adversarial head (weight {domain:g}) also on {len(blank_train)} blank photos" if domain else "")
     )
     module = started_module(cfg, run, rc, 3, init, init_path)
+    if domain > 0:
+        module.domain = DomainAdversary(module.model.feature_dim, n_utk, domain)
     paper = paper_masked_faces(cfg, run, faces.names)
     dist = distribution(cfg)
     module.attach(
@@ -171,6 +213,8 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
             "val": int(len(real_val)),
             "share": share,
             "utk_faces": int(n_mix),
+            "domain_adversarial": domain,
+            "blank_train": int(len(blank_train)),
             "people": sorted({p for p, t in zip(photos.person, parts) if p and t == "train"}),
         },
         "mask_distribution": dist.to_dict(),

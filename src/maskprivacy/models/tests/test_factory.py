@@ -42,3 +42,14 @@ def test_to_model_input_crops_and_normalises():
     assert torch.allclose(y, torch.ones_like(y))
     with pytest.raises(ValueError):
         to_model_input(x, 20, crop=(0.5, 0.1, 0.4, 0.9))
+
+
+def test_the_heads_on_the_backbones_features_are_the_forward():
+    """Training losses that need the pooled features read them once: heads_on(backbone(x)) is forward(x)."""
+    torch.manual_seed(0)
+    m = create_model("resnet18", ("sex", "age"), stem="reduced").eval()
+    x = torch.randn(2, 3, 32, 32)
+    f = m.backbone(x)
+    assert f.shape == (2, m.feature_dim)
+    out, split = m(x), m.heads_on(f)
+    assert set(out) == set(split) and all(torch.equal(out[t], split[t]) for t in out)

@@ -145,13 +145,16 @@ def test_a_run_from_before_the_robust_section_resumes(tmp_path):
         check_run_config(tmp_path, apply_overrides(cfg, ["robust.lr=0.5"]))
 
 
-def test_a_run_from_before_the_dev_folds_and_adabn_settings_resumes(tmp_path):
+def test_a_run_from_before_the_dev_folds_adabn_and_domain_settings_resumes(tmp_path):
     import yaml
 
     from maskprivacy.training.pipeline import check_run_config
 
     cfg = resolve(load_profile("smoke"))
-    old = {**cfg, "real": {k: v for k, v in cfg["real"].items() if k not in ("dev_folds", "adabn")}}
+    old = {
+        **cfg,
+        "real": {k: v for k, v in cfg["real"].items() if k not in ("dev_folds", "adabn", "domain_adversarial")},
+    }
     (tmp_path / "train_config.yaml").write_text(yaml.safe_dump(old))
     check_run_config(tmp_path, cfg)  # accepted: the settings did not exist when it was made
     with pytest.raises(ValueError, match=r"sections \['real'\] differ"):
