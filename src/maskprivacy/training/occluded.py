@@ -38,7 +38,8 @@ def occlusion_distribution(cfg: dict[str, Any]):
 
 
 def mask_share(cfg: dict[str, Any]) -> float:
-    p = float((cfg.get("occlusions") or {}).get("mask_prob", 0.5))
+    """``occlusions.mask_prob`` checked (its value lives in the profiles' base.yaml, nowhere else)."""
+    p = float(cfg["occlusions"]["mask_prob"])
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"occlusions.mask_prob must be in [0, 1], got {p}")
     return p
