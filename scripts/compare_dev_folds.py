@@ -176,13 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     readings["today + AdaBN"] = whole(
         adapted(args.today, "today", web_train, "realmask-train's train part"), "today+adabn"
     )
+    m = AttackerFolder(out / "no_dev").model
     if args.reference is not None:
-        if not AttackerFolder(out / "no_dev").model.is_file():
-            raise SystemExit(f"error: --reference needs {AttackerFolder(out / 'no_dev').model} (train it: --train)")
-        _check_reference(args.reference, AttackerFolder(out / "no_dev").model)
+        if not m.is_file():
+            raise SystemExit(f"error: --reference needs {m} (train it: --train)")
+        _check_reference(args.reference, m)
         readings["no dev, reference"] = whole(args.reference, "reference")
-    if AttackerFolder(out / "no_dev").model.is_file():
-        m = AttackerFolder(out / "no_dev").model
+    if m.is_file():
         readings["no dev (this schedule)"] = whole(m, "no_dev")
         readings["no dev + AdaBN"] = whole(
             adapted(m, "no_dev", web_train, "realmask-train's train part"), "no_dev+adabn"

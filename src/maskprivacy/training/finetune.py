@@ -130,14 +130,11 @@ class FinetuneModule(BankFed, L.LightningModule):
     def training_step(self, idx: torch.Tensor, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
         x, y = self._batch(idx, "train", batch_idx)
-        x = augment(x, self.train_size(), hp.crop, self.aug)
-        if self.domain is None:
-            out = self.model(x)
-            loss, parts = self._losses(out, y)
-        else:
+        # the model's forward is heads_on(backbone(x)); the features are kept for a domain head
+        features = self.model.backbone(augment(x, self.train_size(), hp.crop, self.aug))
+        loss, parts = self._losses(self.model.heads_on(features), y)
+        if self.domain is not None:
             # every row tells the domain head its source, blank labels or not; the task losses stay masked
-            features = self.model.backbone(x)
-            loss, parts = self._losses(self.model.heads_on(features), y)
             parts["domain"] = self.domain.loss(features, idx)
             loss = loss + parts["domain"]
             self.log("train/domain_lambda", self.domain.lam(), on_step=False, on_epoch=True, batch_size=len(idx))

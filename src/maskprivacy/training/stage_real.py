@@ -167,10 +167,11 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
     n_utk = len(faces.names)
 
     domain = domain_weight(rc)
-    if not photos.labelled()[parts == "train"].any():
+    labelled = photos.labelled()
+    if not labelled[parts == "train"].any():
         raise ValueError(f"{photos.root}: no labelled real photo in the train part; nothing to learn from")
     mix = mixed_rows(
-        photos.labelled(), parts, utk_rows, n_utk, share, seed_of(f"real-mix-{split}", int(cfg["seed"])), domain > 0
+        labelled, parts, utk_rows, n_utk, share, seed_of(f"real-mix-{split}", int(cfg["seed"])), domain > 0
     )
     rows, real_train, real_val, blank_train, n_mix = mix.rows, mix.real_train, mix.real_val, mix.blank_train, mix.n_mix
     real_images = torch.from_numpy(photos.resized(side))
