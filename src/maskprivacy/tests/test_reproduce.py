@@ -138,6 +138,10 @@ def test_real_photos_train_the_real_mask_attacker_and_choose_the_readers(smoke_r
         with (dev / "labels.csv").open() as f:
             dev_people = {r["person"] for r in csv.DictReader(f)}
         assert info["init"] == "robust" and set(info["real_photos"]["people"]) == dev_people
+        # the shipped weights: the fine-tuned ones mixed with the start's, the mix of least validation loss
+        mix = info["weight_mix"]
+        assert mix["start"] == "robust" and set(mix["val_loss"]) == {"0.25", "0.5", "0.75", "1"}
+        assert mix["val_loss"][f"{mix['alpha']:g}"] == min(mix["val_loss"].values())
         assert (
             info["real_photos"]["train"] + info["real_photos"]["val"]
             == labelled + len(list(csv.reader(dev.joinpath("labels.csv").open()))) - 1

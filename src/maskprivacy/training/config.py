@@ -218,10 +218,12 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     if int(cfg["model"]["input_size"]) < 16:
         raise ValueError("model.input_size must be at least 16 pixels")
     from maskprivacy.training.domain_adversarial import domain_weight
+    from maskprivacy.training.weight_mix import mix_grid
 
     for section in [cfg.get("real")] + [(cfg.get(f) or {}).get("real") for f in FAMILIES]:
-        if isinstance(section, dict):
-            domain_weight(section)  # refused before any stage runs, not hours later at the real-mask stage
+        if isinstance(section, dict):  # refused before any stage runs, not hours later at the real-mask stage
+            domain_weight(section)
+            mix_grid(section)
     return cfg
 
 

@@ -118,9 +118,10 @@ def fit_section(
     patience: int,
     bs: int,
     info: dict[str, Any],
+    finish: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Path:
     """Fit with the section's epochs, patience (``patience`` by default) and batch limit; the bundle
-    saved at ``target`` as a masked-face attacker."""
+    saved at ``target`` as a masked-face attacker (``finish``: see :func:`fit_and_save`)."""
     return fit_and_save(
         cfg,
         module,
@@ -133,4 +134,5 @@ def fit_section(
         bs,
         info,
         masked=True,
+        finish=finish,
     )

@@ -144,11 +144,21 @@ class FinetuneModule(BankFed, L.LightningModule):
             self.log(f"train/loss_{t}", l, on_step=False, on_epoch=True, batch_size=n)
         return loss
 
-    def validation_step(self, idx: torch.Tensor, batch_idx: int) -> None:
+    def _val_forward(
+        self, idx: torch.Tensor, batch_idx: int
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         hp = self.hparams
         x, y = self._batch(idx, "val", batch_idx)
         out = self.model(to_model_input(x, hp.input_size, hp.crop))
         loss, _ = self._losses(out, y)
+        return loss, out, y
+
+    def val_loss(self, idx: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        """The validation loss of one batch, as the fit monitors it (training/weight_mix.py reads it)."""
+        return self._val_forward(idx, batch_idx)[0]
+
+    def validation_step(self, idx: torch.Tensor, batch_idx: int) -> None:
+        loss, out, y = self._val_forward(idx, batch_idx)
         n = len(idx)
         self.log("val/loss", loss, prog_bar=True, on_epoch=True, batch_size=n, sync_dist=True)
         for t, v in out.items():

@@ -50,7 +50,7 @@ def train_dir(run: Path, condition: str, split: str) -> Path:
 
 
 #: ``real`` settings added after runs with a real-mask attacker existed; such a run resumes with them.
-REAL_KEYS_ADDED = ("dev_folds", "adabn", "domain_adversarial")
+REAL_KEYS_ADDED = ("dev_folds", "adabn", "domain_adversarial", "weight_mix")
 
 
 def check_run_config(run: str | os.PathLike, cfg: dict) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -94,9 +95,14 @@ def fit_and_save(
     bs: int,
     info: dict[str, Any],
     masked: bool,
+    finish: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Path:
     """Fit ``module`` (resuming from sdir/checkpoints/last.ckpt), keep the best epoch by validation
-    loss, and write the Predictor bundle ``target`` with ``info`` (+ timings) beside a JSON copy."""
+    loss, and write the Predictor bundle ``target`` with ``info`` (+ timings) beside a JSON copy.
+
+    ``finish(module)``: a last step on the best weights before the bundle is written (e.g. the weight
+    mix of training/weight_mix.py), on the main process; what it returns joins ``info``. It runs before
+    the bundle exists, so an interrupted run redoes it rather than shipping weights without it."""
     import torch
 
     from maskprivacy.models.predictor import Predictor
@@ -119,6 +125,8 @@ def fit_and_save(
         if best and Path(best).is_file():
             state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
             module.load_state_dict(state)
+        if finish is not None:
+            info = {**info, **finish(module)}
         epochs_run = int(trainer.current_epoch)
         net = module.model.cpu().float()
         info = {

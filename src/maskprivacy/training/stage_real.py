@@ -33,6 +33,7 @@ import torch
 
 from maskprivacy.layout import REAL
 from maskprivacy.training.continued import (
+    NO_BUNDLE,
     batch_size,
     chosen_init,
     fit_section,
@@ -221,4 +222,26 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
         "mask_distribution": dist.to_dict(),
         "test_mask": {"style": "a", "color": "white", "cache": "masked"},
     }
-    return fit_section(cfg, module, rows, target, rc, 2, bs, info)
+    return fit_section(cfg, module, rows, target, rc, 2, bs, info, finish=_weight_mix(cfg, rc, init, init_path, rows))
+
+
+def _weight_mix(cfg: dict, rc: dict, init: str, init_path: Path, rows: dict[str, np.ndarray]) -> Any:
+    """The fit's last step when ``real.weight_mix`` lists alphas: the fine-tuned weights mixed with the start
+    attacker's, the mix chosen on the validation rows (:mod:`maskprivacy.training.weight_mix`). None (no
+    step) when off, without validation rows, or when the start is not an attacker (``pretrain``)."""
+    from maskprivacy.training.weight_mix import choose_mix, mix_grid
+
+    grid = mix_grid(rc)
+    if not grid or init in NO_BUNDLE or not len(rows["val"]):
+        return None
+    start = torch.load(init_path, map_location="cpu", weights_only=True)["state_dict"]
+    eval_bs = int(cfg["eval"]["batch_size"])
+
+    def finish(module: Any) -> dict[str, Any]:
+        record = choose_mix(module, start, rows["val"], eval_bs, grid)
+        say(
+            f"[finetune real] weight mix with the {init} attacker: alpha {record['alpha']:g} (validation loss {record['val_loss']})"
+        )
+        return {"weight_mix": {**record, "start": init}}
+
+    return finish
