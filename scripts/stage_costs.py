@@ -9,6 +9,11 @@ so the stages ran under the same conditions; compare shares, not seconds, across
 
     python scripts/stage_costs.py runs/cpu            # a table
     python scripts/stage_costs.py runs/cpu --json     # the same as JSON
+    python scripts/stage_costs.py runs/cpu --rerun runs/variant   # the variant's reruns in place of the run's
+
+``--rerun VARIANT``: a folder that reran some stages of RUN (linking the rest) with a change; each stage
+VARIANT finished counts with VARIANT's wall time instead of RUN's, and the output names them, since
+they ran at another time (compare on one machine, alone on it).
 """
 
 from __future__ import annotations
@@ -28,13 +33,22 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def stage_costs(run: Path) -> dict:
-    """Wall seconds per finished stage in the order reproduce runs them, the total, and each group's cost."""
+def _walls(run: Path) -> dict[str, float]:
     path = RunLayout(run).stages_json
     if not path.is_file():
         raise SystemExit(f"{path}: no stages.json (not a reproduce run folder, or no stage finished yet)")
     recorded = json.loads(path.read_text())
-    walls = {n: float(recorded[n]["wall_s"]) for n in STAGE_NAMES if recorded.get(n, {}).get("done")}
+    return {n: float(recorded[n]["wall_s"]) for n in STAGE_NAMES if recorded.get(n, {}).get("done")}
+
+
+def stage_costs(run: Path, rerun: Path | None = None) -> dict:
+    """Wall seconds per finished stage in the order reproduce runs them, the total, and each group's cost;
+    with ``rerun``, the stages that folder finished count with its wall times."""
+    walls = _walls(run)
+    replaced = {}
+    if rerun is not None:
+        replaced = _walls(rerun)
+        walls = {n: replaced.get(n, walls.get(n)) for n in STAGE_NAMES if n in walls or n in replaced}
     total = sum(walls.values())
     groups = {}
     for name, members in GROUPS.items():
@@ -47,20 +61,31 @@ def stage_costs(run: Path) -> dict:
             "adds_to_rest": round(s / (total - s), 4) if total > s else None,
         }
     unfinished = [n for n in STAGE_NAMES if n not in walls]
-    return {"run": str(run), "stages": walls, "total_s": round(total, 2), "unfinished": unfinished, "groups": groups}
+    return {
+        "run": str(run),
+        "rerun": None if rerun is None else {"run": str(rerun), "stages": sorted(replaced, key=STAGE_NAMES.index)},
+        "stages": walls,
+        "total_s": round(total, 2),
+        "unfinished": unfinished,
+        "groups": groups,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path, help="a reproduce run folder")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--rerun", type=Path, help="a folder that reran some of RUN's stages: its wall times replace RUN's")
     args = ap.parse_args(argv)
-    c = stage_costs(args.run)
+    c = stage_costs(args.run, args.rerun)
     if args.json:
         print(json.dumps(c, indent=2))
         return 0
+    again = set(c["rerun"]["stages"]) if c["rerun"] else set()
     for n, w in c["stages"].items():
-        print(f"{n:<28} {w:9.1f} s  {w / c['total_s']:6.1%}")
+        print(f"{n:<28} {w:9.1f} s  {w / c['total_s']:6.1%}" + ("  (rerun)" if n in again else ""))
+    if c["rerun"]:
+        print(f"rerun in {c['rerun']['run']}: {', '.join(c['rerun']['stages'])}")
     print(f"{'all finished stages':<28} {c['total_s']:9.1f} s")
     if c["unfinished"]:
         print("not finished (not counted):", ", ".join(c["unfinished"]))

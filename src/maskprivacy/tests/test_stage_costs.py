@@ -49,6 +49,28 @@ def test_shares_from_stages_json(tmp_path: Path) -> None:
     assert "train_facenet_adaptive" in occl["missing"]
 
 
+def test_a_rerun_replaces_the_stages_it_finished(tmp_path: Path) -> None:
+    """The variant reran train_real (15 s -> 25 s) and report: 110 s in all, the real group 30 s."""
+    run, variant = tmp_path / "run", tmp_path / "variant"
+    run.mkdir(), variant.mkdir()
+    (run / "stages.json").write_text(
+        json.dumps({
+            "mask": {"done": True, "wall_s": 80.0},
+            "real_photos": {"done": True, "wall_s": 5.0},
+            "train_real": {"done": True, "wall_s": 15.0},
+        })
+    )  # fmt: skip
+    (variant / "stages.json").write_text(
+        json.dumps({"train_real": {"done": True, "wall_s": 25.0}, "report": {"done": True, "wall_s": 0.0}})
+    )
+    c = _script().stage_costs(run, variant)
+    assert c["total_s"] == 110.0 and c["stages"]["train_real"] == 25.0 and c["stages"]["mask"] == 80.0
+    assert c["rerun"]["stages"] == ["train_real", "report"]
+    real = c["groups"]["real masked photos in training"]
+    assert real["wall_s"] == 30.0 and real["adds_to_rest"] == round(30 / 80, 4)
+    assert _script().stage_costs(run)["total_s"] == 100.0  # the run alone as before
+
+
 def test_refuses_a_folder_without_stages(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no stages.json"):
         _script().stage_costs(tmp_path)
