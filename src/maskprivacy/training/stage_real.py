@@ -16,6 +16,10 @@ Validation (best epoch, early stopping) is the split's UTKFace validation faces 
 plus the real photos of the validation clusters (people and near-duplicates never straddle the cut).
 The attacker is tested on the paper's mask "a" like the other masked-face attackers.
 
+The weights shipped are then mixed with the start attacker's, ``(1 - a) * start + a * fine-tuned`` with
+``a`` of least validation loss among ``real.weight_mix`` (WiSE-FT, :mod:`maskprivacy.training.weight_mix`):
+plain fine-tuning lost up to a point or more of a UTKFace task with mask a.
+
 With ``real.domain_adversarial`` > 0 a domain head learns to tell the UTKFace rows from the real photos,
 the blank ones of the train part included, through a reversed gradient
 (:mod:`maskprivacy.training.domain_adversarial`); 0 trains exactly as before it existed.
@@ -221,6 +225,7 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
         },
         "mask_distribution": dist.to_dict(),
         "test_mask": {"style": "a", "color": "white", "cache": "masked"},
+        "weight_mix": None,  # the fine-tuned weights as they are, unless the mix below replaces this
     }
     return fit_section(cfg, module, rows, target, rc, 2, bs, info, finish=_weight_mix(cfg, rc, init, init_path, rows))
 
