@@ -227,19 +227,22 @@ def _fit_real(cfg: dict, run: Path, split: str, photos: RealPhotos, parts: np.nd
         "test_mask": {"style": "a", "color": "white", "cache": "masked"},
         "weight_mix": None,  # the fine-tuned weights as they are, unless the mix below replaces this
     }
-    return fit_section(cfg, module, rows, target, rc, 2, bs, info, finish=_weight_mix(cfg, rc, init, init_path, rows))
+    return fit_section(cfg, module, rows, target, rc, 2, bs, info, finish=_weight_mix(cfg, rc, init, module, rows))
 
 
-def _weight_mix(cfg: dict, rc: dict, init: str, init_path: Path, rows: dict[str, np.ndarray]) -> Any:
+def _weight_mix(cfg: dict, rc: dict, init: str, module: Any, rows: dict[str, np.ndarray]) -> Any:
     """The fit's last step when ``real.weight_mix`` lists alphas: the fine-tuned weights mixed with the start
     attacker's, the mix chosen on the validation rows (:mod:`maskprivacy.training.weight_mix`). None (no
-    step) when off, without validation rows, or when the start is not an attacker (``pretrain``)."""
+    step) when off, without validation rows, or when the start is not an attacker (``pretrain``).
+
+    Called before the fit, while ``module`` still holds the start attacker's weights (loaded from its
+    bundle by ``started_module``): they are kept from there rather than read from disk again."""
     from maskprivacy.training.weight_mix import choose_mix, mix_grid
 
     grid = mix_grid(rc)
     if not grid or init in NO_BUNDLE or not len(rows["val"]):
         return None
-    start = torch.load(init_path, map_location="cpu", weights_only=True)["state_dict"]
+    start = {k: v.detach().clone() for k, v in module.model.state_dict().items()}
     eval_bs = int(cfg["eval"]["batch_size"])
 
     def finish(module: Any) -> dict[str, Any]:
